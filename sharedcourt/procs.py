@@ -1,0 +1,232 @@
+"""Process management: train the model when its inputs change, start and stop the three servers.
+
+Used by `make run`, by the integration tests and by CLI commands that need a live Rasa.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from sharedcourt.errors import ConfigError, UpstreamError
+from sharedcourt.settings import ROOT, Settings
+
+RASA_BIN = ROOT / ".venv" / "rasa" / "bin" / "rasa"
+APP_PYTHON = ROOT / ".venv" / "app" / "bin" / "python"
+MODELS = ROOT / "models"
+LOGS = ROOT / "var" / "log"
+TRAINING_INPUTS = ("bot/config.yml", "bot/domain", "bot/stories", "bot/rules", "nlu_data")
+
+
+def fingerprint(root: Path = ROOT) -> str:
+    """Hash of everything `rasa train` reads; a new value means the model must be retrained."""
+    digest = hashlib.sha256()
+    for entry in TRAINING_INPUTS:
+        path = root / entry
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            digest.update(str(file.relative_to(root)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def model_path(root: Path = ROOT) -> Path:
+    return root / "models" / f"sharedcourt-{fingerprint(root)}.tar.gz"
+
+
+def train(root: Path = ROOT, *, force: bool = False) -> Path:
+    """Train unless a model for exactly these inputs exists; returns the model path."""
+    target = model_path(root)
+    if target.exists() and not force:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        str(RASA_BIN), "train",
+        "--config", "bot/config.yml",
+        "--domain", "bot/domain",
+        "--data", "nlu_data", "bot/stories", "bot/rules",
+        "--out", str(target.parent),
+        "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+    ]  # fmt: skip
+    print(f"training the Rasa model ({target.name}) …", flush=True)
+    started = time.monotonic()
+    subprocess.run(cmd, cwd=root, check=True, env=rasa_env(Settings.from_env()))
+    print(f"model trained in {time.monotonic() - started:.0f} s", flush=True)
+    for old in target.parent.glob("sharedcourt-*.tar.gz"):
+        if old != target:
+            old.unlink()
+    return target
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def rasa_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment for `rasa` commands: endpoints.yml reads these."""
+    env = dict(os.environ if base is None else base)
+    env.update(
+        ACTION_ENDPOINT_URL=f"{settings.action_server_url}/webhook",
+        RASA_TRACKER_URL=settings.rasa_tracker_url,
+        RASA_LOCK_STORE=env.get("RASA_LOCK_STORE", "in_memory"),
+        RASA_LOCK_HOST=env.get("RASA_LOCK_HOST", "127.0.0.1"),
+        RASA_LOCK_PORT=env.get("RASA_LOCK_PORT", "6379"),
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+    )
+    return env
+
+
+def _port(url: str) -> int:
+    port = httpx.URL(url).port
+    if port is None:
+        raise ConfigError(f"{url} names no port")
+    return port
+
+
+@dataclass
+class Stack:
+    """The running processes of one system; stop() ends them all."""
+
+    settings: Settings
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self, name: str, cmd: list[str], env: Mapping[str, str], log_dir: Path) -> None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log = (log_dir / f"{name}.log").open("ab")
+        # Own process group so Ctrl-C in the terminal reaches us first and we stop children in order.
+        self.procs[name] = subprocess.Popen(
+            cmd, cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def wait_healthy(self, name: str, url: str, timeout: float) -> float:
+        """Poll `url` until 200; raise if the process died or the time is up. Returns seconds waited."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            proc = self.procs[name]
+            if proc.poll() is not None:
+                raise UpstreamError(f"{name} exited with {proc.returncode}; see var/log/{name}.log")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url, timeout=1.0).status_code == 200:
+                    return time.monotonic() - started
+            time.sleep(0.3)
+        raise UpstreamError(f"{name} not healthy after {timeout:.0f} s ({url})")
+
+    def stop(self, name: str | None = None) -> None:
+        names = [name] if name else list(reversed(self.procs))
+        for n in names:
+            proc = self.procs.pop(n, None)
+            if proc is None or proc.poll() is not None:
+                continue
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def start_rasa(stack: Stack, model: Path, log_dir: Path) -> None:
+    settings = stack.settings
+    cmd = [
+        str(RASA_BIN), "run",
+        "--enable-api", "--auth-token", settings.rasa_token,
+        "-i", "127.0.0.1", "-p", str(_port(settings.rasa_url)),
+        "-m", str(model),
+        "--credentials", "bot/credentials.yml",
+        "--endpoints", "bot/endpoints.yml",
+    ]  # fmt: skip
+    stack.start("rasa", cmd, rasa_env(settings), log_dir)
+
+
+def app_env(settings: Settings) -> dict[str, str]:
+    env = dict(settings.extra)
+    env.update(
+        DATABASE_URL=settings.database_url,
+        PORT=str(settings.port),
+        RASA_URL=settings.rasa_url,
+        RASA_TOKEN=settings.rasa_token,
+        ACTION_SERVER_URL=settings.action_server_url,
+    )
+    return env
+
+
+def start_actions(stack: Stack, log_dir: Path) -> None:
+    port = _port(stack.settings.action_server_url)
+    cmd = [str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+    stack.start("actions", cmd, app_env(stack.settings), log_dir)
+
+
+def start_app(stack: Stack, log_dir: Path) -> None:
+    cmd = [
+        str(APP_PYTHON), "-m", "uvicorn", "--factory", "sharedcourt.app:asgi",
+        "--host", "127.0.0.1", "--port", str(stack.settings.port), "--no-access-log", "--ws", "none",
+    ]  # fmt: skip
+    stack.start("app", cmd, app_env(stack.settings), log_dir)
+
+
+@contextlib.contextmanager
+def running(
+    settings: Settings, *, model: Path, log_dir: Path = LOGS, rasa: bool = True, app: bool = True
+) -> Iterator[Stack]:
+    """Start action server, Rasa and the app; stop them all on exit."""
+    from sharedcourt.db.migrate import upgrade
+
+    upgrade(settings.database_url)
+    stack = Stack(settings)
+    try:
+        start_actions(stack, log_dir)
+        if rasa:
+            start_rasa(stack, model, log_dir)
+        if app:
+            start_app(stack, log_dir)
+        stack.wait_healthy("actions", f"{settings.action_server_url}/health", 60)
+        if app:
+            stack.wait_healthy("app", f"http://127.0.0.1:{settings.port}/webchat/messages?sender=probe", 60)
+        if rasa:
+            stack.wait_healthy("rasa", f"{settings.rasa_url}/", 240)
+        yield stack
+    finally:
+        stack.stop()
+
+
+def run_forever(settings: Settings) -> int:
+    """`make run`: migrate, train if needed, start everything, wait for Ctrl-C."""
+    started = time.monotonic()
+    model = train()
+    print("starting the action server, Rasa and the front door …", flush=True)
+    stop = {"now": False}
+
+    def _stop(signum: int, _frame: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    with running(settings, model=model) as stack:
+        print(f"ready in {time.monotonic() - started:.0f} s", flush=True)
+        print(f"web chat:  {settings.public_url}/", flush=True)
+        print(f"health:    {settings.public_url}/healthz", flush=True)
+        print("logs:      var/log/*.log    (Ctrl-C stops everything)", flush=True)
+        while not stop["now"]:
+            for name, proc in stack.procs.items():
+                if proc.poll() is not None:
+                    print(f"{name} exited with {proc.returncode}; see var/log/{name}.log", file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+        print("stopping …", flush=True)
+    return 0
