@@ -152,6 +152,19 @@ def _phone_spans(shadow: str) -> list[tuple[int, int, str]]:
         phone = _classify_phone(match.group(0))
         if phone is not None:
             spans.append((match.start(), match.end(), phone))
+            continue
+        # "13812345678 330802…": neighbouring numbers glued by a space; try space-separated windows.
+        groups = [(g.start() + match.start(), g.end() + match.start()) for g in re.finditer(r"\S+", match.group(0))]
+        i = 0
+        while i < len(groups):
+            for j in range(len(groups) - 1, i - 1, -1):
+                start, end = groups[i][0], groups[j][1]
+                phone = _classify_phone(shadow[start:end])
+                if phone is not None:
+                    spans.append((start, end, phone))
+                    i = j
+                    break
+            i += 1
     return spans
 
 
