@@ -49,7 +49,7 @@ def _with_rasa(settings: Settings, work: Callable[[Settings], int]) -> int:
     """Use the running Rasa if there is one, else start one on a free port for this command."""
     import httpx
 
-    from sharedcourt.procs import LOGS, Stack, free_port, start_rasa, train
+    from sharedcourt.procs import Stack, free_port, start_rasa, train
 
     try:
         if httpx.get(f"{settings.rasa_url}/", timeout=1.0).status_code == 200:
@@ -61,7 +61,7 @@ def _with_rasa(settings: Settings, work: Callable[[Settings], int]) -> int:
     temp = replace(settings, rasa_url=f"http://127.0.0.1:{free_port()}")
     stack = Stack(temp)
     print("Rasa is not running; starting it for this command …", file=sys.stderr)
-    start_rasa(stack, train(), LOGS)
+    start_rasa(stack, train())
     try:
         stack.wait_healthy("rasa", f"{temp.rasa_url}/", 240)
         return work(temp)

@@ -104,11 +104,12 @@ class Stack:
     """The running processes of one system; stop() ends them all."""
 
     settings: Settings
+    log_dir: Path = LOGS
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def start(self, name: str, cmd: list[str], env: Mapping[str, str], log_dir: Path) -> None:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        log = (log_dir / f"{name}.log").open("ab")
+    def start(self, name: str, cmd: list[str], env: Mapping[str, str]) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.log_dir / f"{name}.log").open("ab")
         # Own process group so Ctrl-C in the terminal reaches us first and we stop children in order.
         self.procs[name] = subprocess.Popen(
             cmd, cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -120,7 +121,7 @@ class Stack:
         while time.monotonic() - started < timeout:
             proc = self.procs[name]
             if proc.poll() is not None:
-                raise UpstreamError(f"{name} exited with {proc.returncode}; see var/log/{name}.log")
+                raise UpstreamError(f"{name} exited with {proc.returncode}; see {self.log_dir / name}.log")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(url, timeout=1.0).status_code == 200:
                     return time.monotonic() - started
@@ -141,7 +142,7 @@ class Stack:
                 proc.wait()
 
 
-def start_rasa(stack: Stack, model: Path, log_dir: Path) -> None:
+def start_rasa(stack: Stack, model: Path) -> None:
     settings = stack.settings
     cmd = [
         str(RASA_BIN), "run",
@@ -151,7 +152,7 @@ def start_rasa(stack: Stack, model: Path, log_dir: Path) -> None:
         "--credentials", "bot/credentials.yml",
         "--endpoints", "bot/endpoints.yml",
     ]  # fmt: skip
-    stack.start("rasa", cmd, rasa_env(settings), log_dir)
+    stack.start("rasa", cmd, rasa_env(settings))
 
 
 def app_env(settings: Settings) -> dict[str, str]:
@@ -166,18 +167,18 @@ def app_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def start_actions(stack: Stack, log_dir: Path) -> None:
+def start_actions(stack: Stack) -> None:
     port = _port(stack.settings.action_server_url)
     cmd = [str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
-    stack.start("actions", cmd, app_env(stack.settings), log_dir)
+    stack.start("actions", cmd, app_env(stack.settings))
 
 
-def start_app(stack: Stack, log_dir: Path) -> None:
+def start_app(stack: Stack) -> None:
     cmd = [
         str(APP_PYTHON), "-m", "uvicorn", "--factory", "sharedcourt.app:asgi",
         "--host", "127.0.0.1", "--port", str(stack.settings.port), "--no-access-log", "--ws", "none",
     ]  # fmt: skip
-    stack.start("app", cmd, app_env(stack.settings), log_dir)
+    stack.start("app", cmd, app_env(stack.settings))
 
 
 @contextlib.contextmanager
@@ -188,13 +189,13 @@ def running(
     from sharedcourt.db.migrate import upgrade
 
     upgrade(settings.database_url)
-    stack = Stack(settings)
+    stack = Stack(settings, log_dir)
     try:
-        start_actions(stack, log_dir)
+        start_actions(stack)
         if rasa:
-            start_rasa(stack, model, log_dir)
+            start_rasa(stack, model)
         if app:
-            start_app(stack, log_dir)
+            start_app(stack)
         stack.wait_healthy("actions", f"{settings.action_server_url}/health", 60)
         if app:
             stack.wait_healthy("app", f"http://127.0.0.1:{settings.port}/webchat/messages?sender=probe", 60)
