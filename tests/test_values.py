@@ -20,6 +20,7 @@ from sharedcourt.values import (
     parse_id_number,
     parse_incident_date,
     parse_phone,
+    warm_up,
 )
 
 TODAY = date(2026, 11, 29)  # a Sunday
@@ -69,6 +70,17 @@ ID_WITH_X = "11010519491231002X"
         ("我2023年5月借给他3万块钱一直没还", "30000"),
         ("去年十月借给李四3万块钱", "30000"),
         ("借给他10000，他只还了2000", "10000"),
+        ("他欠我两万三千五", "23500"),
+        ("一两万", "10000"),
+        ("借了他两三千", "2000"),
+        ("大概五六万", "50000"),
+        ("十几万", "100000"),
+        ("二十几万", "200000"),
+        ("一万几千", "10000"),
+        ("借款金额：50000元整", "50000"),
+        ("三十五块五毛", "35.5"),
+        ("借了他八百", "800"),
+        ("我手机号是一三八一二三四五六七八借给他两万", "20000"),
     ],
 )
 def test_parse_amount(text: str, expected: str) -> None:
@@ -83,6 +95,8 @@ def test_parse_amount(text: str, expected: str) -> None:
         "我想咨询离婚的事",
         "他打了我三次",
         "几千块",  # nothing stated: ask again rather than guess
+        "几百",
+        "一共借了12次钱",
         "电话13812345678",
         "身份证" + ID_QUZHOU,
         "5月6号",
@@ -356,6 +370,11 @@ def test_mask_keeps_length_and_several_items() -> None:
 # ---------------------------------------------------------------------------------------------------------
 # Import hygiene
 # ---------------------------------------------------------------------------------------------------------
+
+
+def test_warm_up_runs() -> None:
+    warm_up()
+    assert parse_amount("两万三", TODAY) == Decimal(23000)
 
 
 def test_import_is_light() -> None:
