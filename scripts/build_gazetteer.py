@@ -381,10 +381,11 @@ def build_sites(places: list[Place], courts_csv: Path, special_csv: Path) -> lis
     for row in rows:
         if not row["opening_hours"]:
             row["opening_hours"] = hours
-        if not row["staff"]:
-            row["staff"] = staff
         if not row["director"]:
             row["director"] = director
+        if not row["staff"]:
+            row["staff"] = json.dumps([{"name": row["director"], "role": "director", "capacity": 1}],
+                                      ensure_ascii=False, separators=(",", ":"))
     return rows
 
 

@@ -3,5 +3,6 @@
 from sharedcourt.db.base import Base
 from sharedcourt.db.case import Case, Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
+from sharedcourt.db.site import Site, SiteStaff
 
-__all__ = ["Base", "Case", "Conversation", "Evidence", "Message", "Resident"]
+__all__ = ["Base", "Case", "Conversation", "Evidence", "Message", "Resident", "Site", "SiteStaff"]
