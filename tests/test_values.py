@@ -97,6 +97,8 @@ def test_parse_amount(text: str, expected: str) -> None:
         "几千块",  # nothing stated: ask again rather than guess
         "几百",
         "一共借了12次钱",
+        "欠款第15",  # ordinal
+        "借了他3笔",
         "电话13812345678",
         "身份证" + ID_QUZHOU,
         "5月6号",
@@ -277,6 +279,7 @@ def test_id_number_valid(value: str) -> None:
         "330802199013011237",  # month 13
         "330802199002301238",  # 30 February
         "000802199001011232",  # no province 00
+        "330802180001011232",  # born 1800 (checksum is right)
         "33080219900101123",  # 17 characters
         "3308021990010112321",  # 19 characters
         "",
@@ -320,6 +323,11 @@ def test_extract_facts_approximate_and_fraction() -> None:
         "incident_date": "2026-11-18",
     }
     assert extract_facts("两块五", TODAY) == {"amount_yuan": "2.50"}
+
+
+def test_extract_facts_compact_dates_are_not_amounts() -> None:
+    assert extract_facts("借款日期20230506，金额两万", TODAY) == {"amount_yuan": 20000, "incident_date": "2023-05-06"}
+    assert extract_facts("欠款时间2023.5.6，两万", TODAY) == {"amount_yuan": 20000, "incident_date": "2023-05-06"}
 
 
 def test_extract_facts_future_date_dropped() -> None:
