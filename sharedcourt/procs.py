@@ -82,9 +82,9 @@ def rasa_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict[
     env.update(
         ACTION_ENDPOINT_URL=f"{settings.action_server_url}/webhook",
         RASA_TRACKER_URL=settings.rasa_tracker_url,
-        RASA_LOCK_STORE=env.get("RASA_LOCK_STORE", "in_memory"),
-        RASA_LOCK_HOST=env.get("RASA_LOCK_HOST", "127.0.0.1"),
-        RASA_LOCK_PORT=env.get("RASA_LOCK_PORT", "6379"),
+        RASA_LOCK_STORE=settings.rasa_lock_store,
+        RASA_LOCK_HOST=settings.rasa_lock_host,
+        RASA_LOCK_PORT=str(settings.rasa_lock_port),
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",

@@ -33,6 +33,9 @@ class Settings:
     rasa_timeout: float = 10.0
     action_server_url: str = "http://127.0.0.1:5055"
     redis_url: str = ""
+    rasa_lock_store: str = "in_memory"
+    rasa_lock_host: str = "127.0.0.1"
+    rasa_lock_port: int = 6379
     retry_interval: float = 5.0
     staff_token: str = "change-me-staff-token"
     max_body_bytes: int = 64 * 1024
@@ -72,6 +75,9 @@ class Settings:
                 rasa_timeout=config("RASA_TIMEOUT", cast=float, default=10.0),
                 action_server_url=_url(config("ACTION_SERVER_URL", default="http://127.0.0.1:5055")),
                 redis_url=config("REDIS_URL", default=""),
+                rasa_lock_store=config("RASA_LOCK_STORE", default="in_memory"),
+                rasa_lock_host=config("RASA_LOCK_HOST", default="127.0.0.1"),
+                rasa_lock_port=config("RASA_LOCK_PORT", cast=int, default=6379),
                 retry_interval=config("RETRY_INTERVAL", cast=float, default=5.0),
                 staff_token=config("STAFF_TOKEN", default="change-me-staff-token"),
                 max_body_bytes=config("MAX_BODY_BYTES", cast=int, default=64 * 1024),

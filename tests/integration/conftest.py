@@ -62,9 +62,7 @@ def trained_model() -> Path:
 
 
 @pytest.fixture(scope="session")
-def system(
-    database_url: str, trained_model: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[System]:
+def system(database_url: str, trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     """The whole system on free ports, on each database backend."""
     settings = Settings.from_env(
         {

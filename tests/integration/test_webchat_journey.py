@@ -101,4 +101,3 @@ def test_rasa_outage_holds_then_answers_without_loss(system: System) -> None:
     assert answered and any("工作人员" in t for t in answered), answered
     rows = _stored(system.settings.database_url, sender)
     assert [m.status for m in rows if m.direction == "in"] == ["processed", "processed"]
-
