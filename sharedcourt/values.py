@@ -24,6 +24,11 @@ Conventions (documented because they are choices, not facts):
 - A month/day without a year ("5月6日", "12月3号", "30号") is the most recent such day on or before
   ``today`` when ``prefer="past"`` (default; incidents), the next one on or after ``today`` for "future".
 - "N个月前"/"N年前"/"N周前"/"半年前" are computed exactly from ``today`` (jionlp returns a vague span).
+- Call ``warm_up()`` from a process start-up hook to pay the ~0.5 s first-call cost before residents arrive.
+
+Known limitations: amounts in 毛/角 alone ("五毛钱") are not read; a bare number needs a money word before it
+or must be the whole message; "上个月底" follows jionlp (25th onwards); phones are mainland mobiles and Quzhou
+(0570) landlines only; 15-digit first-generation IDs are not accepted (they are masked, though).
 """
 
 from __future__ import annotations
