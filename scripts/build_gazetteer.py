@@ -274,7 +274,7 @@ def build_places(
 
 def attach_village_alias(jl_name: str, town: Place, children: list[Place]) -> str:
     """Attach a jionlp village name to the 2023 village it names; returns how it matched."""
-    exact = [v for v in children if v.name == jl_name or v.official == jl_name]
+    exact = [v for v in children if jl_name in (v.name, v.official, v.short_name)]
     if exact:
         return "exact"
     jl_core = core(jl_name)

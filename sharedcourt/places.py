@@ -229,7 +229,11 @@ class Gazetteer:
     @staticmethod
     def _surfaces(p: Place) -> Iterator[tuple[str, float]]:
         yield p.name, W_NAME
-        if p.short_name != p.name and len(p.short_name) >= 2 and (p.level == "county" or p.short_name not in COMMON_WORDS):
+        if (
+            p.short_name != p.name
+            and len(p.short_name) >= 2
+            and (p.level == "county" or p.short_name not in COMMON_WORDS)
+        ):
             yield p.short_name, {"county": W_COUNTY_SHORT, "town": W_TOWN_SHORT}.get(p.level, W_VILLAGE_SHORT)
         for alias in p.aliases:
             norm = normalize(alias)
@@ -281,7 +285,7 @@ class Gazetteer:
         """County first, the place last."""
         return [*reversed(self.ancestors(place)), place]
 
-    def nearest_county(self, lat: float, lon: float) -> Place | None:
+    def nearest_county(self, lat: float, lon: float, max_km: float = math.inf) -> Place | None:
         """The county whose seat is nearest (the only coordinates the public data has: a rough guess)."""
         best: tuple[float, Place] | None = None
         for p in self.counties():
@@ -290,7 +294,7 @@ class Gazetteer:
             d = distance_km(lat, lon, p.lat, p.lon)
             if best is None or d < best[0]:
                 best = (d, p)
-        return best[1] if best else None
+        return best[1] if best and best[0] <= max_km else None
 
     # ------------------------------------------------------------ resolution
 
@@ -327,7 +331,7 @@ class Gazetteer:
                 separate = [o for o in others if o.end <= m.start or o.start >= m.end]
                 if separate:
                     score += max(o.weight for o in separate)
-                elif others:
+                elif any(o.surface == a.short_name for o in others):
                     shared_ancestor = True
                 elif within and a.code == within:
                     score += W_NAME

@@ -19,7 +19,12 @@ class Site(Base):
     """One Shared Court site (a village or town site, a court, or a special site for some dispute types)."""
 
     __tablename__ = "sites"
-    __table_args__ = (Index("ix_sites_place_code", "place_code"), Index("ix_sites_parent_code", "parent_code"))
+    # Reference data: loaded by the migration and kept between tests (tests/conftest.py clears other tables).
+    __table_args__ = (
+        Index("ix_sites_place_code", "place_code"),
+        Index("ix_sites_parent_code", "parent_code"),
+        {"info": {"reference_data": True}},
+    )
 
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(128))
@@ -53,6 +58,7 @@ class SiteStaff(Base):
     """A person at a site: 庭务主任, mediators (with how many cases each takes per slot), judge, lawyer, police."""
 
     __tablename__ = "site_staff"
+    __table_args__ = {"info": {"reference_data": True}}  # noqa: RUF012
 
     id: Mapped[intpk]
     site_code: Mapped[str] = mapped_column(ForeignKey("sites.code", ondelete="CASCADE"), index=True)
