@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from sharedcourt import console
 from sharedcourt.channels import webchat
 from sharedcourt.db.session import make_engine, make_sessionmaker
 from sharedcourt.errors import AuthError, BadRequest, Conflict, NotFound, PayloadTooLarge, UpstreamError
@@ -114,7 +115,7 @@ def create_app(
             await rasa.aclose()
             await engine.dispose()
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz), *webchat.routes()]
+    routes: list[BaseRoute] = [Route("/healthz", healthz), *webchat.routes(), *console.routes(settings)]
     for factory in extra_routes or []:
         routes.extend(factory(settings))
     app = Starlette(
