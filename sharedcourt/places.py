@@ -110,7 +110,9 @@ class Resolution:
         if not self.matches:
             return []
         top = self.scores[0] if self.scores else 0.0
-        return [p for p, s in zip(self.matches, self.scores) if s >= top - AMBIGUITY_MARGIN] or self.matches[:1]
+        return [
+            p for p, s in zip(self.matches, self.scores, strict=False) if s >= top - AMBIGUITY_MARGIN
+        ] or self.matches[:1]
 
 
 class _Automaton:

@@ -41,8 +41,21 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_SITES_CSV = DATA_DIR / "sites.csv"
 
 COLUMNS = (
-    "code", "name", "level", "parent_code", "place_code", "address", "lat", "lon", "opening_hours",
-    "dispute_types", "phone", "director", "judge", "staff", "active",
+    "code",
+    "name",
+    "level",
+    "parent_code",
+    "place_code",
+    "address",
+    "lat",
+    "lon",
+    "opening_hours",
+    "dispute_types",
+    "phone",
+    "director",
+    "judge",
+    "staff",
+    "active",
 )
 REQUIRED_COLUMNS = ("code", "name", "level")
 DEFAULT_HOURS: dict[str, list[str]] = {d: ["08:30-12:00", "14:00-17:30"] for d in WEEKDAYS[:5]}
@@ -403,8 +416,8 @@ async def import_csv(session: AsyncSession, path: Path | str, gazetteer: Gazette
             reasons.append(f"编码重复（已在第{file_codes[code]}行出现）")
         elif code:
             file_codes[code] = line
-        for reason in reasons:
-            result.errors.append(RowError(line, code, reason))
+        for why in reasons:
+            result.errors.append(RowError(line, code, why))
         parsed.append((line, values))
     known = set(existing) | set(file_codes)
     for line, values in parsed:
@@ -441,8 +454,16 @@ async def import_csv(session: AsyncSession, path: Path | str, gazetteer: Gazette
 
 def _new_site_defaults() -> dict[str, Any]:
     return {
-        "parent_code": None, "place_code": None, "address": "", "latitude": None, "longitude": None,
-        "opening_hours": dict(DEFAULT_HOURS), "dispute_types": [], "phone": "", "director": "", "judge": "",
+        "parent_code": None,
+        "place_code": None,
+        "address": "",
+        "latitude": None,
+        "longitude": None,
+        "opening_hours": dict(DEFAULT_HOURS),
+        "dispute_types": [],
+        "phone": "",
+        "director": "",
+        "judge": "",
         "active": True,
     }
 
@@ -495,13 +516,21 @@ def read_csv_records(path: Path | str) -> list[SiteRecord]:
         errors.extend(RowError(line, values["code"], r) for r in reasons)
         out.append(
             SiteRecord(
-                code=values["code"], name=values["name"], level=values["level"],
-                parent_code=values.get("parent_code"), place_code=values.get("place_code"),
-                address=values.get("address", ""), lat=values.get("latitude"), lon=values.get("longitude"),
+                code=values["code"],
+                name=values["name"],
+                level=values["level"],
+                parent_code=values.get("parent_code"),
+                place_code=values.get("place_code"),
+                address=values.get("address", ""),
+                lat=values.get("latitude"),
+                lon=values.get("longitude"),
                 opening_hours=values.get("opening_hours", dict(DEFAULT_HOURS)),
-                dispute_types=tuple(values.get("dispute_types", ())), phone=values.get("phone", ""),
-                director=values.get("director", ""), judge=values.get("judge", ""),
-                staff=tuple(values.get("staff", ())), active=values.get("active", True),
+                dispute_types=tuple(values.get("dispute_types", ())),
+                phone=values.get("phone", ""),
+                director=values.get("director", ""),
+                judge=values.get("judge", ""),
+                staff=tuple(values.get("staff", ())),
+                active=values.get("active", True),
             )
         )
     if errors:
@@ -584,7 +613,10 @@ def _ring(ci: int, cj: int, r: int) -> Iterator[tuple[int, int]]:
 
 
 def linear_nearest(
-    points: Sequence[tuple[float, float, T]], lat: float, lon: float, k: int = 1,
+    points: Sequence[tuple[float, float, T]],
+    lat: float,
+    lon: float,
+    k: int = 1,
     accept: Callable[[T], bool] | None = None,
 ) -> list[tuple[float, T]]:
     """The same answer as GridIndex.nearest by scanning every point (reference and benchmark baseline)."""
@@ -743,7 +775,8 @@ class SiteRegistry:
             # Many candidates: ask the grid for the nearest ones among them instead of measuring each.
             assert loc.lat is not None and loc.lon is not None
             wanted = {c.code for c in cands}
-            near = [s for _d, s in self.grid.nearest(loc.lat, loc.lon, k=len(wanted), accept=lambda s: s.code in wanted)]
+            hits = self.grid.nearest(loc.lat, loc.lon, k=len(wanted), accept=lambda s: s.code in wanted)
+            near = [s for _d, s in hits]
             return near + [c for c in cands if not c.has_coords]
         return sorted(cands, key=lambda c: (_dist(loc, c) is None, _dist(loc, c) or 0.0))
 

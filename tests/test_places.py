@@ -70,8 +70,16 @@ def test_resolves_places_with_context_and_short_forms(gaz: Gazetteer, text: str,
 
 @pytest.mark.parametrize(
     ("text", "code"),
-    [("柯城", "330802"), ("衢江", "330803"), ("常山", "330822"), ("开化", "330824"), ("龙游", "330825"),
-     ("江山", "330881"), ("我是江山的", "330881"), ("柯城区", "330802")],
+    [
+        ("柯城", "330802"),
+        ("衢江", "330803"),
+        ("常山", "330822"),
+        ("开化", "330824"),
+        ("龙游", "330825"),
+        ("江山", "330881"),
+        ("我是江山的", "330881"),
+        ("柯城区", "330802"),
+    ],
 )
 def test_county_short_names(gaz: Gazetteer, text: str, code: str) -> None:
     res = gaz.resolve(text)
@@ -97,7 +105,9 @@ def test_official_suffixes_are_stripped(gaz: Gazetteer, text: str, full_name: st
 
 def test_old_names_from_jionlp_resolve(gaz: Gazetteer) -> None:
     # Older names are carried as aliases: on the successor village when it can be identified, else on the town.
-    with_alias = [p for p in gaz.places.values() if p.level == "village" and any(not a.endswith("会") for a in p.aliases)]
+    with_alias = [
+        p for p in gaz.places.values() if p.level == "village" and any(not a.endswith("会") for a in p.aliases)
+    ]
     town_alias = [p for p in gaz.places.values() if p.level == "town" and p.aliases]
     assert with_alias and town_alias
     town = town_alias[0]
