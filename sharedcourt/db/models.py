@@ -1,8 +1,23 @@
 """Imports every model so that `Base.metadata` is complete (Alembic, tests)."""
 
 from sharedcourt.db.base import Base
+from sharedcourt.db.booking import Booking, CallbackRequest, Reminder, SiteClosure, Slot
 from sharedcourt.db.case import Case, Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.site import Site, SiteStaff
 
-__all__ = ["Base", "Case", "Conversation", "Evidence", "Message", "Resident", "Site", "SiteStaff"]
+__all__ = [
+    "Base",
+    "Booking",
+    "CallbackRequest",
+    "Case",
+    "Conversation",
+    "Evidence",
+    "Message",
+    "Reminder",
+    "Resident",
+    "Site",
+    "SiteClosure",
+    "SiteStaff",
+    "Slot",
+]
