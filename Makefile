@@ -19,15 +19,20 @@ help: ## list the targets
 
 ## ---- installation -------------------------------------------------------
 
+# pip, minus this machine's noise about absent local index folders; pip's exit status is kept.
+define pip
+	set -o pipefail; $(1)/bin/pip install -q --disable-pip-version-check $(2) 2>&1 | { grep -v "WARNING: Location '" || true; }
+endef
+
 $(RASA_STAMP): requirements/rasa.txt
 	@PY310=$$(scripts/find-python310.sh) && { [ -x $(RASA_VENV)/bin/python ] || $$PY310 -m venv $(RASA_VENV); }
-	$(RASA_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/rasa.txt
+	$(call pip,$(RASA_VENV),-r requirements/rasa.txt)
 	@touch $@
 
 $(APP_STAMP): requirements/app.txt pyproject.toml
 	@PY310=$$(scripts/find-python310.sh) && { [ -x $(APP_VENV)/bin/python ] || $$PY310 -m venv $(APP_VENV); }
-	$(APP_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/app.txt
-	$(APP_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	$(call pip,$(APP_VENV),-r requirements/app.txt)
+	$(call pip,$(APP_VENV),--no-deps -e .)
 	@touch $@
 
 .PHONY: install
