@@ -206,6 +206,28 @@ def running(
         stack.stop()
 
 
+def rss_mib(pid: int) -> float | None:
+    """Resident memory of a process and its children (Linux /proc), in MiB."""
+    total = 0
+    pids = [pid]
+    seen: set[int] = set()
+    while pids:
+        current = pids.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+        pids.extend(int(c) for c in children)
+    return total / 1024 if seen else None
+
+
 def run_forever(settings: Settings) -> int:
     """`make run`: migrate, train if needed, start everything, wait for Ctrl-C."""
     started = time.monotonic()
@@ -220,6 +242,8 @@ def run_forever(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, _stop)
     with running(settings, model=model) as stack:
         print(f"ready in {time.monotonic() - started:.0f} s", flush=True)
+        for name, proc in stack.procs.items():
+            print(f"  {name:8s} pid {proc.pid:<7d} {rss_mib(proc.pid) or 0:.0f} MiB", flush=True)
         print(f"web chat:  {settings.public_url}/", flush=True)
         print(f"health:    {settings.public_url}/healthz", flush=True)
         print("logs:      var/log/*.log    (Ctrl-C stops everything)", flush=True)
