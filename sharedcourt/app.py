@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -15,9 +16,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sharedcourt import console
-from sharedcourt.channels import webchat
+from sharedcourt import console, handoff
+from sharedcourt.channels import dingtalk, webchat, wechat, wecom
 from sharedcourt.db.session import make_engine, make_sessionmaker
+from sharedcourt.outbox import Outbox
 from sharedcourt.errors import AuthError, BadRequest, Conflict, NotFound, PayloadTooLarge, UpstreamError
 from sharedcourt.rasa import RasaClient
 from sharedcourt.router import Router
@@ -89,6 +91,7 @@ def create_app(
     rasa_transport: httpx.AsyncBaseTransport | None = None,
     extra_routes: list[RouteFactory] | None = None,
     background: bool = True,
+    dingtalk_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -103,19 +106,32 @@ def create_app(
         app.state.sessions = sessions
         app.state.rasa = rasa
         app.state.router = router
+        app.state.handoff = handoff.build(settings, sessions, router, dingtalk_transport=dingtalk_transport)
+        app.state.dingtalk_seen = collections.OrderedDict()
+        app.state.outbox = outbox = Outbox(sessions)
+        wechat_channel = wechat.install(app, settings, router, outbox)
+        wecom.install(app, settings, router)
         tasks: list[asyncio.Task[None]] = []
         if background:
+            tasks.append(asyncio.create_task(outbox.run(float(settings.extra.get("OUTBOX_INTERVAL", "1")))))
             tasks.append(asyncio.create_task(_retry_loop(router, settings.retry_interval)))
+            tick = float(settings.extra.get("HANDOFF_TICK_SECONDS", "5"))
+            tasks.append(asyncio.create_task(handoff.tick_loop(app.state.handoff.service, tick)))
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if wechat_channel is not None:
+                await wechat_channel.close()
+            await app.state.handoff.aclose()
             await rasa.aclose()
             await engine.dispose()
 
     routes: list[BaseRoute] = [Route("/healthz", healthz), *webchat.routes(), *console.routes(settings)]
+    routes += [*handoff.routes(), *dingtalk.routes()]
+    routes += [*wechat.routes(settings), *wecom.routes(settings)]
     for factory in extra_routes or []:
         routes.extend(factory(settings))
     app = Starlette(

@@ -5,6 +5,7 @@ from sharedcourt.db.booking import Booking, CallbackRequest, Reminder, SiteClosu
 from sharedcourt.db.case import Case, Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.site import Site, SiteStaff
+from sharedcourt.db.ticket import Rating, Ticket, TicketEvent
 
 __all__ = [
     "Base",
@@ -14,10 +15,13 @@ __all__ = [
     "Conversation",
     "Evidence",
     "Message",
+    "Rating",
     "Reminder",
     "Resident",
     "Site",
     "SiteClosure",
     "SiteStaff",
     "Slot",
+    "Ticket",
+    "TicketEvent",
 ]

@@ -1,0 +1,259 @@
+"""A local stand-in for DingTalk's servers (api.dingtalk.com and the robot webhooks), speaking their wire format.
+
+Serves:
+- POST /v1.0/oauth2/accessToken {"appKey","appSecret"} -> {"accessToken","expireIn"} (400 on wrong credentials)
+- POST /v1.0/robot/oToMessages/batchSend (header x-acs-dingtalk-access-token; 401 InvalidAuthentication on a bad
+  token) {"robotCode","userIds","msgKey","msgParam": "<JSON string>"} -> {"processQueryKey", ...}
+- POST /robot/sendBySession?session=… (the sessionWebhook handed out in callbacks) -> {"errcode":0}
+- POST /robot/send?access_token=…&timestamp=…&sign=… (a signed custom group robot) -> {"errcode":0} or 310000
+It records everything, can be told to fail (`fail_next[path] = [500, …]`), and plays the people: `say()` posts a
+signed robot callback to the app, as DingTalk does when a person types to the robot, and `press()` presses a
+card button (its dtmd://dingtalkclient/sendMessage link sends the button's text to the robot the same way).
+
+    with DingTalkStandIn(app_key="k", app_secret="s") as dt:
+        settings DINGTALK_API_BASE = dt.base_url
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+import urllib.parse
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+
+
+def dingtalk_sign(secret: str, timestamp: str) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+@dataclass
+class Sent:
+    """One robot message a person received (one-to-one API, session webhook or group webhook)."""
+
+    route: str  # "robot", "session", "group"
+    users: list[str]
+    msg_key: str
+    param: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def title(self) -> str:
+        return str(self.param.get("title", ""))
+
+    @property
+    def text(self) -> str:
+        return str(self.param.get("text") or self.param.get("content") or "")
+
+    def buttons(self) -> dict[str, str]:
+        """Button title -> the text pressing it sends to the robot."""
+        found: dict[str, str] = {}
+        if "singleTitle" in self.param:
+            found[self.param["singleTitle"]] = _content(self.param["singleURL"])
+        for i in range(1, 6):
+            if f"actionTitle{i}" in self.param:
+                found[self.param[f"actionTitle{i}"]] = _content(self.param[f"actionURL{i}"])
+        for btn in self.param.get("btns", []):
+            found[btn["title"]] = _content(btn["actionURL"])
+        return found
+
+
+def _content(url: str) -> str:
+    parsed = urllib.parse.urlsplit(url)
+    assert parsed.scheme == "dtmd", url
+    return urllib.parse.parse_qs(parsed.query)["content"][0]
+
+
+class DingTalkStandIn:
+    def __init__(
+        self, app_key: str = "ding-test-key", app_secret: str = "ding-test-secret", robot_code: str = "robot-test"
+    ) -> None:
+        self.app_key = app_key
+        self.app_secret = app_secret
+        self.robot_code = robot_code
+        self.group_secret = "SEC-group-test"
+        self.requests: list[tuple[str, str, Any]] = []
+        self.sent: list[Sent] = []
+        self.tokens: set[str] = set()
+        self.fail_next: dict[str, list[int]] = defaultdict(list)
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- control ----------------------------------------------------------------------------------------
+    def __enter__(self) -> DingTalkStandIn:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        handler = type("Handler", (_Handler,), {"standin": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def settings(self) -> dict[str, str]:
+        return {
+            "DINGTALK_APP_KEY": self.app_key,
+            "DINGTALK_APP_SECRET": self.app_secret,
+            "DINGTALK_ROBOT_CODE": self.robot_code,
+            "DINGTALK_API_BASE": self.base_url,
+        }
+
+    def messages_for(self, user: str) -> list[Sent]:
+        with self._lock:
+            return [s for s in self.sent if user in s.users]
+
+    def wait_for(self, user: str, contains: str, *, timeout: float = 10.0, after: int = 0) -> Sent:
+        """Block until `user` has received a message (index >= after among theirs) containing `contains`."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                theirs = [s for s in self.sent if user in s.users][after:]
+                for sent in theirs:
+                    if contains in sent.text or contains in sent.title:
+                        return sent
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [(s.title, s.text[:80]) for s in theirs]
+                    raise AssertionError(f"{user} got no message with {contains!r} in {timeout}s; got {seen}")
+                self._cond.wait(left)
+
+    # ---- the people: a robot callback as DingTalk sends it ----------------------------------------------
+    def callback_body(self, staff_id: str, text: str, *, session_valid: bool = True) -> dict[str, Any]:
+        now_ms = int(time.time() * 1000)
+        session = uuid.uuid4().hex
+        return {
+            "msgtype": "text",
+            "text": {"content": text},
+            "msgId": f"msg{uuid.uuid4().hex}",
+            "createAt": now_ms,
+            "conversationType": "1",
+            "conversationId": f"cid{staff_id}",
+            "senderId": f"$:LWCP_v1:${staff_id}",
+            "senderNick": staff_id,
+            "senderCorpId": "ding-corp",
+            "senderStaffId": staff_id,
+            "chatbotUserId": "$:LWCP_v1:$robot",
+            "chatbotCorpId": "ding-corp",
+            "robotCode": self.robot_code,
+            "isAdmin": False,
+            "isInAtList": True,
+            "sessionWebhook": f"{self.base_url}/robot/sendBySession?session={session}",
+            "sessionWebhookExpiredTime": now_ms + (90 * 60 * 1000 if session_valid else -1000),
+        }
+
+    def signed_headers(self, timestamp: str | None = None, secret: str | None = None) -> dict[str, str]:
+        ts = timestamp or str(int(time.time() * 1000))
+        return {
+            "timestamp": ts,
+            "sign": dingtalk_sign(secret or self.app_secret, ts),
+            "content-type": "application/json",
+        }
+
+    def say(self, app_url: str, staff_id: str, text: str, *, session_valid: bool = True) -> httpx.Response:
+        body = self.callback_body(staff_id, text, session_valid=session_valid)
+        return httpx.post(
+            f"{app_url}/dingtalk/callback",
+            content=json.dumps(body, ensure_ascii=False).encode(),
+            headers=self.signed_headers(),
+            timeout=30,
+        )
+
+    def press(self, app_url: str, staff_id: str, message: Sent, button: str) -> httpx.Response:
+        return self.say(app_url, staff_id, message.buttons()[button])
+
+    # ---- server side ------------------------------------------------------------------------------------
+    def _record(self, sent: Sent) -> None:
+        with self._cond:
+            self.sent.append(sent)
+            self._cond.notify_all()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    standin: DingTalkStandIn
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _reply(self, status: int, data: dict[str, Any]) -> None:
+        body = json.dumps(data, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        s = self.standin
+        url = urllib.parse.urlsplit(self.path)
+        query = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except ValueError:
+            self._reply(400, {"code": "InvalidParameter", "message": "body is not JSON"})
+            return
+        with s._lock:
+            s.requests.append((url.path, url.query, body))
+            failures = s.fail_next.get(url.path)
+            status = failures.pop(0) if failures else None
+        if status is not None:
+            self._reply(status, {"code": "ServiceUnavailable", "message": "stand-in told to fail"})
+            return
+        if url.path == "/v1.0/oauth2/accessToken":
+            if body.get("appKey") != s.app_key or body.get("appSecret") != s.app_secret:
+                self._reply(400, {"code": "invalidClientIdOrSecret", "message": "无效的appKey或appSecret"})
+                return
+            token = uuid.uuid4().hex
+            with s._lock:
+                s.tokens.add(token)
+            self._reply(200, {"accessToken": token, "expireIn": 7200})
+        elif url.path == "/v1.0/robot/oToMessages/batchSend":
+            if self.headers.get("x-acs-dingtalk-access-token") not in s.tokens:
+                self._reply(401, {"code": "InvalidAuthentication", "message": "不合法的access_token"})
+                return
+            if body.get("robotCode") != s.robot_code or not body.get("userIds") or "msgKey" not in body:
+                self._reply(400, {"code": "InvalidParameter", "message": "robotCode/userIds/msgKey"})
+                return
+            param = json.loads(body["msgParam"])
+            s._record(Sent("robot", list(body["userIds"]), body["msgKey"], param))
+            self._reply(
+                200, {"processQueryKey": uuid.uuid4().hex, "invalidStaffIdList": [], "flowControlledStaffIdList": []}
+            )
+        elif url.path in ("/robot/sendBySession", "/robot/send"):
+            if url.path == "/robot/send":
+                ts, sign = query.get("timestamp", ""), query.get("sign", "")
+                if not ts or not hmac.compare_digest(sign, dingtalk_sign(s.group_secret, ts)):
+                    self._reply(200, {"errcode": 310000, "errmsg": "sign not match"})
+                    return
+            msgtype = body.get("msgtype", "")
+            param = dict(body.get(msgtype) or {})
+            users = list((body.get("at") or {}).get("atUserIds") or ["group"])
+            s._record(Sent("session" if url.path == "/robot/sendBySession" else "group", users, msgtype, param))
+            self._reply(200, {"errcode": 0, "errmsg": "ok"})
+        else:
+            self._reply(404, {"code": "NotFound", "message": url.path})
