@@ -6,6 +6,7 @@ from sharedcourt.db.case import Case, Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.site import Site, SiteStaff
 from sharedcourt.db.ticket import Rating, Ticket, TicketEvent
+from sharedcourt.db.wechat import OutboxItem, WeChatQuota, WeChatTurn
 
 __all__ = [
     "Base",
@@ -15,6 +16,7 @@ __all__ = [
     "Conversation",
     "Evidence",
     "Message",
+    "OutboxItem",
     "Rating",
     "Reminder",
     "Resident",
@@ -24,4 +26,6 @@ __all__ = [
     "Slot",
     "Ticket",
     "TicketEvent",
+    "WeChatQuota",
+    "WeChatTurn",
 ]
