@@ -39,7 +39,8 @@ W_VILLAGE_SHORT = 2.0  # 万安
 W_ALIAS_SHORT = 1.5
 AMBIGUITY_MARGIN = 0.1
 
-# Short forms that are ordinary words: never matched alone (the full names still are).
+# Short forms that are ordinary words: "weak" forms, which count only next to their parent ("龙游龙洲北门" is
+# 北门村 of 龙洲街道, "我很幸福" is no place); the full names always count.
 COMMON_WORDS = frozenset(
     """
     大街 湖南 保安 花园 新新 中心 幸福 阳光 朝阳 和平 友好 团结 光明 东方 前进 胜利 红旗 同心 新华 人民 文化
@@ -87,6 +88,7 @@ class Match:
     start: int
     end: int
     weight: float
+    weak: bool = False  # an ordinary word: counts only when the parent place is named separately
 
 
 @dataclass(frozen=True)
@@ -180,10 +182,10 @@ class Gazetteer:
         self._children: dict[str, list[Place]] = {}
         for p in self.places.values():
             self._children.setdefault(p.parent_code, []).append(p)
-        self._forms: dict[str, list[tuple[str, float]]] = {}
+        self._forms: dict[str, list[tuple[str, float, bool]]] = {}
         for p in self.places.values():
-            for form, weight in self._surfaces(p):
-                self._add_form(form, p.code, weight)
+            for form, weight, weak in self._surfaces(p):
+                self._add_form(form, p.code, weight, weak)
         self._automaton = _Automaton()
         for form in self._forms:
             self._automaton.add(form)
@@ -229,30 +231,28 @@ class Gazetteer:
         return cls(places)
 
     @staticmethod
-    def _surfaces(p: Place) -> Iterator[tuple[str, float]]:
-        yield p.name, W_NAME
-        if (
-            p.short_name != p.name
-            and len(p.short_name) >= 2
-            and (p.level == "county" or p.short_name not in COMMON_WORDS)
-        ):
-            yield p.short_name, {"county": W_COUNTY_SHORT, "town": W_TOWN_SHORT}.get(p.level, W_VILLAGE_SHORT)
+    def _surfaces(p: Place) -> Iterator[tuple[str, float, bool]]:
+        """(form, weight, weak) for every way a resident may name the place."""
+        yield p.name, W_NAME, False
+        if p.short_name != p.name and len(p.short_name) >= 2:
+            weight = {"county": W_COUNTY_SHORT, "town": W_TOWN_SHORT}.get(p.level, W_VILLAGE_SHORT)
+            yield p.short_name, weight, p.level != "county" and p.short_name in COMMON_WORDS
         for alias in p.aliases:
             norm = normalize(alias)
-            yield norm, W_NAME if alias.endswith(("委会", "委员会")) else W_ALIAS
+            yield norm, W_NAME if alias.endswith(("委会", "委员会")) else W_ALIAS, False
             short = _strip(norm, ("社区", "村"))
-            if short != norm and short not in COMMON_WORDS:
-                yield short, W_ALIAS_SHORT
+            if short != norm:
+                yield short, W_ALIAS_SHORT, short in COMMON_WORDS
 
-    def _add_form(self, form: str, code: str, weight: float) -> None:
+    def _add_form(self, form: str, code: str, weight: float, weak: bool) -> None:
         if len(form) < 2:
             return
         entries = self._forms.setdefault(form, [])
-        for i, (c, w) in enumerate(entries):
+        for i, (c, w, k) in enumerate(entries):
             if c == code:
-                entries[i] = (c, max(w, weight))
+                entries[i] = (c, max(w, weight), k and weak)
                 return
-        entries.append((code, weight))
+        entries.append((code, weight, weak))
 
     # ------------------------------------------------------------ navigation
 
@@ -311,11 +311,22 @@ class Gazetteer:
             if any(k[0] <= s[0] and s[1] <= k[1] and (k[1] - k[0]) > (s[1] - s[0]) for k in kept):
                 continue
             kept.append(s)
-        return [
-            Match(self.places[code], form, start, end, weight)
+        matches = [
+            Match(self.places[code], form, start, end, weight, weak)
             for start, end, form in kept
-            for code, weight in self._forms[form]
+            for code, weight, weak in self._forms[form]
         ]
+        # A weak form counts only when its parent is named in another part of the text (county before town
+        # before village, so "柯城花园花园" can make 花园街道 and then its 花园村 count).
+        matches.sort(key=lambda m: (LEVELS.index(m.place.level), m.start))
+        valid: list[Match] = []
+        for m in matches:
+            if m.weak and not any(
+                o.place.code == m.place.parent_code and (o.end <= m.start or o.start >= m.end) for o in valid
+            ):
+                continue
+            valid.append(m)
+        return valid
 
     def resolve(self, text: str, within: str | None = None) -> Resolution:
         """Where the text says the resident is; `within` limits candidates to a place already known."""

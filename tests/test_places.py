@@ -60,6 +60,10 @@ def test_load_is_cached_and_not_done_at_import() -> None:
         ("常山万安", "常山县东案乡万安村"),
         ("贺村镇贺村", "江山市贺村镇贺村"),
         ("沐尘", "龙游县沐尘畲族乡"),
+        # Short forms that are ordinary words count next to their parent.
+        ("龙游龙洲北门", "龙游县龙洲街道北门村"),
+        ("柯城花园", "柯城区花园街道"),
+        ("衢江高家东方", "衢江区高家镇东方村"),
     ],
 )
 def test_resolves_places_with_context_and_short_forms(gaz: Gazetteer, text: str, full_name: str) -> None:
