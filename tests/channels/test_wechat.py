@@ -611,3 +611,63 @@ async def test_ten_thousand_mutated_bodies(h: Harness) -> None:
         )
     assert sorted(mine) == sorted(["msg:4711", "msg:4712", f"evt:{OPENID}:1700000000"])
     assert elapsed < 60
+
+
+# ---- the API client: tokens ---------------------------------------------------------------------------------
+
+
+async def test_expired_token_is_refreshed_and_the_call_retried_once(api: WeChatStandIn) -> None:
+    from sharedcourt.wechat_api import WeChatAPI
+
+    client = WeChatAPI(APPID, SECRET, api.base_url)
+    await client.send_text(OPENID, "一")
+    api.expire_tokens()
+    await client.send_text(OPENID, "二")
+    assert len(api.calls("token")) == 2
+    answers = [c.body["_answer"]["errcode"] for c in api.calls("message/custom/send")]
+    assert answers == [0, 42001, 0]
+    assert api.sent_texts(OPENID) == ["一", "二"]
+
+
+async def test_one_refresher_at_a_time_across_clients_sharing_a_store(api: WeChatStandIn) -> None:
+    import threading
+
+    from wechatpy.session.memorystorage import MemoryStorage
+
+    from sharedcourt.wechat_api import WeChatAPI
+
+    api.delay["token"] = 0.2  # a slow token endpoint widens the race
+    storage, lock = MemoryStorage(), threading.Lock()  # stand-ins for Redis storage and the Redis lock
+    clients = [WeChatAPI(APPID, SECRET, api.base_url, storage=storage, lock=lock) for _ in range(3)]
+    await asyncio.gather(*(c.send_text(OPENID, f"m{n}") for n, c in enumerate(clients * 3)))
+    assert len(api.calls("token")) == 1
+    api.expire_tokens()
+    await asyncio.gather(*(c.send_text(OPENID, f"r{n}") for n, c in enumerate(clients * 2)))
+    # Every caller saw 42001; only the first refresher fetched, the others used the token it stored.
+    assert len(api.calls("token")) == 2
+    assert len(api.sent_texts(OPENID)) == 15
+
+
+async def test_menu_is_created_through_the_api(api: WeChatStandIn) -> None:
+    from sharedcourt.channels.wechat import menu
+    from sharedcourt.wechat_api import WeChatAPI
+
+    await WeChatAPI(APPID, SECRET, api.base_url).create_menu(menu("https://court.example"))
+    assert api.menu is not None
+    names = [b["name"] for b in api.menu["button"]]
+    assert names == ["我要调解", "我的案件", "更多服务"]
+    keys = {s.get("key") for b in api.menu["button"] for s in [b, *b.get("sub_button", [])]}
+    assert {"MEDIATION", "MY_CASE", "FIND_SITE", "LEGAL_EDUCATION", "HUMAN"} <= keys
+
+
+async def test_customer_service_failures_are_retried_not_repeated(h: Harness) -> None:
+    h.app.state.outbox.base_delay = 0.05
+    await h.reply_text(h.pusher.text(OPENID, "你好"))
+    async with h.sessions() as session:
+        conversation_id = await session.scalar(select(Conversation.id))
+    assert conversation_id is not None
+    h.api.fail_next("message/custom/send", -1, times=2)  # "system busy": surely not delivered
+    await h.app.state.router.send(conversation_id, [Reply("调解员回复")], author="staff:1")
+    await h.until(lambda: _sent(h, 1))
+    assert h.api.sent_texts(OPENID) == ["调解员回复"]
+    assert [c.body["_answer"]["errcode"] for c in h.api.calls("message/custom/send")] == [-1, -1, 0]
