@@ -119,6 +119,10 @@ sites-export: $(APP_STAMP) ## export the site registry to FILE=<csv>
 	@test -n "$(FILE)" || { echo "usage: make sites-export FILE=sites.csv"; exit 2; }
 	$(CLI) sites-export "$(FILE)"
 
+.PHONY: wechat-menu
+wechat-menu: $(APP_STAMP) ## create the WeChat Official Account menu (WECHAT_APPID/WECHAT_SECRET from .env)
+	$(CLI) wechat-menu
+
 .PHONY: bench
 bench: install ## run the benchmarks in bench/ (results go to docs/BENCHMARKS.md by hand)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

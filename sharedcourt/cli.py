@@ -101,6 +101,32 @@ def _sites_export(args: argparse.Namespace) -> int:
     return sites.sites_export_main([args.file])
 
 
+def _wechat_menu(args: argparse.Namespace) -> int:
+    from sharedcourt.channels.wechat import menu
+    from sharedcourt.errors import ConfigError
+    from sharedcourt.wechat_api import WeChatAPI
+
+    settings = Settings.from_env()
+    if not (settings.wechat_appid and settings.wechat_secret):
+        raise ConfigError("WECHAT_APPID and WECHAT_SECRET are required")
+    data = menu(settings.public_url)
+    if args.dry_run:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    api = WeChatAPI(
+        settings.wechat_appid, settings.wechat_secret, settings.wechat_api_base, redis_url=settings.redis_url
+    )
+    from wechatpy.exceptions import WeChatClientException
+
+    try:
+        result = api.create_menu_sync(data)
+    except WeChatClientException as exc:
+        print(f"error: WeChat answered {exc.errcode}: {exc.errmsg}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sharedcourt", description="Shared Court front door")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -126,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sites-export", help="export the site registry to CSV")
     p.add_argument("file")
     p.set_defaults(func=_sites_export)
+    p = sub.add_parser("wechat-menu", help="create the Official Account menu through the WeChat API")
+    p.add_argument("--dry-run", action="store_true", help="print the menu JSON without calling the API")
+    p.set_defaults(func=_wechat_menu)
     return parser
 
 

@@ -671,3 +671,18 @@ async def test_customer_service_failures_are_retried_not_repeated(h: Harness) ->
     await h.until(lambda: _sent(h, 1))
     assert h.api.sent_texts(OPENID) == ["调解员回复"]
     assert [c.body["_answer"]["errcode"] for c in h.api.calls("message/custom/send")] == [-1, -1, 0]
+
+
+def test_wechat_menu_command(
+    api: WeChatStandIn, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sharedcourt import cli
+
+    for key, value in {"WECHAT_APPID": APPID, "WECHAT_SECRET": SECRET, "WECHAT_API_BASE": api.base_url}.items():
+        monkeypatch.setenv(key, value)
+    assert cli.main(["wechat-menu"]) == 0
+    assert '"errcode": 0' in capsys.readouterr().out
+    assert api.menu is not None and api.menu["button"][0]["key"] == "MEDIATION"
+    api.fail_next("menu/create", 40016)
+    assert cli.main(["wechat-menu"]) == 2
+    assert "40016" in capsys.readouterr().err
