@@ -204,11 +204,18 @@ class Outbox:
 
     async def run_once(self, limit: int = 100) -> int:
         """Send every due item once, oldest first; returns how many were sent."""
+        if not self.senders:
+            return 0
         async with self.sessions() as session:
             due = list(
                 await session.scalars(
                     select(OutboxItem.id)
-                    .where(OutboxItem.status == "queued", OutboxItem.next_attempt_at <= utcnow())
+                    .where(
+                        OutboxItem.status == "queued",
+                        OutboxItem.next_attempt_at <= utcnow(),
+                        # Only channels this process can send: another process may be configured for the rest.
+                        OutboxItem.channel.in_(list(self.senders)),
+                    )
                     .order_by(OutboxItem.id)
                     .limit(limit)
                 )
