@@ -86,6 +86,15 @@ MENU_PAYLOADS = {
     "人工服务": "/request_human",
 }
 
+# What a menu click is stored as (and what Rasa reads if the click has to wait out a Rasa outage).
+MENU_NAMES = {
+    "MEDIATION": "我要调解",
+    "MY_CASE": "我的案件",
+    "FIND_SITE": "找法庭",
+    "LEGAL_EDUCATION": "普法问答",
+    "HUMAN": "人工服务",
+}
+
 PRIVACY_NOTICE = (
     "隐私说明：我们保存您发来的文字、语音识别文字、照片、文件和位置，以及与您的对话记录，仅用于办理您的咨询和调解；"
     "案件材料在案件办结后保存三年，未形成案件的咨询记录保存一年，到期删除。"
@@ -792,7 +801,7 @@ class WeChatChannel:
             return inbound("[取消关注]", "event", event=event), lambda s: self._unsubscribe(s, inc), None
         if event == "click":
             return (
-                inbound(f"[菜单] {inc.key}"[:200], "event", event=event, key=inc.key),
+                inbound(MENU_NAMES.get(inc.key.strip(), inc.key)[:200], "event", event=event, key=inc.key),
                 lambda s: self._click(s, inc),
                 "event",
             )

@@ -52,8 +52,11 @@ class FakeRasa:
             {"text": "您好，请说说您遇到的问题。", "buttons": [{"title": "我要调解", "payload": "/start_mediation"}]}
         ]
         self.delay = 0.0
+        self.up = True
 
     async def handler(self, request: httpx.Request) -> httpx.Response:
+        if not self.up:
+            raise httpx.ConnectError("connection refused", request=request)
         if request.url.path == "/":
             return httpx.Response(200, text="Hello from Rasa: 3.6.21")
         body = json.loads(request.content)
@@ -686,3 +689,17 @@ def test_wechat_menu_command(
     api.fail_next("menu/create", 40016)
     assert cli.main(["wechat-menu"]) == 2
     assert "40016" in capsys.readouterr().err
+
+
+async def test_rasa_outage_holds_passively_then_answers_through_the_outbox(h: Harness) -> None:
+    from sharedcourt.router import HOLDING_REPLY
+
+    h.rasa.up = False
+    assert await h.reply_text(h.pusher.text(OPENID, "我要调解")) == HOLDING_REPLY
+    assert await h.reply_text(h.pusher.event(OPENID, "CLICK", key="HUMAN")) == HOLDING_REPLY
+    h.rasa.up = True
+    assert await h.app.state.router.drain() == 2
+    # The click waited as its menu name, never as resident-typed command text.
+    assert [b["message"] for b in h.rasa.received] == ["我要调解", "人工服务"]
+    await h.until(lambda: _sent(h, 2))
+    assert h.api.sent_texts(OPENID)[0].startswith("您好")
