@@ -110,7 +110,7 @@ def create_app(
         app.state.dingtalk_seen = collections.OrderedDict()
         app.state.outbox = outbox = Outbox(sessions)
         wechat_channel = wechat.install(app, settings, router, outbox)
-        wecom.install(app, settings, router)
+        wecom.install(app, settings, router, outbox)
         tasks: list[asyncio.Task[None]] = []
         if background:
             tasks.append(asyncio.create_task(outbox.run(float(settings.extra.get("OUTBOX_INTERVAL", "1")))))

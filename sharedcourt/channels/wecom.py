@@ -12,21 +12,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
+import requests
+from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from wechatpy.enterprise import parse_message
+from wechatpy.enterprise import WeChatClient, parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
-from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.exceptions import InvalidSignatureException, WeChatClientException
 from wechatpy.replies import TextReply
 
 from sharedcourt.channels.wechat import TIMESTAMP_WINDOW, _envelope, _same, guard_xml, merge, signature
+from sharedcourt.db.conversation import Conversation, Message, Resident
+from sharedcourt.db.session import unit_of_work
 from sharedcourt.errors import AuthError, BadRequest, DuplicateMessage, PayloadTooLarge
+from sharedcourt.outbox import Item, Outbox, SendResult, enqueue
 from sharedcourt.router import Inbound, Reply, Router
 from sharedcourt.settings import Settings
 
@@ -50,12 +57,100 @@ def check_params(token: str, params: Any, data: str, *, now: float | None = None
     return msg_signature, timestamp, nonce
 
 
+class _Client(WeChatClient):  # type: ignore[misc]
+    """wechatpy's WeCom client pointed at WECOM_API_BASE, one token refresher at a time."""
+
+    def __init__(self, corp_id: str, secret: str, api_base: str, timeout: float = 5.0) -> None:
+        super().__init__(corp_id, secret, timeout=timeout)
+        self.API_BASE_URL = f"{api_base}/cgi-bin/"
+        self._token_url = f"{api_base}/cgi-bin/gettoken"
+        self._lock = threading.Lock()
+
+    def fetch_access_token(self) -> Any:
+        with self._lock:
+            return self._fetch_access_token(
+                url=self._token_url, params={"corpid": self.corp_id, "corpsecret": self.secret}
+            )
+
+
+class WeComSender:
+    """Outbox sender for channel "wecom": an application text message to one member."""
+
+    def __init__(self, client: _Client, agent_id: str) -> None:
+        self.client = client
+        self.agent_id = agent_id
+
+    async def send(self, item: Item) -> SendResult:
+        text = str(item.payload.get("text") or "")
+        try:
+            await asyncio.to_thread(self.client.message.send_text, self.agent_id, item.recipient, text)
+        except WeChatClientException as exc:
+            if exc.errcode is None:
+                return SendResult("unknown", "HTTP error from the API")
+            if exc.errcode in (-1, 45009, 45033):
+                return SendResult("retry", f"WeCom {exc.errcode}")
+            return SendResult("failed", f"WeCom {exc.errcode}: {exc.errmsg}")
+        except requests.ConnectionError as exc:
+            return SendResult("retry", f"connection: {type(exc).__name__}")
+        except requests.RequestException as exc:
+            return SendResult("unknown", f"request: {type(exc).__name__}")
+        return SendResult("sent")
+
+
+class WeComDeliverer:
+    """Router deliverer for "wecom": later messages to a staff member go through the outbox."""
+
+    def __init__(self, router: Router, outbox: Outbox) -> None:
+        self.router = router
+        self.outbox = outbox
+
+    async def deliver(self, conversation_id: str, replies: Sequence[Reply]) -> None:
+        await deliver_later(self.router, self.outbox, conversation_id, replies)
+
+
+async def deliver_later(router: Router, outbox: Outbox, conversation_id: str, replies: Sequence[Reply]) -> None:
+    text = merge(replies)
+    if not text:
+        return
+    async with unit_of_work(router.sessions) as session:
+        conversation = await session.get_one(Conversation, conversation_id)
+        resident = await session.get_one(Resident, conversation.resident_id)
+        rows = list(
+            await session.scalars(
+                select(Message.id)
+                .where(Message.conversation_id == conversation_id, Message.direction == "out")
+                .order_by(Message.id.desc())
+                .limit(len(replies))
+            )
+        )
+        await enqueue(
+            session,
+            CHANNEL,
+            resident.channel_user_id,
+            {"type": "text", "text": text},
+            conversation_id=conversation_id,
+            message_ids=rows[::-1],
+        )
+    outbox.kick()
+
+
 class WeComChannel:
-    def __init__(self, settings: Settings, router: Router) -> None:
+    def __init__(self, settings: Settings, router: Router, outbox: Outbox | None = None) -> None:
         self.settings = settings
         self.router = router
+        self.outbox = outbox
         self.crypto = WeChatCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
         self.tasks: set[asyncio.Task[Any]] = set()
+
+    async def _later(self, task: asyncio.Task[list[Reply]], conversation_id: str) -> None:
+        """The answer missed the budget: send it as an application message when it is ready."""
+        try:
+            replies = await task
+        except Exception:
+            log.exception("wecom turn failed")
+            return
+        assert self.outbox is not None
+        await deliver_later(self.router, self.outbox, conversation_id, replies)
 
     def _decrypt_echo(self, params: Any) -> str:
         echostr = params.get("echostr") or ""
@@ -134,6 +229,10 @@ class WeComChannel:
         try:
             replies: list[Reply] = await asyncio.wait_for(asyncio.shield(task), timeout=max(0.0, budget))
         except asyncio.TimeoutError:
+            if self.outbox is not None:
+                later = asyncio.ensure_future(self._later(task, stored.conversation_id))
+                self.tasks.add(later)
+                later.add_done_callback(self.tasks.discard)
             return PlainTextResponse("success")
         text = merge(replies)
         if not text:
@@ -147,10 +246,16 @@ def configured(settings: Settings) -> bool:
     return bool(settings.wecom_token and settings.wecom_aes_key and settings.wecom_corp_id)
 
 
-def install(app: Starlette, settings: Settings, router: Router) -> WeComChannel | None:
+def install(app: Starlette, settings: Settings, router: Router, outbox: Outbox | None = None) -> WeComChannel | None:
+    """The callback; with WECOM_SECRET and WECOM_AGENT_ID also later replies through the outbox."""
     if not configured(settings):
         return None
-    channel = WeComChannel(settings, router)
+    can_send = outbox is not None and bool(settings.wecom_secret and settings.wecom_agent_id)
+    channel = WeComChannel(settings, router, outbox if can_send else None)
+    if can_send and outbox is not None:
+        client = _Client(settings.wecom_corp_id, settings.wecom_secret, settings.wecom_api_base)
+        outbox.register(CHANNEL, WeComSender(client, settings.wecom_agent_id))
+        router.deliverers[CHANNEL] = WeComDeliverer(router, outbox)
     app.state.wecom = channel
     return channel
 

@@ -77,29 +77,37 @@ class EchoRasa:
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
 
-    def handler(self, request: httpx.Request) -> httpx.Response:
+    delay = 0.0
+
+    async def handler(self, request: httpx.Request) -> httpx.Response:
+        import asyncio
         import json
 
         if request.url.path == "/":
             return httpx.Response(200, text="ok")
         body = json.loads(request.content)
         self.received.append(body)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return httpx.Response(200, json=[{"recipient_id": body["sender"], "text": "收到"}])
 
 
 @contextlib.asynccontextmanager
-async def wecom_app(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, EchoRasa]]:
-    settings = Settings.from_env(
-        {
-            "DATABASE_URL": database_url,
-            "RASA_URL": "http://rasa.test",
-            "WECOM_TOKEN": TOKEN,
-            "WECOM_AES_KEY": KEY,
-            "WECOM_CORP_ID": CORP,
-            "RETRY_INTERVAL": "3600",
-        }
-    )
-    rasa = EchoRasa()
+async def wecom_app(
+    database_url: str, rasa: EchoRasa | None = None, **extra: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, EchoRasa]]:
+    env = {
+        "DATABASE_URL": database_url,
+        "RASA_URL": "http://rasa.test",
+        "WECOM_TOKEN": TOKEN,
+        "WECOM_AES_KEY": KEY,
+        "WECOM_CORP_ID": CORP,
+        "RETRY_INTERVAL": "3600",
+        "OUTBOX_INTERVAL": "0.05",
+    }
+    env.update(extra)
+    settings = Settings.from_env(env)
+    rasa = rasa or EchoRasa()
     app = create_app(settings, rasa_transport=httpx.MockTransport(rasa.handler))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -178,3 +186,32 @@ async def test_forged_wecom_requests_get_403(
     assert rasa.received == []
     async with sessions() as session:
         assert list(await session.scalars(select(Message))) == []
+
+
+async def test_slow_staff_answer_goes_out_as_an_application_message(
+    sessions: async_sessionmaker[AsyncSession], database_url: str
+) -> None:
+    import asyncio
+
+    from stand_ins.wechat_server import WeChatStandIn
+
+    with WeChatStandIn(appid=CORP, secret="wecom-secret") as api:
+        rasa = EchoRasa()
+        rasa.delay = 0.6
+        extra = {
+            "WECOM_SECRET": "wecom-secret",
+            "WECOM_AGENT_ID": "1000002",
+            "WECOM_API_BASE": api.base_url,
+            "WECHAT_REPLY_BUDGET": "0.2",
+        }
+        async with wecom_app(database_url, rasa, **extra) as (client, _):
+            params, body = _push(_text("wangwu", "帮我查一下案件"))
+            response = await client.post("/wecom/callback", params=params, content=body)
+            assert response.text == "success"
+            for _ in range(100):
+                if api.calls("message/send"):
+                    break
+                await asyncio.sleep(0.05)
+        sent = api.calls("message/send")
+        assert len(sent) == 1
+        assert (sent[0].body["touser"], sent[0].body["text"]["content"]) == ("wangwu", "收到")

@@ -1,6 +1,7 @@
 """A local stand-in for WeChat's Official Account API (api.weixin.qq.com), speaking its JSON wire format.
 
-Serves, under /cgi-bin/: token, message/custom/send, message/template/send, media/get, menu/create.
+Serves, under /cgi-bin/: token, message/custom/send, message/template/send, media/get, menu/create (and, for
+WeCom, gettoken and message/send).
 It records every request, checks access tokens the way WeChat does (40001 invalid, 42001 expired), enforces
 the customer-service limit per user when told to (45047), and can be told to fail (-1 system busy, or any
 code) or to rate-limit (45009). Runs in a thread on a free port so sync clients (wechatpy uses requests) and
@@ -168,6 +169,13 @@ class WeChatStandIn:
         return self._json({"errcode": errcode, "errmsg": messages.get(errcode, "error")})
 
     def _answer(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, bytes, str]:
+        if path == "gettoken":  # WeCom's token endpoint (corpid/corpsecret)
+            query = {
+                "appid": query.get("corpid", ""),
+                "secret": query.get("corpsecret", ""),
+                "grant_type": "client_credential",
+            }
+            path = "token"
         if path == "token":
             if query.get("appid") != self.appid:
                 return self._error(40013)
@@ -195,6 +203,10 @@ class WeChatStandIn:
                     return self._error(45047)
                 self.customer_sent[openid] += 1
             return self._json({"errcode": 0, "errmsg": "ok"})
+        if path == "message/send" and method == "POST":  # WeCom application message
+            if not isinstance(body, dict) or "touser" not in body or "agentid" not in body:
+                return self._error(47001)
+            return self._json({"errcode": 0, "errmsg": "ok", "invaliduser": ""})
         if path == "message/template/send" and method == "POST":
             if not isinstance(body, dict) or "touser" not in body or "template_id" not in body:
                 return self._error(47001)
