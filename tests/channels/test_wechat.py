@@ -703,3 +703,16 @@ async def test_rasa_outage_holds_passively_then_answers_through_the_outbox(h: Ha
     assert [b["message"] for b in h.rasa.received] == ["我要调解", "人工服务"]
     await h.until(lambda: _sent(h, 2))
     assert h.api.sent_texts(OPENID)[0].startswith("您好")
+
+
+async def test_passive_reply_latency(h: Harness) -> None:
+    """End-to-end time of a safe-mode push whose answer is ready at once (decrypt, store, turn, encrypt)."""
+    seconds = []
+    for n in range(30):
+        started = time.monotonic()
+        assert await h.reply_text(h.pusher.text(OPENID, f"第{n}条")) is not None
+        seconds.append(time.monotonic() - started)
+    seconds.sort()
+    p50, p95 = seconds[len(seconds) // 2], seconds[int(len(seconds) * 0.95)]
+    print(f"passive reply: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
+    assert p95 < 1.0
