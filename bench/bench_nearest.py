@@ -8,7 +8,7 @@ type, so the search also filters (as `SiteRegistry.nearest` does).
 Reported, in the same run and on the same queries:
 - `GridIndex.nearest` (k=3): p50/p99 per query;
 - `SiteRegistry.nearest((lat, lon), dispute)` end to end (rules, reason text): p50/p99 per query;
-- a linear scan (`linear_nearest`: the same haversine over every site): p50/p99 per query;
+- a linear scan (`LinearIndex`: the same prepared points and haversine, over every site): p50/p99 per query;
 - the ratio linear / grid, and that both return the same sites.
 
 Usage: .venv/app/bin/python bench/bench_nearest.py [--sites 27000] [--queries 1000] [--seed 5]
@@ -21,7 +21,7 @@ import random
 import statistics
 import time
 
-from sharedcourt.sites import GridIndex, SiteRecord, SiteRegistry, linear_nearest
+from sharedcourt.sites import GridIndex, LinearIndex, SiteRecord, SiteRegistry
 
 # Zhejiang's bounding box (approximate): latitude 27.02-31.18 N, longitude 118.02-123.10 E (incl. Zhoushan).
 LAT = (27.02, 31.18)
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sites", type=int, default=27000)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--cell", type=float, default=0.05, help="grid cell size in degrees")
+    parser.add_argument("--cell", type=float, default=None, help="grid cell size in degrees (default: automatic)")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     sites = make_sites(args.sites, rng)
@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     registry = SiteRegistry(sites, cell_deg=args.cell)
     build_registry_ms = (time.perf_counter() - t0) * 1000
+    linear = LinearIndex(points)
 
     queries = [
         (rng.uniform(*LAT), rng.uniform(*LON), rng.choice(QUERY_TYPES) if rng.random() < 0.5 else None)
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     fns = {
         "grid": lambda q: grid.nearest(q[0], q[1], k=3, accept=general(q[2])),
         "registry": lambda q: registry.nearest((q[0], q[1]), q[2]),
-        "linear": lambda q: linear_nearest(points, q[0], q[1], k=3, accept=general(q[2])),
+        "linear": lambda q: linear.nearest(q[0], q[1], k=3, accept=general(q[2])),
     }
     cpu: dict[str, list[float]] = {k: [] for k in fns}
     wall: dict[str, list[float]] = {k: [] for k in fns}
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"nearest site: {len(sites)} sites with synthetic coordinates over Zhejiang's bounding box "
         f"({sum(s.level == 'special' for s in sites)} special), {len(queries)} queries (seed {args.seed}), "
-        f"grid cell {args.cell}°"
+        f"grid cell {grid.cell:.3f}°"
     )
     print(f"index build: grid {build_grid_ms:.0f} ms, registry (grid + lookups) {build_registry_ms:.0f} ms")
     labels = {"grid": "grid index, k=3", "registry": "registry.nearest (rules + reason)", "linear": "linear scan, k=3"}

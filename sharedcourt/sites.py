@@ -541,22 +541,40 @@ def read_csv_records(path: Path | str) -> list[SiteRecord]:
 # ====================================================================== spatial index
 
 T = TypeVar("T")
-KM_PER_DEG = 111.195
+EARTH_KM = 6371.0088
+KM_PER_DEG = math.pi * EARTH_KM / 180
+# A prepared point: (latitude in radians, cos(latitude), longitude in radians, item).
+_Prepared = tuple[float, float, float, T]
+
+
+def _prepare(lat: float, lon: float, item: T) -> _Prepared[T]:
+    phi = math.radians(lat)
+    return phi, math.cos(phi), math.radians(lon), item
+
+
+def _hav(qphi: float, qcos: float, qlam: float, p: _Prepared[T]) -> float:
+    """The haversine term a (0..1) between the query and a prepared point; monotonic in the distance."""
+    return math.sin((p[0] - qphi) / 2) ** 2 + qcos * p[1] * math.sin((p[2] - qlam) / 2) ** 2
+
+
+def _km_from_hav(a: float) -> float:
+    return 2 * EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 class GridIndex(Generic[T]):
     """Points in square lat/lon cells; nearest-neighbour search rings outwards from the query's cell.
 
-    A ring r cells away cannot hold anything nearer than (r - 1) cell widths, so the search stops as soon as that
-    bound exceeds the k-th best distance found: a handful of cells per query instead of a scan of every point."""
+    Anything in ring r+1 or further is at least r cell widths away, so the search stops as soon as that bound
+    exceeds the k-th best distance found: a few cells per query instead of a scan of every point. Distances are
+    great-circle (haversine), the same as `distance_km`. The cell size defaults to about one point per cell."""
 
-    def __init__(self, items: Iterable[tuple[float, float, T]], cell_deg: float = 0.05) -> None:
-        self.cell = cell_deg
-        self.cells: dict[tuple[int, int], list[tuple[float, float, T]]] = {}
-        self.size = 0
-        for lat, lon, item in items:
-            self.cells.setdefault(self._key(lat, lon), []).append((lat, lon, item))
-            self.size += 1
+    def __init__(self, items: Iterable[tuple[float, float, T]], cell_deg: float | None = None) -> None:
+        points = list(items)
+        self.size = len(points)
+        self.cell = cell_deg or _auto_cell(points)
+        self.cells: dict[tuple[int, int], list[_Prepared[T]]] = {}
+        for lat, lon, item in points:
+            self.cells.setdefault(self._key(lat, lon), []).append(_prepare(lat, lon, item))
         if self.cells:
             rows = [k[0] for k in self.cells]
             cols = [k[1] for k in self.cells]
@@ -576,28 +594,38 @@ class GridIndex(Generic[T]):
         """The k nearest accepted items as (distance in km, item), nearest first."""
         if not self.cells or k <= 0:
             return []
+        qphi, qcos, qlam, _ = _prepare(lat, lon, None)
         ci, cj = self._key(lat, lon)
-        r0min, r0max, c0min, c0max = self.bounds
-        max_ring = max(abs(ci - r0min), abs(ci - r0max), abs(cj - c0min), abs(cj - c0max))
+        rmin, rmax, cmin, cmax = self.bounds
+        max_ring = max(abs(ci - rmin), abs(ci - rmax), abs(cj - cmin), abs(cj - cmax))
+        cells = self.cells
         found: list[tuple[float, T]] = []
         r = 0
         while r <= max_ring:
             for key in _ring(ci, cj, r):
-                for plat, plon, item in self.cells.get(key, ()):
-                    if accept is not None and not accept(item):
-                        continue
-                    found.append((distance_km(lat, lon, plat, plon), item))
+                for p in cells.get(key, ()):
+                    if accept is None or accept(p[3]):
+                        found.append((_hav(qphi, qcos, qlam, p), p[3]))
             if len(found) >= k:
                 found.sort(key=lambda x: x[0])
                 del found[k:]
-                # Anything in ring r+1 or beyond is at least r cell-widths away (narrowest at the ring's far edge).
+                # The ring's cells are narrowest (in km) at its far edge from the equator.
                 far_lat = min(89.0, abs(lat) + (r + 1) * self.cell)
-                bound = r * self.cell * KM_PER_DEG * math.cos(math.radians(far_lat))
-                if bound >= found[-1][0]:
+                bound_km = r * self.cell * KM_PER_DEG * math.cos(math.radians(far_lat))
+                if _km_from_hav(found[-1][0]) <= bound_km:
                     break
             r += 1
         found.sort(key=lambda x: x[0])
-        return found[:k]
+        return [(_km_from_hav(a), item) for a, item in found[:k]]
+
+
+def _auto_cell(points: Sequence[tuple[float, float, object]]) -> float:
+    if len(points) < 2:
+        return 0.05
+    lats = [p[0] for p in points]
+    lons = [p[1] for p in points]
+    area = max(1e-6, (max(lats) - min(lats)) * (max(lons) - min(lons)))
+    return min(1.0, max(0.005, math.sqrt(area / len(points))))
 
 
 def _ring(ci: int, cj: int, r: int) -> Iterator[tuple[int, int]]:
@@ -612,6 +640,21 @@ def _ring(ci: int, cj: int, r: int) -> Iterator[tuple[int, int]]:
         yield ci + di, cj + r
 
 
+class LinearIndex(Generic[T]):
+    """The baseline: the same prepared points and distance as GridIndex, scanned in full for every query."""
+
+    def __init__(self, items: Iterable[tuple[float, float, T]]) -> None:
+        self.points = [_prepare(lat, lon, item) for lat, lon, item in items]
+
+    def nearest(
+        self, lat: float, lon: float, k: int = 1, accept: Callable[[T], bool] | None = None
+    ) -> list[tuple[float, T]]:
+        qphi, qcos, qlam, _ = _prepare(lat, lon, None)
+        scored = [(_hav(qphi, qcos, qlam, p), p[3]) for p in self.points if accept is None or accept(p[3])]
+        scored.sort(key=lambda x: x[0])
+        return [(_km_from_hav(a), item) for a, item in scored[:k]]
+
+
 def linear_nearest(
     points: Sequence[tuple[float, float, T]],
     lat: float,
@@ -619,10 +662,8 @@ def linear_nearest(
     k: int = 1,
     accept: Callable[[T], bool] | None = None,
 ) -> list[tuple[float, T]]:
-    """The same answer as GridIndex.nearest by scanning every point (reference and benchmark baseline)."""
-    scored = [(distance_km(lat, lon, a, b), item) for a, b, item in points if accept is None or accept(item)]
-    scored.sort(key=lambda x: x[0])
-    return scored[:k]
+    """The same answer as GridIndex.nearest by scanning every point (reference for tests)."""
+    return LinearIndex(points).nearest(lat, lon, k, accept)
 
 
 # ====================================================================== nearest site
@@ -639,6 +680,16 @@ class Location:
     @property
     def has_coords(self) -> bool:
         return self.lat is not None and self.lon is not None
+
+    @classmethod
+    def from_label(
+        cls, label: str, lat: float | None = None, lon: float | None = None, gazetteer: Gazetteer | None = None
+    ) -> Location:
+        """A WeChat location: its label ("浙江省衢州市柯城区白云街道回龙村委会附近") names the place when it is
+        unambiguous; the coordinates are kept either way."""
+        res = (gazetteer or Gazetteer.load()).resolve(label) if label else None
+        code = res.best.code if res is not None and res.best is not None and not res.ambiguous else None
+        return cls(place_code=code, lat=lat, lon=lon)
 
 
 Where = str | tuple[float, float] | Location
@@ -664,7 +715,9 @@ class SiteChoice:
 class SiteRegistry:
     """Active sites in memory with the indexes the nearest-site rules need."""
 
-    def __init__(self, sites: Iterable[SiteRecord], gazetteer: Gazetteer | None = None, cell_deg: float = 0.05):
+    def __init__(
+        self, sites: Iterable[SiteRecord], gazetteer: Gazetteer | None = None, cell_deg: float | None = None
+    ) -> None:
         self.gazetteer = gazetteer or Gazetteer.load()
         self.sites: dict[str, SiteRecord] = {s.code: s for s in sites if s.active}
         self.by_place: dict[str, list[SiteRecord]] = {}
@@ -721,12 +774,16 @@ class SiteRegistry:
         cands = [s for s in self.specials if dispute_code in s.dispute_types and s.covers(area_code)]
         if not cands:
             return None
-
-        def key(s: SiteRecord) -> tuple[int, float]:
-            dist = _dist(loc, s)
-            return (-len(s.place_code or ""), dist if dist is not None else math.inf)
-
-        best = min(cands, key=key)
+        # The most local coverage first (a county's special site before a city-wide one) ...
+        depth = max(len(s.place_code or "") for s in cands)
+        cands = [s for s in cands if len(s.place_code or "") == depth]
+        # ... then, with coordinates, the nearest of those through the grid.
+        if loc.lat is not None and loc.lon is not None and any(s.has_coords for s in cands):
+            wanted = {s.code for s in cands}
+            hit = self.grid.nearest(loc.lat, loc.lon, k=1, accept=lambda s: s.code in wanted)
+            if hit:
+                return hit[0][1], hit[0][0]
+        best = min(cands, key=lambda s: s.code)
         return best, _dist(loc, best)
 
     def _general(

@@ -180,6 +180,29 @@ def test_coordinates_without_site_coordinates_guess_the_county(registry: SiteReg
     assert env is not None and env.site.name == "开化县生态环境共享法庭"
 
 
+def test_nearest_special_site_by_distance(registry: SiteRegistry) -> None:
+    # Two city-wide finance sites with coordinates: the nearer one to the resident wins; a county one beats both.
+    fin = registry.sites["TS3308FIN"]
+    north = replace(fin, code="TS-FIN-N", name="北部金融纠纷共享法庭", lat=29.2, lon=118.9)
+    south = replace(fin, code="TS-FIN-S", name="南部金融纠纷共享法庭", lat=28.6, lon=118.6)
+    reg = SiteRegistry([*(s for s in registry.sites.values() if s.code != "TS3308FIN"), north, south])
+    choice = reg.nearest(Location(JIANGSHAN_VILLAGE, 28.65, 118.62), "finance")
+    assert choice is not None and choice.site.code == "TS-FIN-S" and choice.distance_km is not None
+    choice = reg.nearest((29.19, 118.91), "finance")
+    assert choice is not None and choice.site.code == "TS-FIN-N"
+    local = replace(fin, code="TS-FIN-KC", name="柯城区金融纠纷共享法庭", place_code=COUNTY)
+    reg2 = SiteRegistry([*reg.sites.values(), local])
+    assert reg2.nearest(VILLAGE, "finance").site.code == "TS-FIN-KC"  # type: ignore[union-attr]
+
+
+def test_wechat_location_label_names_the_place(registry: SiteRegistry) -> None:
+    loc = Location.from_label("浙江省衢州市柯城区白云街道回龙村委会附近", 28.95, 118.85)
+    assert loc.place_code == VILLAGE and loc.has_coords
+    choice = registry.nearest(loc, "family")
+    assert choice is not None and choice.site.code == f"GX{VILLAGE}"
+    assert Location.from_label("严村", 28.9, 118.8).place_code is None  # ambiguous: coordinates only
+
+
 def test_grid_index_agrees_with_a_linear_scan() -> None:
     rng = random.Random(5)
     points = [(rng.uniform(27.0, 31.2), rng.uniform(118.0, 123.2), i) for i in range(3000)]
