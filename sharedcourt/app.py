@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sharedcourt import console, handoff
+from sharedcourt import booking, console, handoff, reminders
 from sharedcourt.channels import dingtalk, webchat, wechat, wecom
 from sharedcourt.db.session import make_engine, make_sessionmaker
 from sharedcourt.outbox import Outbox
@@ -117,6 +117,7 @@ def create_app(
             tasks.append(asyncio.create_task(_retry_loop(router, settings.retry_interval)))
             tick = float(settings.extra.get("HANDOFF_TICK_SECONDS", "5"))
             tasks.append(asyncio.create_task(handoff.tick_loop(app.state.handoff.service, tick)))
+            tasks.append(reminders.start(settings, sessions, router, outbox))
         try:
             yield
         finally:
@@ -132,6 +133,7 @@ def create_app(
     routes: list[BaseRoute] = [Route("/healthz", healthz), *webchat.routes(), *console.routes(settings)]
     routes += [*handoff.routes(), *dingtalk.routes()]
     routes += [*wechat.routes(settings), *wecom.routes(settings)]
+    routes += booking.routes(settings)
     for factory in extra_routes or []:
         routes.extend(factory(settings))
     app = Starlette(

@@ -17,6 +17,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -495,3 +496,101 @@ def pick_by_number(offered: Sequence[int], text: str) -> int | None:
     if m and 1 <= int(m.group(1)) <= len(offered):
         return offered[int(m.group(1)) - 1]
     return None
+
+
+# ---------------------------------------------------------------------------------------------- staff HTTP API
+
+
+async def _json_body(request: Any) -> dict[str, Any]:
+    from sharedcourt.errors import BadRequest
+
+    try:
+        data = await request.json()
+    except ValueError:
+        raise BadRequest("body must be JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("body must be a JSON object")
+    return data
+
+
+def _booking_json(v: BookingView) -> dict[str, Any]:
+    return {
+        "id": v.id,
+        "status": v.status,
+        "case_number": v.case_number,
+        "site_code": v.site_code,
+        "site_name": v.site_name,
+        "starts_at": v.starts_at.isoformat(),
+        "ends_at": v.ends_at.isoformat(),
+        "when": v.when_zh,
+        "mediator": v.mediator,
+        "channel": v.channel,
+    }
+
+
+async def _staff_list(request: Any) -> Any:
+    """GET /staff/bookings?site=CODE: a site's upcoming confirmed bookings."""
+    from starlette.responses import JSONResponse
+
+    from sharedcourt.console import require_staff
+    from sharedcourt.db.base import utcnow
+    from sharedcourt.db.session import unit_of_work
+
+    require_staff(request)
+    site = request.query_params.get("site", "")
+    async with unit_of_work(request.app.state.sessions) as session:
+        rows = await session.scalars(
+            select(Booking)
+            .where(Booking.site_code == site, Booking.status == CONFIRMED, Booking.ends_at > utcnow())
+            .order_by(Booking.starts_at, Booking.id)
+            .limit(500)
+        )
+        items = [_booking_json(await _view(session, b)) for b in rows]
+        callbacks = await session.scalars(
+            select(CallbackRequest)
+            .where(CallbackRequest.site_code == site, CallbackRequest.status == "open")
+            .order_by(CallbackRequest.id)
+        )
+        open_callbacks = [
+            {"id": c.id, "phone": c.phone, "preference": c.preference, "created_at": c.created_at.isoformat()}
+            for c in callbacks
+        ]
+    return JSONResponse({"bookings": items, "callbacks": open_callbacks})
+
+
+async def _staff_change(request: Any) -> Any:
+    """POST /staff/bookings/{id}/move {"slot_id", "reason", "staff"} or /cancel {"reason", "staff"}."""
+    from starlette.responses import JSONResponse
+
+    from sharedcourt.console import require_staff
+    from sharedcourt.db.base import utcnow
+    from sharedcourt.db.session import unit_of_work
+    from sharedcourt.errors import BadRequest
+
+    require_staff(request)
+    if request.path_params["verb"] not in ("move", "cancel"):
+        raise NotFound("unknown action")
+    booking_id = int(request.path_params["booking_id"])
+    data = await _json_body(request)
+    reason, staff = str(data.get("reason") or ""), str(data.get("staff") or "工作人员")[:48]
+    now = utcnow()
+    async with unit_of_work(request.app.state.sessions) as session:
+        if request.path_params["verb"] == "move":
+            slot_id = data.get("slot_id")
+            if not isinstance(slot_id, int):
+                raise BadRequest("slot_id must be an integer")
+            result = await staff_move(session, booking_id, slot_id, staff=staff, reason=reason, now=now)
+        else:
+            result = await staff_cancel(session, booking_id, staff=staff, reason=reason, now=now)
+        body = _booking_json(await _view(session, result))
+    return JSONResponse(body)
+
+
+def routes(settings: Any = None) -> list[Any]:
+    """Staff routes (Bearer STAFF_TOKEN or the console login): list, move, cancel bookings."""
+    from starlette.routing import Route
+
+    return [
+        Route("/staff/bookings", _staff_list, methods=["GET"]),
+        Route("/staff/bookings/{booking_id:int}/{verb:str}", _staff_change, methods=["POST"]),
+    ]

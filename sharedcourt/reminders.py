@@ -56,11 +56,25 @@ class NoticeSender(Protocol):
 
 
 class TemplateQueue(Protocol):
-    """What the WeChat outbox offers for template messages (queued, retried and sent by the outbox)."""
+    """Queues a template message (sent, retried and recorded in the transcript by the WeChat outbox)."""
 
     async def enqueue_template(
-        self, *, openid: str, template_id: str, data: dict[str, str], fallback_text: str
+        self, *, openid: str, template_id: str, data: dict[str, Any], text: str, conversation_id: str
     ) -> None: ...
+
+
+class OutboxTemplateQueue:
+    """`TemplateQueue` over sharedcourt.outbox: a {"type": "template"} item for the WeChat sender."""
+
+    def __init__(self, outbox: Any, channel: str = "wechat") -> None:
+        self.outbox = outbox
+        self.channel = channel
+
+    async def enqueue_template(
+        self, *, openid: str, template_id: str, data: dict[str, Any], text: str, conversation_id: str
+    ) -> None:
+        payload = {"type": "template", "template_id": template_id, "data": data, "text": text, "kind": "notice"}
+        await self.outbox.add(self.channel, openid, payload, conversation_id=conversation_id)
 
 
 class RouterNoticeSender:
@@ -83,17 +97,20 @@ class TemplateNoticeSender:
 
     async def send(self, notice: Notice) -> None:
         b = notice.booking
-        data = {
-            "first": {"reminder": "调解预约提醒", "moved": "调解预约已调整", "cancelled": "调解预约已取消"}.get(
-                notice.kind, "调解预约提醒"
-            ),
+        titles = {"moved": "调解预约已调整", "cancelled": "调解预约已取消"}
+        fields = {
+            "first": titles.get(notice.kind, "调解预约提醒"),
             "keyword1": b.case_number,
             "keyword2": b.when_zh,
             "keyword3": f"{b.site_name} {b.address}".strip(),
-            "remark": notice.text,
+            "remark": notice.text[:180],
         }
         await self.queue.enqueue_template(
-            openid=notice.channel_user_id, template_id=self.template_id, data=data, fallback_text=notice.text
+            openid=notice.channel_user_id,
+            template_id=self.template_id,
+            data={k: {"value": v} for k, v in fields.items()},
+            text=notice.text,
+            conversation_id=b.conversation_id,
         )
 
 
@@ -237,8 +254,10 @@ def senders_for(settings: Any, router: Router, queue: TemplateQueue | None = Non
     return senders
 
 
-def start(settings: Any, sessions: async_sessionmaker[AsyncSession], router: Router) -> asyncio.Task[None]:
+def start(
+    settings: Any, sessions: async_sessionmaker[AsyncSession], router: Router, outbox: Any = None
+) -> asyncio.Task[None]:
     """The app's background reminder loop (wired in sharedcourt.app's lifespan)."""
-    senders = senders_for(settings, router)
+    senders = senders_for(settings, router, OutboxTemplateQueue(outbox) if outbox is not None else None)
     interval = float(getattr(settings, "extra", {}).get("REMINDER_INTERVAL", "30"))
     return asyncio.create_task(Reminders(sessions, senders, RouterNoticeSender(router)).loop(interval))
