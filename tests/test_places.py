@@ -212,3 +212,34 @@ def test_gazetteer_from_csv_path(tmp_path: Path) -> None:
     )
     g = Gazetteer.load(path)
     assert g.resolve("柯城老回龙").best == g["330802009201"]
+
+
+def test_build_script_names_places_from_committee_names() -> None:
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "build_gazetteer.py"
+    spec = importlib.util.spec_from_file_location("build_gazetteer", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["build_gazetteer"] = mod  # dataclasses look their module up
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        del sys.modules["build_gazetteer"]
+    cases = {
+        "万安村委会": "万安村",
+        "胡村村委会": "胡村",
+        "严村村村委会": "严村",
+        "上杨村村村民委员会": "上杨村",
+        "新桥头村村民委员会": "新桥头村",
+        "高路村民委员会": "高路村",
+        "书香社区居委会": "书香社区",
+        "星新社区居民委员会": "星新社区",
+        "宝石街居委会": "宝石街社区",
+        "金桂社区": "金桂社区",
+        "十里丰农场生活区": "十里丰农场生活区",
+    }
+    assert {k: mod.committee_name(k) for k in cases} == cases
+    assert mod.short_form("贺村镇", mod._TOWN_SUFFIXES) == "贺村"
+    assert mod.short_form("沐尘畲族乡", mod._TOWN_SUFFIXES) == "沐尘"
+    assert mod.short_form("胡村", mod._VILLAGE_SUFFIXES) == "胡村"  # one character left: keep the name
