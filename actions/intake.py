@@ -86,7 +86,8 @@ class AskAction(Action, ABC):
     def name(self) -> str: ...
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        utter(dispatcher, intake.ask(self.slot, tracker.slots))
+        intent = (tracker.latest_message or {}).get("intent") or {}
+        utter(dispatcher, intake.ask(self.slot, tracker.slots, intent.get("name")))
         return []
 
 

@@ -318,8 +318,10 @@ def type_choices(codes: Sequence[str]) -> Say:
 DEFAULT_CHOICES = ("neighbor", "family", "labor", "debt", "property_mgmt", "contract")
 
 
-def ask(slot: str, slots: Mapping[str, Any]) -> list[Say]:
-    """The question for `slot`, worded for what is known so far."""
+def ask(slot: str, slots: Mapping[str, Any], intent: str | None = None) -> list[Say]:
+    """The question for `slot`, worded for what is known so far; nothing right after a goodbye."""
+    if intent in _PAUSE:
+        return []
     code = slots.get("dispute_code")
     if slot == "dispute_code":
         candidates = [c for c in slots.get("type_candidates") or [] if c in BY_CODE]
@@ -712,11 +714,12 @@ def parse_edit(text: str, slots: Mapping[str, Any], today: dt.date) -> dict[str,
 
 # Intents that leave the form (rules take over): the resident asked for something else.
 ESCAPE_INTENTS = frozenset(
-    {"restart", "request_human", "none_of_these", "goodbye", "find_site", "my_bookings", "my_case", "cancel",
+    {"restart", "request_human", "none_of_these", "find_site", "my_bookings", "my_case", "cancel",
      "reschedule", "help", "end_human"}
 )  # fmt: skip
 _ESCAPE_CONFIDENCE = 0.6
-_GREETINGS = frozenset({"greet"})
+_PAUSE = frozenset({"goodbye"})
+_SMALL_TALK = {"greet": "欢迎回来！我们接着上次的来。", "thanks": "不客气。我们接着来。"}
 
 
 @dataclass(frozen=True)
@@ -799,8 +802,13 @@ def advance(slots: Mapping[str, Any], turn: Turn, today: dt.date) -> Step:
             step.became_urgent = True
         put("urgent", True)
 
-    if turn.intent in _GREETINGS and not activating and turn.confidence >= 0.6 and not structured:
-        step.messages.append(Say("欢迎回来！我们接着上次的来。"))
+    small_talk = not activating and turn.confidence >= 0.6 and not structured
+    if small_talk and turn.intent in _PAUSE:
+        # The form stays active: whenever the resident writes again, the intake goes on (see `ask`).
+        step.messages.append(Say("好的，您先忙。您说过的内容我都记着，下次回来我们接着聊。"))
+        return step
+    if small_talk and turn.intent in _SMALL_TALK:
+        step.messages.append(Say(_SMALL_TALK[str(turn.intent)]))
         return step
 
     command = text.strip().startswith("/")  # one of our own buttons

@@ -330,7 +330,7 @@ def test_none_of_these_and_other_requests_leave_the_form() -> None:
     slots: dict[str, Any] = {"requested_slot": "dispute_code", "type_candidates": ["neighbor", "family"]}
     assert intake.advance(slots, Turn("都不是", "none_of_these", 0.95), TODAY).reject
     slots = {"dispute_code": "debt", "type_confirmed": True, "requested_slot": "party"}
-    for intent in ("restart", "request_human", "goodbye"):
+    for intent in ("restart", "request_human", "find_site"):
         assert intake.advance(slots, Turn("…", intent, 0.9), TODAY).reject
     # a phone number that NLU took for something else is still an answer
     slots["requested_slot"] = "phone"
@@ -361,8 +361,74 @@ def test_a_greeting_half_way_resumes_with_the_same_question() -> None:
     assert intake.in_progress(slots)
 
 
+def test_a_goodbye_half_way_keeps_the_form_without_asking_again() -> None:
+    slots: dict[str, Any] = {"dispute_code": "debt", "type_confirmed": True, "requested_slot": "party"}
+    step = run(slots, "先这样 我明天再来", "goodbye", 0.9)
+    assert not step.reject and "下次回来我们接着聊" in step.messages[0].text
+    assert slots["requested_slot"] == "party" and slots.get("party") is None
+    assert intake.ask("party", slots, "goodbye") == []
+    run(slots, "张三 我朋友", "inform", 0.6)
+    assert slots["party"] == "张三 我朋友"
+
+
 def test_a_new_complaint_after_a_stored_case_starts_fresh() -> None:
     slots = {**_labor_slots(), "summary_confirmed": True, "case_number": "QZ2026-000001", "requested_slot": None}
     assert not intake.in_progress(slots)
     run(slots, "邻居家装修太吵了", "dispute_neighbor", 0.9)
     assert slots["dispute_code"] == "neighbor" and slots.get("employer") is None and slots.get("case_number") is None
+
+
+# ---------------------------------------------------------------------------------------- make parse
+
+
+def test_understanding_reports_the_type_and_facts_the_way_the_conversation_does() -> None:
+    from sharedcourt.understanding import understanding_of
+
+    parsed = {
+        "text": "去年十月在江山贺村镇借给他3.5万 电话13812345678",
+        "intent": {"name": "dispute_debt", "confidence": 0.91},
+        "intent_ranking": ranking(("dispute_debt", 0.91), ("dispute_finance", 0.05), ("inform", 0.02)),
+        "entities": [],
+    }
+    result = understanding_of(parsed, TODAY)
+    assert result["code"] == "debt" and result["confidence"] == 0.91 and result["intent"] == "dispute_debt"
+    assert result["decision"] == "confirm" and result["urgent"] is False
+    assert result["facts"] == {
+        "amount_yuan": 35000,
+        "incident_date": "2025-10-01",
+        "phone": "13812345678",
+        "place_code": "330881121",
+        "place_name": "江山市贺村镇",
+    }
+
+
+def test_understanding_takes_the_best_dispute_even_when_another_intent_is_on_top() -> None:
+    from sharedcourt.understanding import understanding_of
+
+    parsed = {
+        "text": "楼上漏水",
+        "intent": {"name": "nlu_fallback", "confidence": 0.3},
+        "intent_ranking": ranking(("inform", 0.29), ("dispute_neighbor", 0.27), ("dispute_property_mgmt", 0.22)),
+    }
+    result = understanding_of(parsed, TODAY)
+    assert result["code"] == "neighbor" and result["decision"] == "choices"
+    assert result["candidates"][:2] == ["neighbor", "property_mgmt"] and result["facts"] == {}
+    greeting = understanding_of({"text": "你好", "intent": {"name": "greet", "confidence": 0.99}}, TODAY)
+    assert greeting["code"] is None and greeting["intent"] == "greet" and greeting["facts"] == {}
+
+
+async def test_understand_text_asks_rasa_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sharedcourt import understanding
+    from sharedcourt.rasa import RasaClient
+    from sharedcourt.settings import Settings
+
+    seen: list[str] = []
+
+    async def parse(self: RasaClient, text: str) -> dict[str, Any]:
+        seen.append(text)
+        return {"intent": {"name": "dispute_labor", "confidence": 0.88}, "intent_ranking": [], "entities": []}
+
+    monkeypatch.setattr(RasaClient, "parse", parse)
+    result = await understanding.understand_text(Settings.from_env({}), "老板欠我两万三", today=TODAY)
+    assert seen == ["老板欠我两万三"]
+    assert result["code"] == "labor" and result["facts"] == {"amount_yuan": 23000}
