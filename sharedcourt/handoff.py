@@ -245,15 +245,19 @@ class HandoffService:
             )
             facts: dict[str, Any] = dict(case.facts) if case is not None else {}
             dispute = req.dispute_code or (case.dispute_code if case is not None else None)
-            amount = req.amount if req.amount is not None else _number(facts.get("amount"))
+            amount = req.amount if req.amount is not None else _number(facts.get("amount_yuan", facts.get("amount")))
             lines = await self._resident_lines(session, conversation.id, limit=10)
             routed = self.routing.route(
                 RouteRequest(
                     dispute_code=dispute,
-                    site_code=req.site_code or (case.site_code if case is not None else None) or resident.site_code,
+                    site_code=req.site_code
+                    or (case.site_code if case is not None else None)
+                    or resident.site_code
+                    or (f"GX{facts['place_code']}" if facts.get("place_code") else None),
                     amount=amount,
                     text=" ".join(lines),
-                    litigation=req.litigation or bool(facts.get("litigation")),
+                    litigation=req.litigation
+                    or any(facts.get(k) for k in ("litigation", "judgment_case_number", "judgment_court")),
                     complex=bool(facts.get("complex")),
                     legal_question=req.legal_question or dispute == "other_legal",
                     urgent=req.urgent or (case.urgent if case is not None else False),

@@ -197,7 +197,9 @@ class Roster:
         return cls(sites, dispatch, default_site, by_id, {p.dingtalk: p for p in everyone})
 
     def site(self, code: str | None) -> RosterSite:
-        return self.sites.get(code or "") or self.sites[self.default_site]
+        """The site's roster; a village site without its own roster uses its town's (GX + 9 digits)."""
+        code = code or ""
+        return self.sites.get(code) or self.sites.get(code[:11]) or self.sites[self.default_site]
 
     def find(self, key: str) -> Staffer | None:
         """A roster id or a DingTalk user id."""

@@ -127,12 +127,12 @@ class DingTalkStandIn:
         with self._lock:
             return [s for s in self.sent if user in s.users]
 
-    def wait_for(self, user: str, contains: str, *, timeout: float = 10.0, after: int = 0) -> Sent:
-        """Block until `user` has received a message (index >= after among theirs) containing `contains`."""
+    def wait_for(self, user: str | None, contains: str, *, timeout: float = 10.0, after: int = 0) -> Sent:
+        """Block until `user` (anyone if None) has received a message (index >= after among theirs) with `contains`."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                theirs = [s for s in self.sent if user in s.users][after:]
+                theirs = [s for s in self.sent if user is None or user in s.users][after:]
                 for sent in theirs:
                     if contains in sent.text or contains in sent.title:
                         return sent
