@@ -421,7 +421,31 @@ class HandoffService:
             changed += await self._advance(ticket_id, now)
         for ticket_id in waking:
             changed += await self._wake(ticket_id, now)
+        await self._retry_resumes()
         return changed
+
+    async def _resume(self, ticket_id: int, conversation_id: str) -> None:
+        """Un-pause Rasa; if Rasa is down, remember it so the tick retries (a paused tracker would never answer)."""
+        ok = await self._rasa(conversation_id, RESUME_EVENTS)
+        async with unit_of_work(self.sessions) as session:
+            kind = "resumed" if ok else "resume_pending"
+            session.add(TicketEvent(ticket_id=ticket_id, kind=kind, detail={}, at=self.clock()))
+
+    async def _retry_resumes(self) -> None:
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(TicketEvent.ticket_id, TicketEvent.kind, Ticket.conversation_id)
+                .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+                .where(TicketEvent.kind.in_(("resume_pending", "resumed")))
+                .where(TicketEvent.at >= self.clock() - dt.timedelta(days=2))
+                .order_by(TicketEvent.id)
+            )
+            last: dict[int, tuple[str, str]] = {}
+            for ticket_id, kind, conversation_id in rows:
+                last[ticket_id] = (kind, conversation_id)
+        for ticket_id, (kind, conversation_id) in last.items():
+            if kind == "resume_pending":
+                await self._resume(ticket_id, conversation_id)
 
     async def _advance(self, ticket_id: int, now: dt.datetime) -> int:
         async with unit_of_work(self.sessions) as session:
@@ -485,7 +509,7 @@ class HandoffService:
             conversation_id, ticket_number = ticket.conversation_id, ticket.number
             first = self._person(ticket.chain[0]) if ticket.chain else None
         if kind == "expired" and human_mode:
-            await self._rasa(conversation_id, RESUME_EVENTS)
+            await self._resume(ticket_id, conversation_id)
         await self._tell_resident(conversation_id, text)
         if person is not None:
             await self._notify(person, card, ticket_id)
@@ -747,7 +771,7 @@ class HandoffService:
                     .values(status="closed" if outcome in ("调解成功", "已解答") else "handed_off")
                 )
             conversation_id, holder = ticket.conversation_id, self._person(ticket.holder)
-        await self._rasa(conversation_id, RESUME_EVENTS)
+        await self._resume(ticket.id, conversation_id)
         if kind == "ended_by_resident":
             await self._notify(
                 holder,

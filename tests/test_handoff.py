@@ -54,12 +54,15 @@ class Recorder:
 class FakeRasa:
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     turns: list[str] = field(default_factory=list)
+    down: bool = False
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/webhooks/rest/webhook":
             self.turns.append(json.loads(request.content)["message"])
             return httpx.Response(200, json=[{"text": BOT_REPLY}])
         if request.url.path.endswith("/tracker/events"):
+            if self.down:
+                return httpx.Response(503)
             sender = request.url.path.split("/")[2]
             self.events.setdefault(sender, []).extend(json.loads(request.content))
             return httpx.Response(200, json={})
@@ -103,7 +106,11 @@ class World:
             rows = await session.scalars(
                 select(TicketEvent.kind).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
             )
-            return [k for k in rows if k not in ("notified", "notify_failed", "relayed_in", "relayed_out")]
+            return [
+                k
+                for k in rows
+                if k not in ("notified", "notify_failed", "relayed_in", "relayed_out", "resumed", "resume_pending")
+            ]
 
 
 def make_world(sessions: async_sessionmaker[AsyncSession], start: dt.datetime = MONDAY_10) -> World:
@@ -312,3 +319,21 @@ async def test_unknown_person_cannot_accept(world: World) -> None:
     _, number = await requested(world)
     outcome = await world.service.staff_says("someone-else", f"接单 {number}")
     assert not outcome.ok and (await world.ticket(number)).holder is None
+
+
+async def test_hand_back_while_rasa_is_down_is_retried_by_the_tick(world: World) -> None:
+    conversation_id, number = await requested(world)
+    await world.service.accept(number, "baiyun-director")
+    world.rasa.down = True
+    assert (await world.service.staff_says("baiyun-director", "结束 已解答")).ok
+    assert world.rasa.events[conversation_id] == [{"event": "pause"}]
+    await world.service.tick(world.clock.advance(5))
+    assert world.rasa.events[conversation_id] == [{"event": "pause"}]
+    world.rasa.down = False
+    await world.service.tick(world.clock.advance(5))
+    assert world.rasa.events[conversation_id][-2:] == [
+        {"event": "resume"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    await world.service.tick(world.clock.advance(5))
+    assert len(world.rasa.events[conversation_id]) == 3, "resumed once, not again"
