@@ -727,8 +727,18 @@ class SiteRegistry:
         for group in self.by_place.values():
             group.sort(key=lambda s: s.code)
         self.specials = [s for s in self.sites.values() if s.level == "special"]
+        # Two grids: general sites, and the (few, sparse) special sites, so that neither search wades through the
+        # other's points.
         self.grid: GridIndex[SiteRecord] = GridIndex(
-            ((s.lat, s.lon, s) for s in self.sites.values() if s.lat is not None and s.lon is not None), cell_deg
+            (
+                (s.lat, s.lon, s)
+                for s in self.sites.values()
+                if s.lat is not None and s.lon is not None and s.level != "special"
+            ),
+            cell_deg,
+        )
+        self.special_grid: GridIndex[SiteRecord] = GridIndex(
+            (s.lat, s.lon, s) for s in self.specials if s.lat is not None and s.lon is not None
         )
 
     def __len__(self) -> int:
@@ -780,7 +790,7 @@ class SiteRegistry:
         # ... then, with coordinates, the nearest of those through the grid.
         if loc.lat is not None and loc.lon is not None and any(s.has_coords for s in cands):
             wanted = {s.code for s in cands}
-            hit = self.grid.nearest(loc.lat, loc.lon, k=1, accept=lambda s: s.code in wanted)
+            hit = self.special_grid.nearest(loc.lat, loc.lon, k=1, accept=lambda s: s.code in wanted)
             if hit:
                 return hit[0][1], hit[0][0]
         best = min(cands, key=lambda s: s.code)
