@@ -718,6 +718,15 @@ ESCAPE_INTENTS = frozenset(
      "reschedule", "help", "end_human"}
 )  # fmt: skip
 _ESCAPE_CONFIDENCE = 0.6
+# An answer in words ("找过调解员了" to "what have you tried?") can look like a request; be surer there.
+_ESCAPE_CONFIDENCE_WORDS = 0.85
+
+
+def _escape_confidence(requested: str | None) -> float:
+    fact = BY_KEY.get(requested or "")
+    return _ESCAPE_CONFIDENCE_WORDS if fact is not None and fact.kind in ("text", "yesno") else _ESCAPE_CONFIDENCE
+
+
 _PAUSE = frozenset({"goodbye"})
 _SMALL_TALK = {"greet": "欢迎回来！我们接着上次的来。", "thanks": "不客气。我们接着来。"}
 
@@ -778,14 +787,18 @@ def advance(slots: Mapping[str, Any], turn: Turn, today: dt.date) -> Step:
         step.updates[key] = value
 
     activating = requested is None
-    if activating and finished(state):
-        for k, v in fresh_updates(state).items():
-            put(k, v)
+    if activating and state.get("dispute_code"):
+        # A finished intake, or an interrupted one about something else, makes room for the new complaint;
+        # an interrupted one about the same thing ("我要调解" again, or the same type) goes on.
+        named = classify(turn.intent, turn.confidence, turn.ranking).code if turn.intent in BY_INTENT else None
+        if finished(state) or named not in (None, state["dispute_code"]):
+            for k, v in fresh_updates(state).items():
+                put(k, v)
 
     structured = _structured_answer(requested, text, today)
     if (
         turn.intent in ESCAPE_INTENTS
-        and turn.confidence >= _ESCAPE_CONFIDENCE
+        and turn.confidence >= _escape_confidence(requested)
         and not activating
         and not structured
         and not (turn.intent == "none_of_these" and requested not in ("dispute_code", "type_confirmed"))
@@ -984,8 +997,8 @@ async def save_case(
 ) -> str:
     """Create or update this conversation's case from the intake slots; returns its number.
 
-    The case of `slots["case_number"]` is updated when given; otherwise the conversation's latest case that is
-    still `open` (an urgent case stored earlier in the same intake); otherwise a new one.
+    The case of `slots["case_number"]` (an urgent or handed-off case stored earlier in the same intake) is
+    updated; otherwise a new one is made.
     """
     from sharedcourt.db.base import utcnow
     from sharedcourt.db.case import Case
@@ -1008,13 +1021,8 @@ async def save_case(
             await session.flush()
         case = None
         if slots.get("case_number"):
-            case = await session.scalar(select(Case).where(Case.number == slots["case_number"]))
-        if case is None:
             case = await session.scalar(
-                select(Case)
-                .where(Case.conversation_id == conversation_id, Case.status == "open")
-                .order_by(Case.id.desc())
-                .limit(1)
+                select(Case).where(Case.number == slots["case_number"], Case.conversation_id == conversation_id)
             )
         if case is None:
             case = Case(resident_id=conversation.resident_id, conversation_id=conversation_id)

@@ -432,3 +432,14 @@ async def test_understand_text_asks_rasa_once(monkeypatch: pytest.MonkeyPatch) -
     result = await understanding.understand_text(Settings.from_env({}), "老板欠我两万三", today=TODAY)
     assert seen == ["老板欠我两万三"]
     assert result["code"] == "labor" and result["facts"] == {"amount_yuan": 23000}
+
+
+def test_an_interrupted_intake_goes_on_unless_a_different_dispute_starts() -> None:
+    half = {"dispute_code": "debt", "type_confirmed": True, "party": "表哥", "requested_slot": None}
+    slots = dict(half)
+    run(slots, "我要调解", "start_mediation", 0.95)
+    assert slots["party"] == "表哥" and slots["requested_slot"] == "what_happened"
+    slots = dict(half)
+    run(slots, "隔壁装修吵得睡不着", "dispute_neighbor", 0.9)
+    assert slots["dispute_code"] == "neighbor" and slots.get("party") is None
+    assert slots["requested_slot"] == "type_confirmed"

@@ -62,17 +62,41 @@ def _cases(database_url: str, sender: str) -> list[Case]:
     return asyncio.run(load())
 
 
+class Transcript:
+    """Says through the web chat and keeps the dialogue (printed with `pytest -s`)."""
+
+    def __init__(self, system: System, sender: str) -> None:
+        self.system, self.sender = system, sender
+        self.lines: list[str] = []
+
+    def say(self, text: str) -> dict[str, Any]:
+        reply = self.system.say(self.sender, text)
+        self.lines.append(f"居民：{text}")
+        for message in reply["replies"]:
+            buttons = " ".join(f"[{b['title']}]" for b in message.get("buttons") or [])
+            self.lines.append(f"助手：{message['text']} {buttons}".rstrip())
+        return reply
+
+
 def test_a_wage_complaint_from_first_message_to_a_stored_case(system: System) -> None:
     sender = new_sender()
-    reply = system.say(sender, "老板拖欠我三个月工资两万三一直不给 我在柯城区白云街道上班")
+    chat = Transcript(system, sender)
+    try:
+        _journey(system, sender, chat)
+    finally:
+        print("\n".join(chat.lines))
+
+
+def _journey(system: System, sender: str, chat: Transcript) -> None:
+    reply = chat.say("老板拖欠我三个月工资两万三一直不给 我在柯城区白云街道上班")
     text = _texts(reply)
     if "对吗" not in text:  # the model was unsure: it offers numbered choices; pick labour
         number = _button_number(reply, "/dispute_labor")
         assert number, text
-        reply = system.say(sender, number)
+        reply = chat.say(number)
     else:
         assert "劳动争议" in text, text
-        reply = system.say(sender, "对")
+        reply = chat.say("对")
     asked: list[str] = []
     for _ in range(15):
         text = _texts(reply)
@@ -81,18 +105,18 @@ def test_a_wage_complaint_from_first_message_to_a_stored_case(system: System) ->
         answer = next((a for word, a in ANSWERS if word in text), None)
         assert answer is not None, f"unexpected question: {text}"
         asked.append(text)
-        reply = system.say(sender, answer)
+        reply = chat.say(answer)
     summary = _texts(reply)
     assert "以上信息对吗" in summary, asked
     # said in the first message: never asked
     assert not any("多少钱" in q or "哪里" in q or "几个月" in q for q in asked), asked
     assert "柯城区白云街道" in summary and "23000元" in summary and "13812345678" in summary
 
-    reply = system.say(sender, "金额不对，是两万八")
+    reply = chat.say("金额不对，是两万八")
     assert "28000元" in _texts(reply)
     confirm = _button_number(reply, "/affirm")
     assert confirm is not None
-    reply = system.say(sender, confirm)
+    reply = chat.say(confirm)
     match = re.search(r"QZ\d{4}-\d{6}", _texts(reply))
     assert match, _texts(reply)
 
