@@ -69,9 +69,7 @@ class Report:
             score = self.per_type.get(code)
             if score is None:
                 continue
-            lines.append(
-                f"{code:<18}{score.precision:>7.3f}{score.recall:>7.3f}{score.f1:>7.3f}{score.support:>9d}"
-            )
+            lines.append(f"{code:<18}{score.precision:>7.3f}{score.recall:>7.3f}{score.f1:>7.3f}{score.support:>9d}")
         return "\n".join(lines)
 
     def summary(self) -> dict[str, Any]:
@@ -160,7 +158,7 @@ def score(
     labels = [c for c in CODES if c in present] + sorted(present - set(CODES))
     index = {code: i for i, code in enumerate(labels)}
     confusion = [[0] * len(labels) for _ in labels]
-    for gold, pred in zip(golds, preds):
+    for gold, pred in zip(golds, preds, strict=True):
         confusion[index[gold]][index[pred]] += 1
 
     per_type: dict[str, TypeScore] = {}
@@ -175,8 +173,8 @@ def score(
 
     gold_types = sorted(set(golds))
     macro_f1 = _safe_div(sum(per_type[c].f1 for c in gold_types), len(gold_types))
-    accuracy = _safe_div(sum(1 for g, p in zip(golds, preds) if g == p), n)
-    errors = [(t, g, p) for t, g, p in zip(texts or [""] * n, golds, preds) if g != p]
+    accuracy = _safe_div(sum(1 for g, p in zip(golds, preds, strict=True) if g == p), n)
+    errors = [(t, g, p) for t, g, p in zip(texts or [""] * n, golds, preds, strict=True) if g != p]
     return Report(n, accuracy, macro_f1, per_type, labels, confusion, name=name, errors=errors)
 
 
@@ -325,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     parses = asyncio.run(_parse_all(args.rasa_url, args.token, [row.text for row in rows], args.concurrency))
-    predicted = {row.text: code_from_parse(parse)[0] for row, parse in zip(rows, parses)}
+    predicted = {row.text: code_from_parse(parse)[0] for row, parse in zip(rows, parses, strict=True)}
     rasa_report = evaluate(rows, lambda text: predicted[text], name="rasa")
 
     texts, codes = load_training_data(args.nlu_data)

@@ -31,7 +31,9 @@ def test_score_known_confusion() -> None:
     assert report.accuracy == pytest.approx(0.8)
     labor = report.per_type["labor"]
     debt = report.per_type["debt"]
-    assert (labor.precision, labor.recall, labor.support) == (1.0, pytest.approx(2 / 3), 3)
+    assert labor.precision == 1.0
+    assert labor.recall == pytest.approx(2 / 3)
+    assert labor.support == 3
     assert labor.f1 == pytest.approx(0.8)
     assert debt.precision == pytest.approx(2 / 3)
     assert debt.recall == 1.0
@@ -141,7 +143,9 @@ def test_save_confusion_png(tmp_path: Path) -> None:
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_main_prints_json_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_prints_json_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = tmp_path / "eval.csv"
     data.write_text("text,code\n老板不发工资,labor\n朋友借钱不还,debt\n天气,weather\n", encoding="utf-8")
     nlu = tmp_path / "nlu"
@@ -162,5 +166,11 @@ def test_main_prints_json_last(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, 
     assert rc == 0
     out = capsys.readouterr().out.strip().splitlines()
     summary = json.loads(out[-1])
-    assert summary == {"n": 2, "accuracy": 0.5, "macro_f1": pytest.approx(1 / 3, abs=1e-4), "baseline_accuracy": 1.0, "baseline_macro_f1": 1.0}
+    assert summary == {
+        "n": 2,
+        "accuracy": 0.5,
+        "macro_f1": pytest.approx(1 / 3, abs=1e-4),
+        "baseline_accuracy": 1.0,
+        "baseline_macro_f1": 1.0,
+    }
     assert png.exists()
