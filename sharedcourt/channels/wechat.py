@@ -274,7 +274,7 @@ def parse_push(text: str) -> Incoming:
         raw: dict[str, Any] = dict(msg._data)
         openid = _str(msg.source, 128)
         create_time = int(raw.get("CreateTime") or 0)
-        msg_type = _str(msg.type, 64)
+        msg_type = _str(raw.get("MsgType"), 64).lower()
         msg_id = int(raw.get("MsgId") or 0) if msg_type != "event" else 0
     except BadRequest:
         raise

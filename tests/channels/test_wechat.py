@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from stand_ins.wechat_push import WeChatPusher
+from stand_ins.wechat_push import WeChatPusher, next_msg_id
 from stand_ins.wechat_server import WeChatStandIn
 from starlette.applications import Starlette
 from wechatpy.crypto import WeChatCrypto
@@ -252,7 +252,7 @@ async def test_text_in_safe_mode_gets_an_encrypted_passive_reply(h: Harness) -> 
     assert reply["ToUserName"] == OPENID and reply["MsgType"] == "text"
     assert reply["Content"] == "您好，请说说您遇到的问题。\n回复数字选择：\n1. 我要调解"
     assert h.rasa.received[0]["message"] == "邻居家漏水，物业不管"
-    assert elapsed < 1.0
+    assert elapsed < h.app.state.wechat.budget
     assert h.api.calls("message/custom/send") == []
     # The typed number maps to the offered button's payload (the router's choice mapping).
     await h.reply_text(h.pusher.text(OPENID, "1"))
@@ -359,7 +359,7 @@ async def test_slow_turn_answers_success_then_one_customer_service_message(h: Ha
     response = await h.post(h.pusher.text(OPENID, "欠款三万元不还怎么办"))
     elapsed = time.monotonic() - started
     assert (response.status_code, response.text) == (200, "success")
-    assert elapsed < 0.9, elapsed
+    assert elapsed < 1.0, elapsed  # the 0.5 s budget plus scheduling slack
     await h.idle()
     await h.until(lambda: _sent(h, 1))
     await asyncio.sleep(0.3)
@@ -715,4 +715,25 @@ async def test_passive_reply_latency(h: Harness) -> None:
     seconds.sort()
     p50, p95 = seconds[len(seconds) // 2], seconds[int(len(seconds) * 0.95)]
     print(f"passive reply: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
-    assert p95 < 1.0
+    assert p95 < h.app.state.wechat.budget  # within the passive-reply budget even on a loaded machine
+
+
+async def test_links_videos_and_files_are_acknowledged_and_kept(h: Harness) -> None:
+    h.api.add_media("VIDEO_1", b"\x00\x00\x00\x18ftypmp42" + b"v" * 100, "video/mp4")
+    link = h.pusher._xml(
+        OPENID,
+        "link",
+        {"Title": "物业通知", "Description": "停水", "Url": "https://example.com/n", "MsgId": next_msg_id()},
+    )
+    video = h.pusher._xml(OPENID, "video", {"MediaId": "VIDEO_1", "ThumbMediaId": "T1", "MsgId": next_msg_id()})
+    file = h.pusher._xml(OPENID, "file", {"Title": "合同.pdf", "FileKey": "k", "FileMd5": "m", "MsgId": next_msg_id()})
+    for xml, noun in ((link, "链接"), (video, "视频"), (file, "文件")):
+        answer = await h.reply_text(xml)
+        assert answer is not None and noun in answer and "证据" in answer
+    await h.idle()
+    async with h.sessions() as session:
+        rows = list(await session.scalars(select(Evidence).order_by(Evidence.id)))
+    assert [e.kind for e in rows] == ["link", "video", "file"]
+    assert rows[0].url == "https://example.com/n"
+    assert rows[1].sha256 is not None and rows[1].path is not None and rows[1].path.endswith(".mp4")
+    assert h.rasa.received == []
