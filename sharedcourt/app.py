@@ -19,8 +19,8 @@ from starlette.routing import BaseRoute, Route
 from sharedcourt import booking, console, handoff, reminders
 from sharedcourt.channels import dingtalk, webchat, wechat, wecom
 from sharedcourt.db.session import make_engine, make_sessionmaker
-from sharedcourt.outbox import Outbox
 from sharedcourt.errors import AuthError, BadRequest, Conflict, NotFound, PayloadTooLarge, UpstreamError
+from sharedcourt.outbox import Outbox
 from sharedcourt.rasa import RasaClient
 from sharedcourt.router import Router
 from sharedcourt.settings import Settings
