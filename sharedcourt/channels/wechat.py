@@ -34,6 +34,7 @@ from typing import Any
 import requests
 import xmltodict  # type: ignore[import-untyped]
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -328,6 +329,13 @@ def parse_push(text: str) -> Incoming:
 async def grant_quota(sessions: async_sessionmaker[AsyncSession], openid: str, kind: str) -> None:
     """A user message opens 5 messages for 48 h; a click/follow/scan opens 3 for a minute (unless a message
     window with room is open)."""
+    try:
+        await _grant_quota(sessions, openid, kind)
+    except IntegrityError:  # a concurrent first grant for this user inserted the row: update it instead
+        await _grant_quota(sessions, openid, kind)
+
+
+async def _grant_quota(sessions: async_sessionmaker[AsyncSession], openid: str, kind: str) -> None:
     now = utcnow()
     async with unit_of_work(sessions) as session:
         row = await session.get(WeChatQuota, openid, with_for_update=True)

@@ -737,3 +737,14 @@ async def test_links_videos_and_files_are_acknowledged_and_kept(h: Harness) -> N
     assert rows[0].url == "https://example.com/n"
     assert rows[1].sha256 is not None and rows[1].path is not None and rows[1].path.endswith(".mp4")
     assert h.rasa.received == []
+
+
+async def test_a_new_users_concurrent_messages_are_all_taken(h: Harness) -> None:
+    openid = "oNewUserConcurrent0000000001"
+    pushes = [h.pusher.push(h.pusher.text(openid, f"消息{n}")) for n in range(5)]
+    responses = await asyncio.gather(
+        *(h.client.post("/wechat/callback", params=p.params, content=p.body) for p in pushes)
+    )
+    assert [r.status_code for r in responses] == [200] * 5
+    assert await h.count(Message, Message.direction == "in") == 5
+    assert await h.count(Resident) == 1
