@@ -113,7 +113,7 @@ def create_app(
         wecom.install(app, settings, router, outbox)
         tasks: list[asyncio.Task[None]] = []
         if background:
-            tasks.append(asyncio.create_task(outbox.run(float(settings.extra.get("OUTBOX_INTERVAL", "1")))))
+            tasks.append(asyncio.create_task(outbox.run(settings.outbox_interval)))
             tasks.append(asyncio.create_task(_retry_loop(router, settings.retry_interval)))
             tick = float(settings.extra.get("HANDOFF_TICK_SECONDS", "5"))
             tasks.append(asyncio.create_task(handoff.tick_loop(app.state.handoff.service, tick)))

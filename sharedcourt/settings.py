@@ -46,6 +46,8 @@ class Settings:
     wechat_api_base: str = "https://api.weixin.qq.com"
     wechat_reply_budget: float = 4.0
     wechat_template_id: str = ""
+    evidence_dir: str = ""  # empty: var/evidence
+    outbox_interval: float = 1.0
     wecom_corp_id: str = ""
     wecom_secret: str = ""
     wecom_agent_id: str = ""
@@ -88,6 +90,8 @@ class Settings:
                 wechat_api_base=_url(config("WECHAT_API_BASE", default="https://api.weixin.qq.com")),
                 wechat_reply_budget=config("WECHAT_REPLY_BUDGET", cast=float, default=4.0),
                 wechat_template_id=config("WECHAT_TEMPLATE_ID", default=""),
+                evidence_dir=config("EVIDENCE_DIR", default=""),
+                outbox_interval=config("OUTBOX_INTERVAL", cast=float, default=1.0),
                 wecom_corp_id=config("WECOM_CORP_ID", default=""),
                 wecom_secret=config("WECOM_SECRET", default=""),
                 wecom_agent_id=config("WECOM_AGENT_ID", default=""),

@@ -542,7 +542,7 @@ class WeChatChannel:
             if settings.wechat_aes_key
             else None
         )
-        self.evidence_dir = evidence_dir or Path(settings.extra.get("EVIDENCE_DIR") or ROOT / "var" / "evidence")
+        self.evidence_dir = evidence_dir or Path(settings.evidence_dir or ROOT / "var" / "evidence")
         self.tasks: set[asyncio.Task[Any]] = set()
 
     # -- plumbing
