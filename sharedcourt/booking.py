@@ -131,15 +131,18 @@ async def _view(session: AsyncSession, booking: Booking) -> BookingView:
     )
 
 
-async def _claim_seat(session: AsyncSession, slot_id: int, now: dt.datetime) -> bool:
-    """Take one seat in the slot if it has room: the database decides, atomically."""
+async def _claim_seat(session: AsyncSession, slot_id: int, now: dt.datetime) -> Any | None:
+    """Take one seat in the slot if it has room: the database decides, atomically (one conditional UPDATE).
+
+    Returns the slot's (id, site_code, starts_at, ends_at, mediator) when a seat was taken, else None."""
     result = await session.execute(
         update(Slot)
         .where(Slot.id == slot_id, Slot.status == "open", Slot.booked < Slot.capacity, Slot.starts_at > now)
         .values(booked=Slot.booked + 1)
+        .returning(Slot.id, Slot.site_code, Slot.starts_at, Slot.ends_at, Slot.mediator)
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0)) == 1
+    return result.first()
 
 
 async def _release_seat(session: AsyncSession, slot_id: int) -> None:
@@ -168,22 +171,22 @@ async def book(
     case = await session.get(Case, case_id)
     if case is None:
         raise NotFound(f"case {case_id}")
-    slot = await session.get(Slot, slot_id)
-    if slot is None:
-        raise NotFound(f"slot {slot_id}")
-    candidates = [slot.id]
-    if same_time_fallback:
-        others = await session.scalars(
-            select(Slot.id)
-            .where(Slot.site_code == slot.site_code, Slot.starts_at == slot.starts_at, Slot.id != slot.id)
-            .order_by(Slot.id)
-        )
-        candidates += list(others)
-    taken: Slot | None = None
-    for candidate in candidates:
-        if await _claim_seat(session, candidate, now):
-            taken = await session.get_one(Slot, candidate, populate_existing=True)
-            break
+    taken = await _claim_seat(session, slot_id, now)
+    if taken is None:
+        # That seat is gone (or never existed): try the other seats at the same site and time.
+        slot = await session.get(Slot, slot_id)
+        if slot is None:
+            raise NotFound(f"slot {slot_id}")
+        if same_time_fallback:
+            others = await session.scalars(
+                select(Slot.id)
+                .where(Slot.site_code == slot.site_code, Slot.starts_at == slot.starts_at, Slot.id != slot.id)
+                .order_by(Slot.id)
+            )
+            for candidate in list(others):
+                taken = await _claim_seat(session, candidate, now)
+                if taken is not None:
+                    break
     if taken is None:
         raise Conflict("该时段已约满")
     booking = Booking(
@@ -199,9 +202,10 @@ async def book(
         changed_by=changed_by,
         replaces_id=replaces_id,
     )
+    session.add(booking)
     try:
-        async with session.begin_nested():
-            session.add(booking)
+        # The partial unique index allows one confirmed booking per case; the caller's transaction rolls back.
+        await session.flush()
     except IntegrityError:
         raise Conflict("这个案件已经有预约了") from None
     case.status = "booked"

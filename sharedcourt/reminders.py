@@ -259,5 +259,5 @@ def start(
 ) -> asyncio.Task[None]:
     """The app's background reminder loop (wired in sharedcourt.app's lifespan)."""
     senders = senders_for(settings, router, OutboxTemplateQueue(outbox) if outbox is not None else None)
-    interval = float(getattr(settings, "extra", {}).get("REMINDER_INTERVAL", "30"))
+    interval = float(getattr(settings, "extra", {}).get("REMINDER_INTERVAL", "10"))
     return asyncio.create_task(Reminders(sessions, senders, RouterNoticeSender(router)).loop(interval))
