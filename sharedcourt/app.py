@@ -106,9 +106,11 @@ def create_app(
         app.state.sessions = sessions
         app.state.rasa = rasa
         app.state.router = router
-        app.state.handoff = handoff.build(settings, sessions, router, dingtalk_transport=dingtalk_transport)
-        app.state.dingtalk_seen = collections.OrderedDict()
         app.state.outbox = outbox = Outbox(sessions)
+        app.state.handoff = handoff.build(
+            settings, sessions, router, dingtalk_transport=dingtalk_transport, outbox=outbox
+        )
+        app.state.dingtalk_seen = collections.OrderedDict()
         wechat_channel = wechat.install(app, settings, router, outbox)
         wecom.install(app, settings, router, outbox)
         tasks: list[asyncio.Task[None]] = []

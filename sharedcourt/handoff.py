@@ -942,8 +942,10 @@ def build(
     *,
     clock: Clock = utcnow,
     dingtalk_transport: Any = None,
+    outbox: Any = None,
 ) -> Runtime:
-    """The service for this app: DingTalk when DINGTALK_* are set, else the local inbox (demo)."""
+    """The service for this app: DingTalk (through the outbox when given) when DINGTALK_* are set, else the
+    local inbox (the demo: GET /handoff/staff/inbox, POST /handoff/staff/command)."""
     from sharedcourt.routing import ROSTER_FILE, load_default
 
     extra = getattr(settings, "extra", {}) or {}
@@ -951,7 +953,7 @@ def build(
     closers: list[Callable[[], Any]] = []
     notifier: StaffNotifier
     if settings.dingtalk_app_key and settings.dingtalk_app_secret:
-        from sharedcourt.channels.dingtalk import DingTalkNotifier
+        from sharedcourt.channels.dingtalk import DingTalkNotifier, OutboxNotifier
         from sharedcourt.dingtalk_api import DingTalkClient
 
         client = DingTalkClient(
@@ -961,7 +963,7 @@ def build(
             settings.dingtalk_robot_code,
             transport=dingtalk_transport,
         )
-        notifier = DingTalkNotifier(client)
+        notifier = OutboxNotifier(client, outbox) if outbox is not None else DingTalkNotifier(client)
         closers.append(client.aclose)
     else:
         notifier = InboxNotifier()

@@ -22,22 +22,62 @@ from starlette.routing import Route
 
 from sharedcourt.dingtalk_api import Card, DingTalkClient, sign
 from sharedcourt.errors import AuthError, BadRequest, UpstreamError
+from sharedcourt.outbox import Item, Outbox, SendResult
 from sharedcourt.routing import Staffer
 
 log = logging.getLogger(__name__)
 
+CHANNEL = "dingtalk"
 MAX_SKEW_MS = 60 * 60 * 1000
 _SEEN_LIMIT = 2048
 
 
 class DingTalkNotifier:
-    """Reaches a person through the robot's one-to-one API (a `StaffNotifier`)."""
+    """Reaches a person through the robot's one-to-one API (a `StaffNotifier`), directly."""
 
     def __init__(self, client: DingTalkClient) -> None:
         self.client = client
 
     async def notify(self, staffer: Staffer, card: Card) -> None:
         await self.client.send_to_users([staffer.dingtalk], card)
+
+
+def _card_payload(card: Card) -> dict[str, Any]:
+    return {"title": card.title, "text": card.text, "buttons": [list(b) for b in card.buttons]}
+
+
+class DingTalkSender:
+    """The outbox's sender for channel "dingtalk": one robot one-to-one message per item."""
+
+    def __init__(self, client: DingTalkClient) -> None:
+        self.client = client
+
+    async def send(self, item: Item) -> SendResult:
+        payload = item.payload
+        card = Card(
+            title=str(payload.get("title") or ""),
+            text=str(payload.get("text") or ""),
+            buttons=tuple((str(t), str(c)) for t, c in payload.get("buttons") or ()),
+        )
+        try:
+            await self.client.send_to_users([item.recipient], card)
+        except UpstreamError as exc:
+            return SendResult("retry", str(exc))
+        return SendResult("sent")
+
+
+class OutboxNotifier:
+    """A `StaffNotifier` through the shared outbox: queued in the database, first attempt at once,
+    retries with backoff by the outbox loop (and it survives a restart)."""
+
+    def __init__(self, client: DingTalkClient, outbox: Outbox) -> None:
+        self.client = client
+        self.outbox = outbox
+        outbox.register(CHANNEL, DingTalkSender(client))
+
+    async def notify(self, staffer: Staffer, card: Card) -> None:
+        item_id = await self.outbox.add(CHANNEL, staffer.dingtalk, _card_payload(card))
+        await self.outbox.send_one(item_id)
 
 
 def verify(app_secret: str, timestamp: str, signature: str, now_ms: int | None = None) -> None:
