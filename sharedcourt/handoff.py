@@ -623,8 +623,9 @@ class HandoffService:
             if verb == "转交":
                 return await self.transfer(number, person.id, rest)
             if verb == "结束":
-                outcome, _, note = rest.partition(" ")
-                return await self.close(number, person.id, outcome.strip(), note.strip())
+                outcome = next((o for o in OUTCOMES if rest.startswith(o)), rest.split(" ")[0] if rest else "")
+                note = rest[len(outcome) :].strip(" \u3000，,。:：")
+                return await self.close(number, person.id, outcome, note)
             return await self.hand_back(number, person.id)
         number_match = _NUMBER.match(text)
         number = number_match.group(0).upper() if number_match else await self._held_by(person)

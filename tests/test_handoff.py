@@ -218,7 +218,7 @@ async def test_close_with_outcome_resumes_rasa_and_asks_for_rating(world: World)
     await world.service.accept(number, "baiyun-director")
     bad = await world.service.staff_says("baiyun-director", "结束 搞定了")
     assert not bad.ok and "调解成功" in bad.text
-    done = await world.service.staff_says("baiyun-director", "结束 调解成功 双方同意赔偿修补费用")
+    done = await world.service.staff_says("baiyun-director", "结束 调解成功，双方同意赔偿修补费用")
     assert done.ok
     ticket = await world.ticket(number)
     assert (ticket.state, ticket.outcome, ticket.note) == ("closed", "调解成功", "双方同意赔偿修补费用")
