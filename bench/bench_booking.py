@@ -100,9 +100,9 @@ async def run_scenario(
             except Conflict:
                 conflicts += 1
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(workers)))
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     async with sessions() as session:
         ids = set(targets)
         counts = dict(
@@ -126,6 +126,7 @@ async def run_scenario(
         "bookings_per_s": made / elapsed,
         "attempts_per_s": len(plan) / elapsed,
         "double": double,
+        "cpu_ms_per_attempt": 1000 * cpu / len(plan),
         "confirmed_total": sum(counts.values()),
     }
 
@@ -141,13 +142,15 @@ async def main_async(args: argparse.Namespace) -> int:
         sessions = make_sessionmaker(engine)
         try:
             print(f"PostgreSQL, {args.workers} concurrent transactions, {args.residents} residents per scenario")
+            print(f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
             for name, hot in (("spread", False), ("hot", True)):
                 site, cases = await prepare(sessions, args.mediators, args.residents)
                 r = await run_scenario(sessions, site, cases, args.workers, hot, args.seed)
                 print(
                     f"{name:6s}: {r['attempts']:.0f} attempts on {r['seats']:.0f} seats -> {r['made']:.0f} bookings, "
                     f"{r['conflicts']:.0f} conflicts in {r['seconds']:.2f} s = {r['bookings_per_s']:.0f} bookings/s "
-                    f"({r['attempts_per_s']:.0f} attempts/s); slots over capacity or miscounted: {r['double']:.0f}"
+                    f"({r['attempts_per_s']:.0f} attempts/s, {r['cpu_ms_per_attempt']:.1f} ms client CPU per attempt); "
+                    f"slots over capacity or miscounted: {r['double']:.0f}"
                 )
                 if r["double"] or r["made"] != r["confirmed_total"]:
                     print("DOUBLE BOOKING DETECTED", file=sys.stderr)

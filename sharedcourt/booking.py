@@ -33,6 +33,8 @@ from sharedcourt.schedule import TZ, WEEKDAY_ZH, Window, format_time
 # Reminders: the day before at this local time, and this long before the start.
 DAY_BEFORE_AT = dt.time(10, 0)
 SHORT_NOTICE = dt.timedelta(hours=2)
+# A concurrent booking can win the seat a fallback picked; try again this many times while seats are left.
+FALLBACK_TRIES = 5
 
 ID_CARD = "本人身份证（代理人另带授权委托书和代理人身份证）"
 EVIDENCE: dict[str, str] = {
@@ -145,6 +147,50 @@ async def _claim_seat(session: AsyncSession, slot_id: int, now: dt.datetime) -> 
     return result.first()
 
 
+async def _claim_any_seat(
+    session: AsyncSession, site_code: str, starts_at: dt.datetime, now: dt.datetime
+) -> Any | None:
+    """Take a seat in any slot of the site at that time: one UPDATE whose subquery picks a seat with room
+    (skipping seats other transactions hold locked on PostgreSQL); the UPDATE re-checks the room itself."""
+    pick = (
+        select(Slot.id)
+        .where(
+            Slot.site_code == site_code,
+            Slot.starts_at == starts_at,
+            Slot.status == "open",
+            Slot.booked < Slot.capacity,
+            Slot.starts_at > now,
+        )
+        .order_by(Slot.id)
+        .limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    result = await session.execute(
+        update(Slot)
+        .where(Slot.id == pick.scalar_subquery(), Slot.booked < Slot.capacity)
+        .values(booked=Slot.booked + 1)
+        .returning(Slot.id, Slot.site_code, Slot.starts_at, Slot.ends_at, Slot.mediator)
+        .execution_options(synchronize_session=False)
+    )
+    return result.first()
+
+
+async def _has_room(session: AsyncSession, slot: Slot, now: dt.datetime) -> bool:
+    found = await session.scalar(
+        select(Slot.id)
+        .where(
+            Slot.site_code == slot.site_code,
+            Slot.starts_at == slot.starts_at,
+            Slot.status == "open",
+            Slot.booked < Slot.capacity,
+            Slot.starts_at > now,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def _release_seat(session: AsyncSession, slot_id: int) -> None:
     await session.execute(
         update(Slot)
@@ -178,14 +224,9 @@ async def book(
         if slot is None:
             raise NotFound(f"slot {slot_id}")
         if same_time_fallback:
-            others = await session.scalars(
-                select(Slot.id)
-                .where(Slot.site_code == slot.site_code, Slot.starts_at == slot.starts_at, Slot.id != slot.id)
-                .order_by(Slot.id)
-            )
-            for candidate in list(others):
-                taken = await _claim_seat(session, candidate, now)
-                if taken is not None:
+            for _ in range(FALLBACK_TRIES):
+                taken = await _claim_any_seat(session, slot.site_code, slot.starts_at, now)
+                if taken is not None or not await _has_room(session, slot, now):
                     break
     if taken is None:
         raise Conflict("该时段已约满")
