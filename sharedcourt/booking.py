@@ -631,11 +631,41 @@ async def _staff_change(request: Any) -> Any:
     return JSONResponse(body)
 
 
+async def _staff_closure(request: Any) -> Any:
+    """POST /staff/closures {"site_code" (absent: every site), "starts_on", "ends_on", "reason"}: close days;
+    answers the bookings still held on those days, which staff then move or cancel (with a reason)."""
+    from starlette.responses import JSONResponse
+
+    from sharedcourt.console import require_staff
+    from sharedcourt.db.session import unit_of_work
+    from sharedcourt.errors import BadRequest
+    from sharedcourt.schedule import close_days
+
+    require_staff(request)
+    data = await _json_body(request)
+    try:
+        first = dt.date.fromisoformat(str(data["starts_on"]))
+        last = dt.date.fromisoformat(str(data.get("ends_on") or data["starts_on"]))
+    except (KeyError, ValueError):
+        raise BadRequest("starts_on / ends_on must be YYYY-MM-DD dates") from None
+    if last < first:
+        raise BadRequest("ends_on is before starts_on")
+    site = data.get("site_code") or None
+    async with unit_of_work(request.app.state.sessions) as session:
+        held = await close_days(session, site, first, last, str(data.get("reason") or "")[:255])
+        rows = await session.scalars(
+            select(Booking).where(Booking.slot_id.in_(held), Booking.status == CONFIRMED).order_by(Booking.starts_at)
+        )
+        affected = [_booking_json(await _view(session, b)) for b in rows]
+    return JSONResponse({"closed_slots_with_bookings": len(held), "bookings": affected})
+
+
 def routes(settings: Any = None) -> list[Any]:
-    """Staff routes (Bearer STAFF_TOKEN or the console login): list, move, cancel bookings."""
+    """Staff routes (Bearer STAFF_TOKEN or the console login): list, move, cancel bookings; close days."""
     from starlette.routing import Route
 
     return [
         Route("/staff/bookings", _staff_list, methods=["GET"]),
+        Route("/staff/closures", _staff_closure, methods=["POST"]),
         Route("/staff/bookings/{booking_id:int}/{verb:str}", _staff_change, methods=["POST"]),
     ]

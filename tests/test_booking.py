@@ -276,3 +276,49 @@ async def test_preference_finds_matching_slots(sessions: async_sessionmaker[Asyn
 def test_what_to_bring() -> None:
     assert "身份证" in bk.what_to_bring("labor") and "工资" in bk.what_to_bring("labor")
     assert "身份证" in bk.what_to_bring(None)
+
+
+async def test_staff_http_api(sessions: async_sessionmaker[AsyncSession], database_url: str) -> None:
+    from starlette.testclient import TestClient
+
+    from sharedcourt.app import create_app
+    from sharedcourt.settings import Settings
+
+    site, (a, b) = await setup(sessions, cases=2)
+    async with unit_of_work(sessions) as session:
+        first, second, third = await free_slots(session, site.code, NOW, limit=3, window=Window(dt.date(2026, 12, 7)))
+        booking = await bk.book(session, case_id=a.id, slot_id=first.id, now=NOW)
+        other = await bk.book(session, case_id=b.id, slot_id=third.id, now=NOW)
+    settings = Settings.from_env({"DATABASE_URL": database_url, "STAFF_TOKEN": "s3cret"})
+    auth = {"Authorization": "Bearer s3cret"}
+
+    def calls() -> None:
+        with TestClient(create_app(settings, background=False)) as client:
+            assert client.get(f"/staff/bookings?site={site.code}").status_code == 403
+            listed = client.get(f"/staff/bookings?site={site.code}", headers=auth).json()
+            assert [x["id"] for x in listed["bookings"]] == [booking.id, other.id]
+            moved = client.post(
+                f"/staff/bookings/{booking.id}/move", json={"slot_id": second.id, "reason": "调解员出差"}, headers=auth
+            )
+            assert moved.status_code == 200 and moved.json()["when"].startswith("12月7日（周一）09:30")
+            again = client.post(
+                f"/staff/bookings/{booking.id}/move", json={"slot_id": second.id, "reason": "x"}, headers=auth
+            )
+            assert again.status_code == 409
+            closed = client.post(
+                "/staff/closures",
+                json={"site_code": site.code, "starts_on": "2026-12-07", "reason": "停电"},
+                headers=auth,
+            ).json()
+            assert closed["closed_slots_with_bookings"] == 2 and len(closed["bookings"]) == 2
+            cancelled = client.post(f"/staff/bookings/{other.id}/cancel", json={"reason": "停电"}, headers=auth)
+            assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+    await asyncio.to_thread(calls)
+    async with sessions() as session:
+        free = await free_slots(
+            session, site.code, NOW, limit=1, window=Window(dt.date(2026, 12, 7), dt.date(2026, 12, 7))
+        )
+        assert free == []  # the closed day offers nothing, even the seat the cancellation gave back
+        kinds = set(await session.scalars(select(Reminder.kind).where(Reminder.kind.in_(["moved", "cancelled"]))))
+        assert kinds == {"moved", "cancelled"}
