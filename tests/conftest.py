@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sharedcourt.db.migrate import upgrade
@@ -55,6 +55,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A session factory on a clean database (reference data kept, test rows removed)."""
     engine = make_engine(database_url)
+    reference = [t for t in Base.metadata.sorted_tables if t.info.get("reference_data")]
+    # Reference rows from migrations stay; rows a test adds to those tables are removed again.
+    async with engine.connect() as conn:
+        kept = {t.name: set((await conn.execute(select(*t.primary_key.columns))).tuples().all()) for t in reference}
     try:
         yield make_sessionmaker(engine)
     finally:
@@ -62,6 +66,11 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
             for table in reversed(Base.metadata.sorted_tables):
                 if not table.info.get("reference_data"):
                     await conn.execute(delete(table))
+            for table in reversed(reference):
+                columns = list(table.primary_key.columns)
+                rows = (await conn.execute(select(*columns))).tuples().all()
+                for row in set(rows) - kept[table.name]:
+                    await conn.execute(delete(table).where(*(c == v for c, v in zip(columns, row, strict=True))))
         await engine.dispose()
 
 
