@@ -16,6 +16,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from sharedcourt.handoff import setting
 from sharedcourt.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ TIMEOUT = httpx.Timeout(15.0, connect=2.0)
 @functools.lru_cache(maxsize=1)
 def _endpoint() -> tuple[str, str]:
     settings = Settings.from_env()
-    base = settings.extra.get("APP_INTERNAL_URL") or f"http://127.0.0.1:{settings.port}"
+    base = setting(settings, "APP_INTERNAL_URL") or f"http://127.0.0.1:{settings.port}"
     return base.rstrip("/"), settings.staff_token
 
 

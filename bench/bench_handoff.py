@@ -28,6 +28,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from stand_ins.dingtalk_server import DingTalkStandIn  # noqa: E402
 
 from sharedcourt.procs import free_port, model_path, running  # noqa: E402
+from sharedcourt.routing import ROSTER_FILE  # noqa: E402
 from sharedcourt.settings import Settings  # noqa: E402
 
 
@@ -42,6 +44,16 @@ def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
     return ordered[index]
+
+
+def always_on_duty(tmp: Path) -> Path:
+    """The sample roster on duty round the clock, so the figures do not depend on the hour the bench runs."""
+    data = yaml.safe_load(ROSTER_FILE.read_text(encoding="utf-8"))
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    data["schedules"] = {name: {d: ["00:00-24:00"] for d in days} for name in data["schedules"]}
+    path = tmp / "roster.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
 
 
 def wait_seen(url: str, sender: str, after: int, contains: str, timeout: float = 30) -> float:
@@ -72,6 +84,7 @@ def main() -> int:
                 "ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}",
                 "RASA_TOKEN": uuid.uuid4().hex,
                 **dingtalk.settings(),
+                "HANDOFF_ROSTER": str(always_on_duty(Path(tmp))),
             }
         )
         url = f"http://127.0.0.1:{settings.port}"

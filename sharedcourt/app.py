@@ -117,7 +117,7 @@ def create_app(
         if background:
             tasks.append(asyncio.create_task(outbox.run(settings.outbox_interval)))
             tasks.append(asyncio.create_task(_retry_loop(router, settings.retry_interval)))
-            tick = float(settings.extra.get("HANDOFF_TICK_SECONDS", "5"))
+            tick = float(handoff.setting(settings, "HANDOFF_TICK_SECONDS", "5"))
             tasks.append(asyncio.create_task(handoff.tick_loop(app.state.handoff.service, tick)))
             tasks.append(reminders.start(settings, sessions, router, outbox))
         try:

@@ -949,8 +949,7 @@ def build(
     local inbox (the demo: GET /handoff/staff/inbox, POST /handoff/staff/command)."""
     from sharedcourt.routing import ROSTER_FILE, load_default
 
-    extra = getattr(settings, "extra", {}) or {}
-    routing = load_default(extra.get("HANDOFF_ROSTER") or str(ROSTER_FILE))
+    routing = load_default(setting(settings, "HANDOFF_ROSTER") or str(ROSTER_FILE))
     closers: list[Callable[[], Any]] = []
     notifier: StaffNotifier
     if settings.dingtalk_app_key and settings.dingtalk_app_secret:
@@ -979,6 +978,19 @@ def build(
     )
     router.relay = service.relay_inbound
     return Runtime(service, notifier, closers)
+
+
+def setting(settings: Any, key: str, default: str = "") -> str:
+    """A handoff setting not in `Settings` (HANDOFF_ROSTER, HANDOFF_TICK_SECONDS, APP_INTERNAL_URL): the
+    environment first, then `.env`, like every other setting."""
+    from starlette.config import Config
+
+    from sharedcourt.settings import ROOT
+
+    env_file = ROOT / ".env"
+    config = Config(env_file if env_file.is_file() else None, environ=dict(getattr(settings, "extra", {}) or {}))
+    value: str = config(key, default=default)
+    return value
 
 
 async def tick_loop(service: HandoffService, interval: float) -> None:
