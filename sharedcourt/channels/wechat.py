@@ -500,7 +500,7 @@ class WeChatDeliverer:
             if not resident.subscribed:
                 await session.execute(update(Message).where(Message.id.in_(ids)).values(status="cancelled"))
                 return
-            urgent = any(m.kind in ("reminder", "urgent") for m in rows)
+            urgent = any(m.kind in ("reminder", "notice", "urgent") for m in rows)
             from sharedcourt.outbox import enqueue
 
             for piece in chunks(text):

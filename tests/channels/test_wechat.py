@@ -428,7 +428,8 @@ async def test_sixth_message_in_48_hours_waits_for_the_user(h: Harness) -> None:
     await h.until(all_sent)
 
 
-async def test_urgent_reminder_outside_the_quota_goes_as_template(h: Harness) -> None:
+@pytest.mark.parametrize("kind", ["reminder", "notice"])
+async def test_urgent_reminder_outside_the_quota_goes_as_template(h: Harness, kind: str) -> None:
     await h.reply_text(h.pusher.text(OPENID, "你好"))
     async with h.sessions() as session:
         conversation_id = await session.scalar(select(Conversation.id))
@@ -436,7 +437,7 @@ async def test_urgent_reminder_outside_the_quota_goes_as_template(h: Harness) ->
         await session.commit()
     assert conversation_id is not None
     router: Router = h.app.state.router
-    await router.send(conversation_id, [Reply("提醒：明天上午9点调解")], author="system", kind="reminder")
+    await router.send(conversation_id, [Reply("提醒：明天上午9点调解")], author="system", kind=kind)
     await h.until(lambda: _async_len(h.api.calls("message/template/send")))
     body = h.api.calls("message/template/send")[0].body
     assert body["touser"] == OPENID and body["template_id"] == "TEMPLATE-REMINDER"
