@@ -52,7 +52,7 @@ from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.db.site import Site
 from sharedcourt.db.wechat import WeChatQuota, WeChatTurn
-from sharedcourt.errors import AuthError, BadRequest, DuplicateMessage, PayloadTooLarge
+from sharedcourt.errors import AuthError, BadRequest, ConfigError, DuplicateMessage, PayloadTooLarge
 from sharedcourt.outbox import Item, Outbox, SendResult
 from sharedcourt.router import Button, Inbound, Reply, Router, Stored
 from sharedcourt.settings import ROOT, Settings
@@ -537,6 +537,8 @@ class WeChatChannel:
         self.outbox = outbox
         self.api = api
         self.budget = settings.wechat_reply_budget
+        if settings.wechat_aes_key and not re.fullmatch(r"[A-Za-z0-9]{43}", settings.wechat_aes_key):
+            raise ConfigError("WECHAT_AES_KEY must be the 43-character EncodingAESKey")
         self.crypto = (
             WeChatCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
             if settings.wechat_aes_key

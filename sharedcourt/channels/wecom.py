@@ -32,7 +32,7 @@ from wechatpy.replies import TextReply
 from sharedcourt.channels.wechat import TIMESTAMP_WINDOW, _envelope, _same, guard_xml, merge, signature
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.session import unit_of_work
-from sharedcourt.errors import AuthError, BadRequest, DuplicateMessage, PayloadTooLarge
+from sharedcourt.errors import AuthError, BadRequest, ConfigError, DuplicateMessage, PayloadTooLarge
 from sharedcourt.outbox import Item, Outbox, SendResult, enqueue
 from sharedcourt.router import Inbound, Reply, Router
 from sharedcourt.settings import Settings
@@ -139,6 +139,8 @@ class WeComChannel:
         self.settings = settings
         self.router = router
         self.outbox = outbox
+        if not re.fullmatch(r"[A-Za-z0-9]{43}", settings.wecom_aes_key):
+            raise ConfigError("WECOM_AES_KEY must be the 43-character EncodingAESKey")
         self.crypto = WeChatCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
         self.tasks: set[asyncio.Task[Any]] = set()
 

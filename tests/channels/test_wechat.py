@@ -749,3 +749,15 @@ async def test_a_new_users_concurrent_messages_are_all_taken(h: Harness) -> None
     assert [r.status_code for r in responses] == [200] * 5
     assert await h.count(Message, Message.direction == "in") == 5
     assert await h.count(Resident) == 1
+
+
+def test_a_malformed_aes_key_is_a_config_error(api: WeChatStandIn) -> None:
+    from sharedcourt.channels.wechat import WeChatChannel
+    from sharedcourt.errors import ConfigError
+    from sharedcourt.outbox import Outbox
+    from sharedcourt.wechat_api import WeChatAPI
+
+    settings = wechat_settings("sqlite:///unused.db", api.base_url, WECHAT_AES_KEY="too-short")
+    router = Router(None, None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="WECHAT_AES_KEY"):
+        WeChatChannel(settings, router, Outbox(None), WeChatAPI(APPID, SECRET, api.base_url))  # type: ignore[arg-type]
