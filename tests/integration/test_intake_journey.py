@@ -21,15 +21,17 @@ pytestmark = pytest.mark.integration
 ANSWERS = (
     ("哪家单位", "衢州市某某电子厂"),
     ("具体说说", "在厂里做了一年多 从八月开始就没发过工资 老板一直拖着"),
-    ("什么时候", "八月份开始的"),
-    ("哪里", "柯城区白云街道"),
-    ("几个月", "三个月"),
-    ("多少钱", "两万三"),
+    ("什么时候发生", "八月份开始的"),
     ("怎么解决", "把工资结清"),
+    ("发生在哪里", "柯城区白云街道"),
+    ("拖欠了几个月", "三个月"),
+    ("被拖欠", "两万三"),
     ("报警", "找过劳动监察 没用"),
     ("证据", "有考勤记录和微信聊天记录"),
     ("电话", "13812345678"),
 )
+# Said in the first message, so never asked.
+NOT_ASKED = ("发生在哪里", "拖欠了几个月", "被拖欠", "具体说说")
 
 
 def _texts(reply: dict[str, Any]) -> str:
@@ -109,7 +111,7 @@ def _journey(system: System, sender: str, chat: Transcript) -> None:
     summary = _texts(reply)
     assert "以上信息对吗" in summary, asked
     # said in the first message: never asked
-    assert not any("多少钱" in q or "哪里" in q or "几个月" in q for q in asked), asked
+    assert not any(word in q for q in asked for word in NOT_ASKED), asked
     assert "柯城区白云街道" in summary and "23000元" in summary and "13812345678" in summary
 
     reply = chat.say("金额不对，是两万八")
