@@ -165,7 +165,8 @@ class ActionEmergency(Action):
 
 
 class ActionIntakeFallback(Action):
-    """Low NLU confidence: offer the closest dispute types as numbered choices, else the menu."""
+    """An unclear message outside the intake (low NLU confidence, or facts only): offer the closest dispute
+    types as numbered choices, else the menu."""
 
     def name(self) -> str:
         return "action_intake_fallback"
@@ -176,10 +177,8 @@ class ActionIntakeFallback(Action):
         if intake.is_danger(turn.text, turn.intent, turn.confidence):
             utter(dispatcher, [intake.Say(intake.EMERGENCY_TEXT)])
             events.append(SlotSet("urgent", True))
-        ranking = [r for r in turn.ranking if r.get("name") != "nlu_fallback"]
-        top = ranking[0]["name"] if ranking else None
-        candidates = intake.classify(None, 0.0, ranking).candidates
-        if top is None or intake.BY_INTENT.get(str(top)) is None or len(candidates) < 2:
+        candidates = intake.offer_choices(turn.ranking, turn.text)
+        if not candidates:
             dispatcher.utter_message(response="utter_default")
             return events
         slots = dict(tracker.slots)

@@ -364,6 +364,17 @@ class Classification:
     candidates: list[str]  # best first, dispute codes only
 
 
+def offer_choices(ranking: Sequence[Mapping[str, Any]], text: str) -> list[str]:
+    """Dispute types to offer for an unclear message (below the fallback threshold, or read as a bare
+    "inform"): the closest ones when a dispute leads the ranking or the message is a real description."""
+    ranked = [r for r in ranking if r.get("name") != "nlu_fallback"]
+    candidates = classify(None, 0.0, ranked).candidates
+    if len(candidates) < 2:
+        return []
+    top_is_dispute = bool(ranked) and str(ranked[0].get("name")) in BY_INTENT
+    return candidates if top_is_dispute or len(_CJK.findall(text)) >= 8 else []
+
+
 def classify(intent: str | None, confidence: float, ranking: Sequence[Mapping[str, Any]]) -> Classification:
     """The dispute type a parsed message names, or the candidates to offer when unsure."""
     scored: dict[str, float] = {}
@@ -487,7 +498,9 @@ def extract(text: str, today: dt.date, entities: Sequence[Mapping[str, Any]] = (
     Keys are slot names: amount_yuan, incident_date, phone, id_number, place_code (+ place_name), party,
     months_unpaid, households, iou, accident_report, judgment_case_number, judgment_court, estate_name.
     """
-    facts: dict[str, Any] = dict(values.extract_facts(text, today))
+    # A case number's year and serial ("（2024）浙0802民初123号") are neither money nor a date.
+    plain = _CASE_NUMBER.sub(lambda m: "，" * len(m.group(0)), text)
+    facts: dict[str, Any] = dict(values.extract_facts(plain, today))
     facts.pop("amount_approximate", None)
     place = resolve_place(text)
     if place is not None and place.code:

@@ -443,3 +443,18 @@ def test_an_interrupted_intake_goes_on_unless_a_different_dispute_starts() -> No
     run(slots, "隔壁装修吵得睡不着", "dispute_neighbor", 0.9)
     assert slots["dispute_code"] == "neighbor" and slots.get("party") is None
     assert slots["requested_slot"] == "type_confirmed"
+
+
+def test_a_case_number_is_not_money() -> None:
+    facts = intake.extract("法院判了他还钱 可他就是不给 案号（2024）浙0802民初123号", TODAY)
+    assert "amount_yuan" not in facts and "incident_date" not in facts
+    assert facts["judgment_case_number"] == "（2024）浙0802民初123号"
+
+
+def test_choices_for_an_unclear_message() -> None:
+    long_facts = "去年十月在江山贺村镇借给朋友3.5万 到现在不还 电话13812345678"
+    rank = ranking(("inform", 0.9), ("dispute_debt", 0.04), ("dispute_finance", 0.02), ("greet", 0.01))
+    assert intake.offer_choices(rank, long_facts) == ["debt", "finance"]
+    assert intake.offer_choices(rank, "13812345678") == []
+    fallback = ranking(("nlu_fallback", 0.3), ("dispute_neighbor", 0.28), ("dispute_property_mgmt", 0.25))
+    assert intake.offer_choices(fallback, "楼上漏水") == ["neighbor", "property_mgmt"]
