@@ -1013,7 +1013,6 @@ async def save_case(
     The case of `slots["case_number"]` (an urgent or handed-off case stored earlier in the same intake) is
     updated; otherwise a new one is made.
     """
-    from sharedcourt.db.base import utcnow
     from sharedcourt.db.case import Case
     from sharedcourt.db.conversation import Conversation, Resident
     from sharedcourt.db.session import unit_of_work
@@ -1041,7 +1040,7 @@ async def save_case(
             case = Case(resident_id=conversation.resident_id, conversation_id=conversation_id)
             session.add(case)
             await session.flush()
-            case.number = case_number(case.id, utcnow().year)
+            case.number = case_number(case.id, today().year)
         case.dispute_code = slots.get("dispute_code")
         case.urgent = bool(slots.get("urgent")) or case.urgent
         case.status = status
