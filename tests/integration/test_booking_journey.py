@@ -175,3 +175,45 @@ def test_staff_move_reaches_the_resident_as_a_notice(system: System) -> None:
         notices = [m for m in system.poll(sender, booked["cursor"])["messages"] if m["kind"] == "notice"]
         time.sleep(0.5)
     assert notices and "调解员临时外出" in notices[0]["text"], notices
+
+
+# The intake's questions for a wage complaint, answered by a word of the question (as the intake journey does).
+INTAKE_ANSWERS = (
+    ("哪家单位", "衢州市某某电子厂"),
+    ("具体说说", "在厂里做了一年多 从八月开始就没发过工资 老板一直拖着"),
+    ("什么时候发生", "八月份开始的"),
+    ("怎么解决", "把工资结清"),
+    ("发生在哪里", "柯城区白云街道"),
+    ("拖欠了几个月", "三个月"),
+    ("被拖欠", "两万三"),
+    ("报警", "找过劳动监察 没用"),
+    ("证据", "有考勤记录和微信聊天记录"),
+    ("电话", "13812345678"),
+)
+
+
+def test_from_a_described_dispute_to_a_confirmed_booking(system: System) -> None:
+    sender = new_sender()
+    reply = system.say(sender, "老板拖欠我三个月工资两万三一直不给 我在柯城区白云街道上班")
+    if "对吗" not in texts(reply):
+        reply = system.say(sender, number_of(reply, "劳动争议"))
+    else:
+        reply = system.say(sender, "对")
+    for _ in range(15):
+        if "以上信息对吗" in texts(reply):
+            break
+        answer = next((a for word, a in INTAKE_ANSWERS if word in texts(reply)), None)
+        assert answer is not None, texts(reply)
+        reply = system.say(sender, answer)
+    confirm = next(str(i) for i, b in enumerate(buttons(reply), 1) if b["payload"] == "/affirm")
+    stored = system.say(sender, confirm)
+    assert "案件编号" in texts(stored), texts(stored)
+
+    # "预约调解": the town's site (the resident gave 柯城区白云街道), why, address and phone, then slots.
+    offer = system.say(sender, number_of(stored, "预约调解"))
+    text = texts(offer)
+    assert "白云街道" in text and "共享法庭" in text and "地址" in text and "近期可以预约的时间" in text, text
+    booked = system.say(sender, "1")
+    text = texts(booked)
+    for part in ("预约成功", "案件编号", "白云街道", "身份证", "劳动合同", "调解员"):
+        assert part in text, (part, text)
