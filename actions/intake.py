@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -51,6 +52,12 @@ async def store(tracker: Tracker, slots: dict[str, Any], status: str) -> str | N
 
 class ValidateIntakeForm(FormValidationAction):
     """Every turn of `intake_form`: the core decides, this class only translates."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # The action server makes one instance at start-up: load jionlp and the gazetteer (~1-3 s) in the
+        # background then, rather than during a resident's first message.
+        threading.Thread(target=intake.warm_up, name="intake-warm-up", daemon=True).start()
 
     def name(self) -> str:
         return "validate_intake_form"

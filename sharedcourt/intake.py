@@ -474,6 +474,12 @@ class PlaceAnswer:
     choices: list[tuple[str, str]]  # (code, full name) to offer when ambiguous or too vague
 
 
+def warm_up() -> None:
+    """Load the date/money parsers and the gazetteer now (call from a start-up hook, never at import)."""
+    values.warm_up()
+    _gazetteer()
+
+
 def resolve_place(text: str) -> PlaceAnswer | None:
     """A Quzhou place named in the text (None when no place is named)."""
     gaz = _gazetteer()
