@@ -458,3 +458,36 @@ def test_choices_for_an_unclear_message() -> None:
     assert intake.offer_choices(rank, "13812345678") == []
     fallback = ranking(("nlu_fallback", 0.3), ("dispute_neighbor", 0.28), ("dispute_property_mgmt", 0.25))
     assert intake.offer_choices(fallback, "楼上漏水") == ["neighbor", "property_mgmt"]
+
+
+GENERIC_ANSWERS = {
+    "text": "对方是邻居张某",
+    "yesno": "有",
+    "amount": "两万三",
+    "date": "上个月",
+    "phone": "13812345678",
+    "place": "衢江区高家镇",
+    "count": "三",
+}
+
+
+@pytest.mark.parametrize("code", [d.code for d in DISPUTE_TYPES])
+def test_every_type_reaches_a_confirmed_summary_or_a_redirect(code: str) -> None:
+    slots: dict[str, Any] = {}
+    run(slots, "我遇到一个纠纷想咨询一下怎么办", f"dispute_{code}", 0.95)
+    dispute = intake.BY_CODE[code]
+    if not dispute.mediable:
+        assert slots["requested_slot"] is None and dispute.redirect in intake.outcome(slots, "QZ2026-000001").text
+        return
+    run(slots, "对", "affirm")
+    for _ in range(20):
+        slot = slots["requested_slot"]
+        if slot == "summary_confirmed":
+            break
+        assert intake.ask(slot, slots)[0].text
+        run(slots, GENERIC_ANSWERS[intake.BY_KEY[slot].kind], "inform", 0.7)
+        assert slots[slot] is not None, slot
+    summary = intake.ask("summary_confirmed", slots)[0].text
+    assert dispute.label in summary and "（未填写）" not in summary
+    run(slots, "确认无误", "affirm", 0.9)
+    assert slots["summary_confirmed"] is True and slots["requested_slot"] is None
