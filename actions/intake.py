@@ -9,7 +9,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,6 +39,21 @@ def turn_of(tracker: Tracker) -> intake.Turn:
         ranking=message.get("intent_ranking") or [],
         entities=message.get("entities") or [],
     )
+
+
+MISUNDERSTOOD_LIMIT = 2
+
+
+def misunderstood_in_a_row(tracker: Tracker) -> int:
+    """How many of the latest user messages in a row the NLU could not understand."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        if (event.get("parse_data") or {}).get("intent", {}).get("name") != "nlu_fallback":
+            break
+        count += 1
+    return count
 
 
 async def store(tracker: Tracker, slots: dict[str, Any], status: str) -> str | None:
@@ -186,6 +201,10 @@ class ActionIntakeFallback(Action):
             events.append(SlotSet("urgent", True))
         candidates = intake.offer_choices(turn.ranking, turn.text)
         if not candidates:
+            if misunderstood_in_a_row(tracker) >= MISUNDERSTOOD_LIMIT:
+                # Two failed attempts to understand: a person takes over instead of a third guess.
+                dispatcher.utter_message(text="抱歉，我还是没能理解您的意思，这就为您联系工作人员。")
+                return [*events, FollowupAction("action_request_human")]
             dispatcher.utter_message(response="utter_default")
             return events
         slots = dict(tracker.slots)
