@@ -59,10 +59,11 @@ def train(root: Path = ROOT, *, force: bool = False) -> Path:
         "--out", str(target.parent),
         "--fixed-model-name", target.name.removesuffix(".tar.gz"),
     ]  # fmt: skip
-    print(f"training the Rasa model ({target.name}) …", flush=True)
+    # Progress goes to stderr: stdout of `cli train` is the model path (the Makefile reads it).
+    print(f"training the Rasa model ({target.name}) …", file=sys.stderr, flush=True)
     started = time.monotonic()
-    subprocess.run(cmd, cwd=root, check=True, env=rasa_env(Settings.from_env()))
-    print(f"model trained in {time.monotonic() - started:.0f} s", flush=True)
+    subprocess.run(cmd, cwd=root, check=True, env=rasa_env(Settings.from_env()), stdout=sys.stderr)
+    print(f"model trained in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
     for old in target.parent.glob("sharedcourt-*.tar.gz"):
         if old != target:
             old.unlink()
