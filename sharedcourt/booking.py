@@ -28,6 +28,7 @@ from sharedcourt.db.case import Case
 from sharedcourt.db.conversation import Conversation, Resident
 from sharedcourt.db.site import Site
 from sharedcourt.errors import Conflict, NotFound
+from sharedcourt.payload import json_object
 from sharedcourt.schedule import TZ, WEEKDAY_ZH, Window, format_time
 
 # Reminders: the day before at this local time, and this long before the start.
@@ -546,18 +547,6 @@ def pick_by_number(offered: Sequence[int], text: str) -> int | None:
 # ---------------------------------------------------------------------------------------------- staff HTTP API
 
 
-async def _json_body(request: Any) -> dict[str, Any]:
-    from sharedcourt.errors import BadRequest
-
-    try:
-        data = await request.json()
-    except ValueError:
-        raise BadRequest("body must be JSON") from None
-    if not isinstance(data, dict):
-        raise BadRequest("body must be a JSON object")
-    return data
-
-
 def _booking_json(v: BookingView) -> dict[str, Any]:
     return {
         "id": v.id,
@@ -616,7 +605,7 @@ async def _staff_change(request: Any) -> Any:
     if request.path_params["verb"] not in ("move", "cancel"):
         raise NotFound("unknown action")
     booking_id = int(request.path_params["booking_id"])
-    data = await _json_body(request)
+    data = await json_object(request)
     reason, staff = str(data.get("reason") or ""), str(data.get("staff") or "工作人员")[:48]
     now = utcnow()
     async with unit_of_work(request.app.state.sessions) as session:
@@ -642,7 +631,7 @@ async def _staff_closure(request: Any) -> Any:
     from sharedcourt.schedule import close_days
 
     require_staff(request)
-    data = await _json_body(request)
+    data = await json_object(request)
     try:
         first = dt.date.fromisoformat(str(data["starts_on"]))
         last = dt.date.fromisoformat(str(data.get("ends_on") or data["starts_on"]))

@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from sharedcourt.console import require_staff
 from sharedcourt.db.base import utcnow
 from sharedcourt.db.case import Case, Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
@@ -46,6 +47,7 @@ from sharedcourt.db.ticket import LIVE_STATES, OPEN_STATES, OUTCOMES, Rating, Ti
 from sharedcourt.dingtalk_api import Card
 from sharedcourt.disputes import BY_CODE
 from sharedcourt.errors import AuthError, BadRequest, NotFound, RasaUnavailable, UpstreamError
+from sharedcourt.payload import json_object
 from sharedcourt.router import Button, Reply, Router
 from sharedcourt.routing import ROLE_ZH, RouteRequest, Routing, Staffer, when_zh
 from sharedcourt.routing import Route as Routed
@@ -1007,22 +1009,9 @@ async def tick_loop(service: HandoffService, interval: float) -> None:
 
 
 def _service(request: Request) -> HandoffService:
+    require_staff(request)
     service: HandoffService = request.app.state.handoff.service
-    token = request.app.state.settings.staff_token
-    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    if not given or not hmac.compare_digest(given.encode(), token.encode()):
-        raise AuthError("bad staff token")
     return service
-
-
-async def _json(request: Request) -> dict[str, Any]:
-    try:
-        data = await request.json()
-    except ValueError:
-        raise BadRequest("body must be JSON") from None
-    if not isinstance(data, dict):
-        raise BadRequest("body must be a JSON object")
-    return data
 
 
 def _out(outcome: Outcome) -> Response:
@@ -1038,7 +1027,7 @@ def _str(data: dict[str, Any], key: str) -> str:
 
 async def post_request(request: Request) -> Response:
     service = _service(request)
-    data = await _json(request)
+    data = await json_object(request)
     amount = data.get("amount")
     req = HandoffRequest(
         conversation_id=_str(data, "conversation_id"),
@@ -1056,7 +1045,7 @@ async def post_request(request: Request) -> Response:
 
 async def post_cancel(request: Request) -> Response:
     service = _service(request)
-    data = await _json(request)
+    data = await json_object(request)
     conversation_id = _str(data, "conversation_id")
     outcome = await service.end_by_resident(conversation_id)
     return _out(outcome)
@@ -1064,7 +1053,7 @@ async def post_cancel(request: Request) -> Response:
 
 async def post_rating(request: Request) -> Response:
     service = _service(request)
-    data = await _json(request)
+    data = await json_object(request)
     score = data.get("score")
     try:
         parsed = int(score) if score is not None else None
@@ -1087,7 +1076,7 @@ async def get_status(request: Request) -> Response:
 async def post_staff_command(request: Request) -> Response:
     """A console (or the demo) speaks for a person on the roster: same commands as DingTalk."""
     service = _service(request)
-    data = await _json(request)
+    data = await json_object(request)
     return _out(await service.staff_says(_str(data, "staff"), _str(data, "text")))
 
 

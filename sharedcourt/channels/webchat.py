@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from sharedcourt.db.conversation import Message
 from sharedcourt.errors import BadRequest, DuplicateMessage
+from sharedcourt.payload import json_object
 from sharedcourt.router import Inbound, Reply, Router
 
 CHANNEL = "webchat"
@@ -48,12 +49,7 @@ async def post_message(request: Request) -> Response:
     body = await request.body()
     if len(body) > request.app.state.settings.max_body_bytes:
         return JSONResponse({"error": "消息太长"}, status_code=413)
-    try:
-        data = await request.json()
-    except ValueError:
-        raise BadRequest("body must be JSON") from None
-    if not isinstance(data, dict):
-        raise BadRequest("body must be a JSON object")
+    data = await json_object(request)
     sender = _sender(data.get("sender"))
     text = data.get("text")
     if not isinstance(text, str) or not text.strip():
