@@ -28,6 +28,9 @@ from sharedcourt.procs import model_path
 
 from .conftest import System, new_sender
 
+# The intake's questions for a wage complaint, answered by a word of the question (as the intake journey does).
+from .test_intake_journey import ANSWERS as INTAKE_ANSWERS
+
 pytestmark = pytest.mark.integration
 VILLAGE = "330802005001"  # 柯城区新新街道金桂社区
 
@@ -175,21 +178,6 @@ def test_staff_move_reaches_the_resident_as_a_notice(system: System) -> None:
         notices = [m for m in system.poll(sender, booked["cursor"])["messages"] if m["kind"] == "notice"]
         time.sleep(0.5)
     assert notices and "调解员临时外出" in notices[0]["text"], notices
-
-
-# The intake's questions for a wage complaint, answered by a word of the question (as the intake journey does).
-INTAKE_ANSWERS = (
-    ("哪家单位", "衢州市某某电子厂"),
-    ("具体说说", "在厂里做了一年多 从八月开始就没发过工资 老板一直拖着"),
-    ("什么时候发生", "八月份开始的"),
-    ("怎么解决", "把工资结清"),
-    ("发生在哪里", "柯城区白云街道"),
-    ("拖欠了几个月", "三个月"),
-    ("被拖欠", "两万三"),
-    ("报警", "找过劳动监察 没用"),
-    ("证据", "有考勤记录和微信聊天记录"),
-    ("电话", "13812345678"),
-)
 
 
 def test_from_a_described_dispute_to_a_confirmed_booking(system: System) -> None:
