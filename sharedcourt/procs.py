@@ -26,7 +26,7 @@ RASA_BIN = ROOT / ".venv" / "rasa" / "bin" / "rasa"
 APP_PYTHON = ROOT / ".venv" / "app" / "bin" / "python"
 MODELS = ROOT / "models"
 LOGS = ROOT / "var" / "log"
-TRAINING_INPUTS = ("bot/config.yml", "bot/domain", "bot/stories", "bot/rules", "nlu_data")
+TRAINING_INPUTS = ("bot/config.yml", "bot/components", "bot/domain", "bot/stories", "bot/rules", "nlu_data")
 
 
 def fingerprint(root: Path = ROOT) -> str:
@@ -34,11 +34,21 @@ def fingerprint(root: Path = ROOT) -> str:
     digest = hashlib.sha256()
     for entry in TRAINING_INPUTS:
         path = root / entry
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        files = (
+            sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+            if path.is_dir()
+            else [path]
+        )
         for file in files:
             digest.update(str(file.relative_to(root)).encode())
             digest.update(file.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def rasa_data(root: Path = ROOT) -> list[str]:
+    """Rasa's training data: nlu_data without questions/ (read by the n-gram intent classifier only)."""
+    nlu = sorted(str(p.relative_to(root)) for p in (root / "nlu_data").iterdir() if p.name != "questions")
+    return [*nlu, "bot/stories", "bot/rules"]
 
 
 def model_path(root: Path = ROOT) -> Path:
@@ -55,9 +65,11 @@ def train(root: Path = ROOT, *, force: bool = False) -> Path:
         str(RASA_BIN), "train",
         "--config", "bot/config.yml",
         "--domain", "bot/domain",
-        "--data", "nlu_data", "bot/stories", "bot/rules",
+        "--data", *rasa_data(root),
         "--out", str(target.parent),
         "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+        # Rasa's cache cannot see extra_data (nlu_data/questions); our fingerprint above decides instead.
+        "--force",
     ]  # fmt: skip
     # Progress goes to stderr: stdout of `cli train` is the model path (the Makefile reads it).
     print(f"training the Rasa model ({target.name}) …", file=sys.stderr, flush=True)

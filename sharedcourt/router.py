@@ -351,12 +351,16 @@ class Router:
                 if message is None:
                     return done
                 # Claim it atomically so two workers never answer the same kept message.
-                claimed = await session.execute(
+                # RETURNING says which row this statement changed; SQLite's rowcount was seen to misreport
+                # here under load, leaving a claimed message `processing` and never answered.
+                claimed = await session.scalar(
                     update(Message)
                     .where(Message.id == message.id, Message.status == "pending")
                     .values(status="processing")
+                    .returning(Message.id)
+                    .execution_options(synchronize_session=False)
                 )
-                if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                if claimed is None:
                     continue
                 offered = await self._offered_buttons(session, message.conversation_id, message.id)
                 text = rasa_text(message.text, offered)
