@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -74,11 +75,16 @@ async def _upstream(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "upstream unavailable"}, status_code=503)
 
 
+# A message still `received`/`processing` after this long was dropped by a crash (Rasa calls time out sooner).
+STALE_AFTER = dt.timedelta(minutes=5)
+
+
 async def _retry_loop(router: Router, interval: float) -> None:
-    """Answer kept messages once Rasa is back."""
+    """Answer kept messages once Rasa is back, and those a crashed process left half-way."""
     while True:
         await asyncio.sleep(interval)
         try:
+            await router.recover(STALE_AFTER)
             if await router.rasa.healthy():
                 await router.drain()
         except Exception:

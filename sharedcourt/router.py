@@ -11,6 +11,7 @@ retry loop processes pending messages in order once Rasa answers again.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -333,6 +334,28 @@ class Router:
         deliverer = self.deliverers.get(channel)
         if deliverer is not None and replies:
             await deliverer.deliver(conversation_id, replies)
+
+    async def recover(self, stale_after: dt.timedelta) -> int:
+        """Keep messages a crashed process left half-way (`received`/`processing`), so `drain` answers them.
+
+        Only messages older than `stale_after` are touched: a younger one may be in another replica's hands.
+        """
+        async with unit_of_work(self.sessions) as session:
+            kept = await session.scalars(
+                update(Message)
+                .where(
+                    Message.direction == "in",
+                    Message.status.in_(("received", "processing")),
+                    Message.created_at < utcnow() - stale_after,
+                )
+                .values(status="pending")
+                .returning(Message.id)
+                .execution_options(synchronize_session=False)
+            )
+            ids = list(kept)
+        if ids:
+            log.warning("messages %s were left half-way; kept for another turn", ids)
+        return len(ids)
 
     async def drain(self, conversation_id: str | None = None) -> int:
         """Process kept (pending) messages in order; returns how many were answered."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sharedcourt.db.conversation import Conversation, Message
@@ -141,3 +142,22 @@ async def test_human_mode_relays_and_skips_rasa(router: Router, rasa: FakeRasa, 
     assert replies == []
     assert relayed == [stored.message_id]
     assert rasa.received == []
+
+
+async def test_messages_a_crash_left_half_way_are_answered_later(router: Router, rasa: FakeRasa, sessions: Any) -> None:
+    # A crash between storing and answering: two messages stuck, an hour old; a third just arrived.
+    old = [
+        (await router.store(Inbound(channel="webchat", user_id=u, text=t))).message_id
+        for u, t in (("u1", "还在吗"), ("u2", "我的预约"))
+    ]
+    fresh = (await router.store(Inbound(channel="webchat", user_id="u3", text="你好"))).message_id
+    async with sessions() as session, session.begin():
+        hour_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+        await session.execute(update(Message).where(Message.id.in_(old)).values(created_at=hour_ago))
+        await session.execute(update(Message).where(Message.id == old[1]).values(status="processing"))
+    assert await router.recover(dt.timedelta(minutes=5)) == 2
+    assert await router.drain() == 2
+    assert [b["message"] for b in rasa.received] == ["还在吗", "我的预约"]
+    statuses = {m.id: m.status for m in await _messages(sessions) if m.direction == "in"}
+    # the young one may be in another replica's hands: untouched
+    assert statuses == {old[0]: "processed", old[1]: "processed", fresh: "received"}
