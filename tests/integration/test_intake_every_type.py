@@ -14,7 +14,7 @@ from sharedcourt.disputes import BY_CODE
 from sharedcourt.intake import understood_label
 
 from .conftest import System, new_sender
-from .test_intake_journey import Transcript, _button_number, _cases, _texts
+from .test_intake_journey import Transcript, _button_number, _cases, _texts, answer_until_summary
 
 pytestmark = pytest.mark.integration
 
@@ -96,17 +96,9 @@ def _journey(system: System, sender: str, chat: Transcript, code: str) -> None:
     if not dispute.mediable:
         said = text + "\n" + _texts(reply)
         assert dispute.redirect in said, said
-        assert _cases(system.settings.database_url, sender) == [] or all(
-            case.status != "confirmed" for case in _cases(system.settings.database_url, sender)
-        )
+        assert all(case.status != "confirmed" for case in _cases(system.settings.database_url, sender))
         return
-    for _ in range(20):
-        text = _texts(reply)
-        if "以上信息对吗" in text:
-            break
-        answer = next((a for word, a in ANSWERS if word in text), None)
-        assert answer is not None, f"unexpected question: {text}"
-        reply = chat.say(answer)
+    reply, _ = answer_until_summary(chat, reply, ANSWERS, 20)
     summary = _texts(reply)
     assert "以上信息对吗" in summary, summary
     # the answers land in the facts they answer (not in a neighbouring question's slot)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -80,6 +81,22 @@ class Transcript:
         return reply
 
 
+def answer_until_summary(
+    chat: Transcript, reply: dict[str, Any], answers: Sequence[tuple[str, str]], limit: int
+) -> tuple[dict[str, Any], list[str]]:
+    """Answer each question by the first matching word in `answers` until the summary (or `limit` turns)."""
+    asked: list[str] = []
+    for _ in range(limit):
+        text = _texts(reply)
+        if "以上信息对吗" in text:
+            break
+        answer = next((a for word, a in answers if word in text), None)
+        assert answer is not None, f"unexpected question: {text}"
+        asked.append(text)
+        reply = chat.say(answer)
+    return reply, asked
+
+
 def test_a_wage_complaint_from_first_message_to_a_stored_case(system: System) -> None:
     sender = new_sender()
     chat = Transcript(system, sender)
@@ -99,15 +116,7 @@ def _journey(system: System, sender: str, chat: Transcript) -> None:
     else:
         assert "劳动争议" in text, text
         reply = chat.say("对")
-    asked: list[str] = []
-    for _ in range(15):
-        text = _texts(reply)
-        if "以上信息对吗" in text:
-            break
-        answer = next((a for word, a in ANSWERS if word in text), None)
-        assert answer is not None, f"unexpected question: {text}"
-        asked.append(text)
-        reply = chat.say(answer)
+    reply, asked = answer_until_summary(chat, reply, ANSWERS, 15)
     summary = _texts(reply)
     assert "以上信息对吗" in summary, asked
     # said in the first message: never asked
