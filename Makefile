@@ -13,7 +13,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-# Rasa's training data (sharedcourt.procs.rasa_data): nlu_data/questions is read by the intent classifier only.
+# Rasa's training data (sharedcourt.cli.procs.rasa_data): nlu_data/questions is read by the intent classifier only.
 RASA_DATA := $(filter-out nlu_data/questions,$(sort $(wildcard nlu_data/*))) bot/stories bot/rules
 
 .PHONY: help
@@ -68,9 +68,11 @@ run: install ## start Rasa, the action server and the front door (Ctrl-C stops a
 ## ---- checks -------------------------------------------------------------
 
 .PHONY: lint
-lint: $(APP_STAMP) ## ruff lint and format check
+lint: $(APP_STAMP) ## ruff (lint, format, complexity, docstrings), the layer contract, module and function sizes
 	$(APP_VENV)/bin/ruff check sharedcourt actions tests bench scripts
 	$(APP_VENV)/bin/ruff format --check sharedcourt actions tests bench scripts
+	$(APP_VENV)/bin/lint-imports
+	$(PY) scripts/check_sizes.py sharedcourt actions
 
 .PHONY: format
 format: $(APP_STAMP) ## format the code

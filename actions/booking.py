@@ -1,6 +1,6 @@
 """Booking actions (issue 5): offer slots at the chosen site, book, reschedule, cancel, "my bookings", callbacks.
 
-Thin adapters: read the tracker, call `sharedcourt.booking` / `sharedcourt.schedule`, say the result, set slots.
+Thin adapters: read the tracker, call `sharedcourt.booking.service` / `sharedcourt.booking.calendar`, say the result, set slots.
 Button payloads carry ids in the `booking_choice` entity; the router turns a typed "2" into the second button.
 
 Slots (bot/domain/booking.yml): `booking_stage` (what the next free-text answer means: choose_slot, place,
@@ -11,9 +11,7 @@ booking_place, callback_phone, confirm_cancel), `booking_site`, `booking_resched
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,17 +19,17 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from sharedcourt import booking as bk
-from sharedcourt import schedule
-from sharedcourt.db.base import utcnow
+from actions.wiring import wiring
+from sharedcourt.booking import calendar as schedule
+from sharedcourt.booking import service as bk
 from sharedcourt.db.booking import Booking
 from sharedcourt.db.case import Case
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.db.site import Site
+from sharedcourt.domain.values import parse_phone
 from sharedcourt.errors import Conflict, NotFound
-from sharedcourt.values import parse_phone
 
 log = logging.getLogger(__name__)
 
@@ -40,28 +38,6 @@ STAGE = "booking_stage"
 
 
 # ------------------------------------------------------------------------------------------ process wiring
-
-
-@functools.lru_cache(maxsize=1)
-def _env_sessions() -> async_sessionmaker[AsyncSession]:
-    from sharedcourt.db.session import make_engine, make_sessionmaker
-    from sharedcourt.settings import Settings
-
-    return make_sessionmaker(make_engine(Settings.from_env().database_url))
-
-
-@dataclass
-class Wiring:
-    """What the actions use from the process; tests replace it (`wiring.sessions = ...`, `wiring.clock = ...`)."""
-
-    sessions: async_sessionmaker[AsyncSession] | None = None
-    clock: Callable[[], dt.datetime] = utcnow
-
-    def db(self) -> async_sessionmaker[AsyncSession]:
-        return self.sessions or _env_sessions()
-
-
-wiring = Wiring()
 
 
 # ------------------------------------------------------------------------------------------ helpers

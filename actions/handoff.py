@@ -1,7 +1,7 @@
 """Handoff actions: thin calls to the front door's handoff API (the app owns tickets and notifications).
 
 The app listens on APP_INTERNAL_URL (default http://127.0.0.1:$PORT) and authorises with STAFF_TOKEN; both
-processes read the same environment (sharedcourt.procs.app_env).
+processes read the same environment (sharedcourt.cli.procs.app_env).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from sharedcourt.handoff import setting
 from sharedcourt.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,8 +27,7 @@ TIMEOUT = httpx.Timeout(15.0, connect=2.0)
 @functools.lru_cache(maxsize=1)
 def _endpoint() -> tuple[str, str]:
     settings = Settings.from_env()
-    base = setting(settings, "APP_INTERNAL_URL") or f"http://127.0.0.1:{settings.port}"
-    return base.rstrip("/"), settings.staff_token
+    return settings.internal_url, settings.staff_token
 
 
 async def call(method: str, path: str, **kwargs: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Intake actions (issue 3): thin adapters from the Rasa tracker to `sharedcourt.intake`."""
+"""Intake actions (issue 3): thin adapters from the Rasa tracker to `sharedcourt.intake.form`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from sharedcourt import intake
+from sharedcourt.intake import form as intake
 
 log = logging.getLogger(__name__)
 

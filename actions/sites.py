@@ -1,11 +1,11 @@
 """Where is the resident, and which Shared Court serves them (issue 5).
 
 `action_find_site` answers "离我最近的共享法庭在哪" / the 找法庭 menu / the "预约调解" button:
-- the place comes from the button the resident chose, the message text (sharedcourt.places), or what we already
+- the place comes from the button the resident chose, the message text (sharedcourt.sites.places), or what we already
   know (the case's place, the resident's place or WeChat location);
 - when the place is ambiguous or only a county/town is known, it asks with numbered choices county → town →
   village (never guessing silently);
-- the site comes from sharedcourt.sites.nearest_site (special sites for their dispute types, then the village,
+- the site comes from sharedcourt.sites.registry.nearest_site (special sites for their dispute types, then the village,
   town, county court), said with its reason, address and phone;
 - when the conversation has a confirmed case that is not booked yet, it goes on to offer the site's free slots
   (actions/booking.py); otherwise it only answers where the site is.
@@ -23,12 +23,12 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.booking import STAGE, Say, choice, latest_text, offer_at_site, payload, say, wiring
-from sharedcourt import booking as bk
+from sharedcourt.booking import service as bk
 from sharedcourt.db.case import Case
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.db.site import Site
-from sharedcourt.places import Gazetteer, Place
-from sharedcourt.sites import Location, SiteChoice, SiteRegistry, nearest_site
+from sharedcourt.sites.places import Gazetteer, Place
+from sharedcourt.sites.registry import Location, SiteChoice, SiteRegistry, nearest_site
 
 ACCEPT = "!"  # a place button ending in "!" means "this level is enough" (a town's or county's own site)
 REGISTRY_TTL = 300.0

@@ -3,7 +3,7 @@
 A private schema on TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test) is migrated, then one
 site with M mediators gets three weeks of slots (`ensure_slots`) and N residents with confirmed cases. Every
 resident tries to book once, W at a time (W concurrent transactions on a pool of W connections), through
-`sharedcourt.booking.book` exactly as the chat does (one unit of work per attempt). Two scenarios:
+`sharedcourt.booking.service.book` exactly as the chat does (one unit of work per attempt). Two scenarios:
 
 - spread: each resident picks a random slot among all free seats (the normal case; few conflicts);
 - hot: every resident aims at the first 3 start times (contention: a few seats, hundreds of attempts).
@@ -33,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sharedcourt import booking as bk  # noqa: E402
+from sharedcourt.booking import service as bk  # noqa: E402
+from sharedcourt.booking.calendar import TZ, ensure_slots  # noqa: E402
 from sharedcourt.db.booking import Booking, Slot  # noqa: E402
 from sharedcourt.db.case import Case  # noqa: E402
 from sharedcourt.db.conversation import Conversation, Resident  # noqa: E402
@@ -41,7 +42,6 @@ from sharedcourt.db.migrate import upgrade  # noqa: E402
 from sharedcourt.db.session import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
 from sharedcourt.db.site import Site, SiteStaff  # noqa: E402
 from sharedcourt.errors import Conflict  # noqa: E402
-from sharedcourt.schedule import TZ, ensure_slots  # noqa: E402
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=TZ)

@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from stand_ins.dingtalk_server import DingTalkStandIn  # noqa: E402
 
-from sharedcourt.procs import free_port, model_path, running  # noqa: E402
-from sharedcourt.routing import ROSTER_FILE  # noqa: E402
+from sharedcourt.cli.procs import free_port, model_path, running  # noqa: E402
+from sharedcourt.handoff.staff_routing import ROSTER_FILE  # noqa: E402
 from sharedcourt.settings import Settings  # noqa: E402
 
 

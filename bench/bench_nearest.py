@@ -21,7 +21,7 @@ import random
 import statistics
 import time
 
-from sharedcourt.sites import GridIndex, LinearIndex, SiteRecord, SiteRegistry
+from sharedcourt.sites.registry import GridIndex, LinearIndex, SiteRecord, SiteRegistry
 
 # Zhejiang's bounding box (approximate): latitude 27.02-31.18 N, longitude 118.02-123.10 E (incl. Zhoushan).
 LAT = (27.02, 31.18)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from sharedcourt.procs import Stack, free_port, model_path, start_rasa
+from sharedcourt.cli.procs import Stack, free_port, model_path, start_rasa
 from sharedcourt.settings import Settings
 
 # Varied resident texts written for this benchmark (not evaluation data).

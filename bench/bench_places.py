@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from sharedcourt.places import COMMON_WORDS, Gazetteer, Place
+from sharedcourt.sites.places import COMMON_WORDS, Gazetteer, Place
 
 PREFIXES = ["", "", "", "我在", "我住在", "我家在", "我是", "地址：", "请问", "我们村是"]
 SUFFIXES = ["", "", "", "附近", "这边", "的", "，离我最近的共享法庭在哪", "，想调解", "。"]

@@ -13,7 +13,7 @@ Sources (fetched into a temporary directory at build time; nothing here is read 
 Outputs (committed data):
 
 - sharedcourt/data/gazetteer.csv  code,name,short_name,level,parent_code,county_code,aliases,lat,lon
-- sharedcourt/data/sites.csv      the default site registry in the import/export format of sharedcourt.sites:
+- sharedcourt/data/sites.csv      the default site registry in the import/export format of sharedcourt.sites.registry:
   one site per village/community and per town/street, the six county courts and the intermediate court (from
   sharedcourt/data/courts.csv) and the special sites (sharedcourt/data/special_sites.csv), both hand-written.
 

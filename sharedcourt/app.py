@@ -17,14 +17,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sharedcourt import booking, console, handoff, reminders
+from sharedcourt.booking import reminders
+from sharedcourt.booking import service as booking
 from sharedcourt.channels import dingtalk, webchat, wechat, wecom
+from sharedcourt.clients.rasa import RasaClient
 from sharedcourt.db.session import make_engine, make_sessionmaker
 from sharedcourt.errors import AuthError, BadRequest, Conflict, NotFound, PayloadTooLarge, UpstreamError
-from sharedcourt.outbox import Outbox
-from sharedcourt.rasa import RasaClient
-from sharedcourt.router import Router
+from sharedcourt.handoff import service as handoff
+from sharedcourt.messaging.outbox import Outbox
+from sharedcourt.messaging.router import Router
 from sharedcourt.settings import Settings
+from sharedcourt.web import console
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +126,9 @@ def create_app(
         if background:
             tasks.append(asyncio.create_task(outbox.run(settings.outbox_interval)))
             tasks.append(asyncio.create_task(_retry_loop(router, settings.retry_interval)))
-            tick = float(handoff.setting(settings, "HANDOFF_TICK_SECONDS", "5"))
-            tasks.append(asyncio.create_task(handoff.tick_loop(app.state.handoff.service, tick)))
+            tasks.append(
+                asyncio.create_task(handoff.tick_loop(app.state.handoff.service, settings.handoff_tick_seconds))
+            )
             tasks.append(reminders.start(settings, sessions, router, outbox))
         try:
             yield

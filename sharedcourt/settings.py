@@ -1,11 +1,17 @@
-"""Typed settings, read once from the environment (and `.env` when present)."""
+"""Typed settings, read once from the environment (and `.env` when present).
+
+`Settings` is the only reader of the environment: every key has one field, and its default is written once,
+in the field. The environment name of a field is its name in upper case.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from starlette.config import Config
 
@@ -21,13 +27,30 @@ def _url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _url_or_empty(value: str) -> str:
+    return _url(value) if value else ""
+
+
+# Fields read through a check beyond their type.
+_CHECKS: dict[str, Callable[[str], Any]] = {
+    "public_url": _url,
+    "rasa_url": _url,
+    "action_server_url": _url,
+    "wechat_api_base": _url,
+    "wecom_api_base": _url,
+    "dingtalk_api_base": _url,
+    "app_internal_url": _url_or_empty,
+}
+_CASTS: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "str": str}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting the system reads; `.env.example` lists the same keys."""
 
     database_url: str = DEFAULT_DATABASE_URL
     port: int = 8000
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = ""  # empty: http://127.0.0.1:$PORT
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: str = "change-me-rasa-token"
     rasa_timeout: float = 10.0
@@ -48,6 +71,7 @@ class Settings:
     wechat_template_id: str = ""
     evidence_dir: str = ""  # empty: var/evidence
     outbox_interval: float = 1.0
+    reminder_interval: float = 10.0
     wecom_corp_id: str = ""
     wecom_secret: str = ""
     wecom_agent_id: str = ""
@@ -59,7 +83,15 @@ class Settings:
     dingtalk_robot_code: str = ""
     dingtalk_api_base: str = "https://api.dingtalk.com"
     handoff_accept_seconds: int = 180
+    handoff_tick_seconds: float = 5.0
+    handoff_roster: str = ""  # empty: the sample sharedcourt/data/roster.yml
+    app_internal_url: str = ""  # empty: http://127.0.0.1:$PORT
+    # The whole environment as read, handed to the processes `make run` starts; never read for a setting.
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.public_url:
+            object.__setattr__(self, "public_url", f"http://127.0.0.1:{self.port}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
@@ -67,48 +99,27 @@ class Settings:
         env = dict(os.environ if environ is None else environ)
         path = env_file if env_file is not None else ROOT / ".env"
         config = Config(path if path.is_file() else None, environ=env)
-        try:
-            return cls(
-                database_url=config("DATABASE_URL", default=DEFAULT_DATABASE_URL),
-                port=config("PORT", cast=int, default=8000),
-                public_url=_url(config("PUBLIC_URL", default=f"http://127.0.0.1:{config('PORT', default='8000')}")),
-                rasa_url=_url(config("RASA_URL", default="http://127.0.0.1:5005")),
-                rasa_token=config("RASA_TOKEN", default="change-me-rasa-token"),
-                rasa_timeout=config("RASA_TIMEOUT", cast=float, default=10.0),
-                action_server_url=_url(config("ACTION_SERVER_URL", default="http://127.0.0.1:5055")),
-                redis_url=config("REDIS_URL", default=""),
-                rasa_lock_store=config("RASA_LOCK_STORE", default="in_memory"),
-                rasa_lock_host=config("RASA_LOCK_HOST", default="127.0.0.1"),
-                rasa_lock_port=config("RASA_LOCK_PORT", cast=int, default=6379),
-                retry_interval=config("RETRY_INTERVAL", cast=float, default=5.0),
-                staff_token=config("STAFF_TOKEN", default="change-me-staff-token"),
-                max_body_bytes=config("MAX_BODY_BYTES", cast=int, default=64 * 1024),
-                wechat_token=config("WECHAT_TOKEN", default=""),
-                wechat_appid=config("WECHAT_APPID", default=""),
-                wechat_secret=config("WECHAT_SECRET", default=""),
-                wechat_aes_key=config("WECHAT_AES_KEY", default=""),
-                wechat_api_base=_url(config("WECHAT_API_BASE", default="https://api.weixin.qq.com")),
-                wechat_reply_budget=config("WECHAT_REPLY_BUDGET", cast=float, default=4.0),
-                wechat_template_id=config("WECHAT_TEMPLATE_ID", default=""),
-                evidence_dir=config("EVIDENCE_DIR", default=""),
-                outbox_interval=config("OUTBOX_INTERVAL", cast=float, default=1.0),
-                wecom_corp_id=config("WECOM_CORP_ID", default=""),
-                wecom_secret=config("WECOM_SECRET", default=""),
-                wecom_agent_id=config("WECOM_AGENT_ID", default=""),
-                wecom_token=config("WECOM_TOKEN", default=""),
-                wecom_aes_key=config("WECOM_AES_KEY", default=""),
-                wecom_api_base=_url(config("WECOM_API_BASE", default="https://qyapi.weixin.qq.com")),
-                dingtalk_app_key=config("DINGTALK_APP_KEY", default=""),
-                dingtalk_app_secret=config("DINGTALK_APP_SECRET", default=""),
-                dingtalk_robot_code=config("DINGTALK_ROBOT_CODE", default=""),
-                dingtalk_api_base=_url(config("DINGTALK_API_BASE", default="https://api.dingtalk.com")),
-                handoff_accept_seconds=config("HANDOFF_ACCEPT_SECONDS", cast=int, default=180),
-                extra=env,
-            )
-        except (ValueError, KeyError) as exc:
-            raise ConfigError(f"invalid setting: {exc}") from exc
+        values: dict[str, Any] = {}
+        for spec in dataclasses.fields(cls):
+            if spec.name == "extra":
+                continue
+            key = spec.name.upper()
+            raw = config(key, default=None)
+            if raw is None:
+                continue
+            cast = _CHECKS.get(spec.name) or _CASTS[str(spec.type)]
+            try:
+                values[spec.name] = cast(raw)
+            except ValueError as exc:
+                raise ConfigError(f"invalid setting {key}={raw!r}: {exc}") from exc
+        return cls(**values, extra=env)
 
     @property
     def rasa_tracker_url(self) -> str:
         """The same database for Rasa's tracker store, in the driver Rasa ships (psycopg2)."""
         return self.database_url.replace("postgresql+psycopg://", "postgresql://")
+
+    @property
+    def internal_url(self) -> str:
+        """Where the action server reaches the front door's internal API."""
+        return self.app_internal_url or f"http://127.0.0.1:{self.port}"

@@ -20,10 +20,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sharedcourt.dingtalk_api import Card, DingTalkClient, sign
+from sharedcourt.clients.dingtalk import Card, DingTalkClient, sign
 from sharedcourt.errors import AuthError, BadRequest, UpstreamError
-from sharedcourt.outbox import Item, Outbox, SendResult
-from sharedcourt.routing import Staffer
+from sharedcourt.handoff.staff_routing import Staffer
+from sharedcourt.messaging.outbox import Item, Outbox, SendResult
 
 log = logging.getLogger(__name__)
 

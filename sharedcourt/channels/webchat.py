@@ -13,8 +13,9 @@ from starlette.routing import Route
 
 from sharedcourt.db.conversation import Message
 from sharedcourt.errors import BadRequest, DuplicateMessage
-from sharedcourt.payload import json_object
-from sharedcourt.router import Inbound, Reply, Router
+from sharedcourt.messaging.replies import Reply
+from sharedcourt.messaging.router import Inbound, Router
+from sharedcourt.web.payload import json_object
 
 CHANNEL = "webchat"
 MAX_TEXT = 2000

@@ -46,6 +46,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import WeChatSigner
 
+from sharedcourt.clients.wechat import WeChatAPI
 from sharedcourt.db.base import utcnow
 from sharedcourt.db.case import Case, Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
@@ -53,10 +54,10 @@ from sharedcourt.db.session import unit_of_work
 from sharedcourt.db.site import Site
 from sharedcourt.db.wechat import WeChatQuota, WeChatTurn
 from sharedcourt.errors import AuthError, BadRequest, ConfigError, DuplicateMessage, PayloadTooLarge
-from sharedcourt.outbox import Item, Outbox, SendResult
-from sharedcourt.router import Button, Inbound, Reply, Router, Stored
+from sharedcourt.messaging.outbox import Item, Outbox, SendResult
+from sharedcourt.messaging.replies import Button, Reply
+from sharedcourt.messaging.router import Inbound, Router, Stored
 from sharedcourt.settings import ROOT, Settings
-from sharedcourt.wechat_api import WeChatAPI
 
 log = logging.getLogger(__name__)
 
@@ -501,7 +502,7 @@ class WeChatDeliverer:
                 await session.execute(update(Message).where(Message.id.in_(ids)).values(status="cancelled"))
                 return
             urgent = any(m.kind in ("reminder", "notice", "urgent") for m in rows)
-            from sharedcourt.outbox import enqueue
+            from sharedcourt.messaging.outbox import enqueue
 
             for piece in chunks(text):
                 await enqueue(
@@ -730,7 +731,7 @@ class WeChatChannel:
             await asyncio.sleep(POLL_INTERVAL)
 
     async def enqueue_turn(self, message_id: int) -> None:
-        from sharedcourt.outbox import enqueue
+        from sharedcourt.messaging.outbox import enqueue
 
         async with unit_of_work(self.sessions) as session:
             turn = await session.get_one(WeChatTurn, message_id)

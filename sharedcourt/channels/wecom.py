@@ -33,8 +33,9 @@ from sharedcourt.channels.wechat import TIMESTAMP_WINDOW, _envelope, _same, guar
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.errors import AuthError, BadRequest, ConfigError, DuplicateMessage, PayloadTooLarge
-from sharedcourt.outbox import Item, Outbox, SendResult, enqueue
-from sharedcourt.router import Inbound, Reply, Router
+from sharedcourt.messaging.outbox import Item, Outbox, SendResult, enqueue
+from sharedcourt.messaging.replies import Reply
+from sharedcourt.messaging.router import Inbound, Router
 from sharedcourt.settings import Settings
 
 log = logging.getLogger(__name__)

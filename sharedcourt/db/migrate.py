@@ -10,7 +10,7 @@ from sharedcourt.db.session import driver_url
 
 def alembic_config(database_url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", "sharedcourt:migrations")
+    config.set_main_option("script_location", "sharedcourt.db:migrations")
     url = driver_url(database_url, asynchronous=False).render_as_string(hide_password=False)
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config

@@ -4,9 +4,10 @@ from sharedcourt.db.base import Base
 from sharedcourt.db.booking import Booking, CallbackRequest, Reminder, SiteClosure, Slot
 from sharedcourt.db.case import Case, Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
+from sharedcourt.db.outbox import OutboxItem
 from sharedcourt.db.site import Site, SiteStaff
 from sharedcourt.db.ticket import Rating, Ticket, TicketEvent
-from sharedcourt.db.wechat import OutboxItem, WeChatQuota, WeChatTurn
+from sharedcourt.db.wechat import WeChatQuota, WeChatTurn
 
 __all__ = [
     "Base",

@@ -38,7 +38,7 @@ class Site(Base):
     longitude: Mapped[float | None]
     # {"mon": ["08:30-12:00", "14:00-17:30"], ...}; a day absent is closed.
     opening_hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    # Dispute codes (sharedcourt.disputes); empty means every mediable type.
+    # Dispute codes (sharedcourt.domain.disputes); empty means every mediable type.
     dispute_types: Mapped[list[Any]] = mapped_column(default=list)
     phone: Mapped[str64] = mapped_column(default="")
     director: Mapped[str64] = mapped_column(default="")  # 庭务主任

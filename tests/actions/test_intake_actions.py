@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from actions import intake as actions
-from sharedcourt import intake
 from sharedcourt.db.case import Case
 from sharedcourt.db.conversation import Conversation, Resident
+from sharedcourt.intake import form as intake
 
 NUMBER = re.compile(r"^QZ\d{4}-\d{6}$")
 

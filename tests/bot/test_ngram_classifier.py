@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sharedcourt.procs import RASA_BIN, ROOT
+from sharedcourt.cli.procs import RASA_BIN, ROOT
 
 RASA_PYTHON = RASA_BIN.parent / "python"
 

@@ -16,8 +16,8 @@ from starlette.testclient import TestClient
 
 from sharedcourt.app import create_app
 from sharedcourt.channels.dingtalk import verify
+from sharedcourt.clients.dingtalk import Card, DingTalkClient, DingTalkError, sign
 from sharedcourt.db.conversation import Conversation, Resident
-from sharedcourt.dingtalk_api import Card, DingTalkClient, DingTalkError, sign
 from sharedcourt.errors import AuthError
 from sharedcourt.settings import Settings
 

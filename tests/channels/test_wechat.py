@@ -31,9 +31,10 @@ from sharedcourt.channels.wechat import (
 )
 from sharedcourt.db.case import Case, Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
-from sharedcourt.db.wechat import OutboxItem
+from sharedcourt.db.outbox import OutboxItem
 from sharedcourt.errors import BadRequest
-from sharedcourt.router import Button, Reply, Router
+from sharedcourt.messaging.replies import Button, Reply
+from sharedcourt.messaging.router import Router
 from sharedcourt.settings import Settings
 
 TOKEN = "sharedcourt-test-token"
@@ -622,7 +623,7 @@ async def test_ten_thousand_mutated_bodies(h: Harness) -> None:
 
 
 async def test_expired_token_is_refreshed_and_the_call_retried_once(api: WeChatStandIn) -> None:
-    from sharedcourt.wechat_api import WeChatAPI
+    from sharedcourt.clients.wechat import WeChatAPI
 
     client = WeChatAPI(APPID, SECRET, api.base_url)
     await client.send_text(OPENID, "一")
@@ -639,7 +640,7 @@ async def test_one_refresher_at_a_time_across_clients_sharing_a_store(api: WeCha
 
     from wechatpy.session.memorystorage import MemoryStorage
 
-    from sharedcourt.wechat_api import WeChatAPI
+    from sharedcourt.clients.wechat import WeChatAPI
 
     api.delay["token"] = 0.2  # a slow token endpoint widens the race
     storage, lock = MemoryStorage(), threading.Lock()  # stand-ins for Redis storage and the Redis lock
@@ -655,7 +656,7 @@ async def test_one_refresher_at_a_time_across_clients_sharing_a_store(api: WeCha
 
 async def test_menu_is_created_through_the_api(api: WeChatStandIn) -> None:
     from sharedcourt.channels.wechat import menu
-    from sharedcourt.wechat_api import WeChatAPI
+    from sharedcourt.clients.wechat import WeChatAPI
 
     await WeChatAPI(APPID, SECRET, api.base_url).create_menu(menu("https://court.example"))
     assert api.menu is not None
@@ -681,7 +682,7 @@ async def test_customer_service_failures_are_retried_not_repeated(h: Harness) ->
 def test_wechat_menu_command(
     api: WeChatStandIn, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from sharedcourt import cli
+    from sharedcourt.cli import main as cli
 
     for key, value in {"WECHAT_APPID": APPID, "WECHAT_SECRET": SECRET, "WECHAT_API_BASE": api.base_url}.items():
         monkeypatch.setenv(key, value)
@@ -694,7 +695,7 @@ def test_wechat_menu_command(
 
 
 async def test_rasa_outage_holds_passively_then_answers_through_the_outbox(h: Harness) -> None:
-    from sharedcourt.router import HOLDING_REPLY
+    from sharedcourt.messaging.router import HOLDING_REPLY
 
     h.rasa.up = False
     assert await h.reply_text(h.pusher.text(OPENID, "我要调解")) == HOLDING_REPLY
@@ -754,9 +755,9 @@ async def test_a_new_users_concurrent_messages_are_all_taken(h: Harness) -> None
 
 def test_a_malformed_aes_key_is_a_config_error(api: WeChatStandIn) -> None:
     from sharedcourt.channels.wechat import WeChatChannel
+    from sharedcourt.clients.wechat import WeChatAPI
     from sharedcourt.errors import ConfigError
-    from sharedcourt.outbox import Outbox
-    from sharedcourt.wechat_api import WeChatAPI
+    from sharedcourt.messaging.outbox import Outbox
 
     settings = wechat_settings("sqlite:///unused.db", api.base_url, WECHAT_AES_KEY="too-short")
     router = Router(None, None)  # type: ignore[arg-type]

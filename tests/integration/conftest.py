@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sharedcourt.procs import Stack, free_port, model_path, running
+from sharedcourt.cli.procs import Stack, free_port, model_path, running
 from sharedcourt.settings import Settings
 
 

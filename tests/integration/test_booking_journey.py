@@ -20,11 +20,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from sharedcourt.cli.procs import model_path
 from sharedcourt.db.booking import Booking, Slot
 from sharedcourt.db.case import Case
 from sharedcourt.db.conversation import Conversation, Resident
 from sharedcourt.db.session import make_engine, make_sessionmaker, unit_of_work
-from sharedcourt.procs import model_path
 
 from .conftest import System, new_sender
 

@@ -17,11 +17,11 @@ import yaml
 from sqlalchemy import select
 from stand_ins.dingtalk_server import DingTalkStandIn, Sent
 
+from sharedcourt.cli.procs import model_path, start_app
 from sharedcourt.db.conversation import Conversation, Resident
 from sharedcourt.db.session import make_engine, make_sessionmaker
 from sharedcourt.db.ticket import Rating, Ticket
-from sharedcourt.procs import model_path, start_app
-from sharedcourt.routing import ROSTER_FILE
+from sharedcourt.handoff.staff_routing import ROSTER_FILE
 
 from .conftest import System, new_sender
 

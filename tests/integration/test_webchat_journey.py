@@ -9,10 +9,10 @@ import time
 import pytest
 from sqlalchemy import select
 
+from sharedcourt.cli.procs import start_rasa
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.session import make_engine, make_sessionmaker
-from sharedcourt.procs import start_rasa
-from sharedcourt.router import HOLDING_REPLY
+from sharedcourt.messaging.router import HOLDING_REPLY
 
 from .conftest import System, new_sender
 

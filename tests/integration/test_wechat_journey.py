@@ -23,10 +23,10 @@ from stand_ins.wechat_push import WeChatPusher
 from stand_ins.wechat_server import WeChatStandIn
 
 from sharedcourt.channels.wechat import PRIVACY_NOTICE
+from sharedcourt.cli.procs import Stack, free_port, start_app
 from sharedcourt.db.case import Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.session import make_engine, make_sessionmaker
-from sharedcourt.procs import Stack, free_port, start_app
 from sharedcourt.settings import Settings
 
 from .conftest import System

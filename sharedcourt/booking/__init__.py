@@ -1,0 +1,1 @@
+"""Booking: mediation slots from opening hours and holidays, bookings, reminders."""

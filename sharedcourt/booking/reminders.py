@@ -1,0 +1,264 @@
+"""Reminders and staff notices about bookings, sent from the database by a background loop.
+
+Rows in `reminders` (created by sharedcourt.booking.service) are the single source: the loop claims due rows with a lease
+(``status='sending'``, ``claimed_until``; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, BEGIN IMMEDIATE on SQLite), so
+two app processes never send the same reminder and a crash mid-send is retried after the lease ends. Because the
+rows are in the database, reminders survive restarts.
+
+Sending goes through the resident's channel by a `NoticeSender`:
+- `RouterNoticeSender` (web chat and any channel without a dedicated route): `Router.send(kind="notice")`,
+  stored as an outbound message the page polls for, and handed to the channel's deliverer;
+- `TemplateNoticeSender` (WeChat): a template message queued through a `TemplateQueue` (the WeChat outbox,
+  sharedcourt.messaging.outbox, when it is configured); see `senders_for`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from sharedcourt.booking.calendar import TZ
+from sharedcourt.booking.service import BookingView, view, what_to_bring
+from sharedcourt.db.base import utcnow
+from sharedcourt.db.booking import CONFIRMED, Booking, Reminder
+from sharedcourt.db.conversation import Conversation, Resident
+from sharedcourt.db.session import unit_of_work
+from sharedcourt.messaging.replies import Reply
+from sharedcourt.messaging.router import Router
+
+log = logging.getLogger(__name__)
+
+REMINDER_KINDS = ("day_before", "two_hours")
+LEASE = dt.timedelta(minutes=5)
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message owed to a resident about a booking."""
+
+    reminder_id: int
+    kind: str
+    text: str
+    channel: str
+    channel_user_id: str
+    booking: BookingView
+
+
+class NoticeSender(Protocol):
+    async def send(self, notice: Notice) -> None: ...
+
+
+class TemplateQueue(Protocol):
+    """Queues a template message (sent, retried and recorded in the transcript by the WeChat outbox)."""
+
+    async def enqueue_template(
+        self, *, openid: str, template_id: str, data: dict[str, Any], text: str, conversation_id: str
+    ) -> None: ...
+
+
+class OutboxTemplateQueue:
+    """`TemplateQueue` over sharedcourt.messaging.outbox: a {"type": "template"} item for the WeChat sender."""
+
+    def __init__(self, outbox: Any, channel: str = "wechat") -> None:
+        self.outbox = outbox
+        self.channel = channel
+
+    async def enqueue_template(
+        self, *, openid: str, template_id: str, data: dict[str, Any], text: str, conversation_id: str
+    ) -> None:
+        payload = {"type": "template", "template_id": template_id, "data": data, "text": text, "kind": "notice"}
+        await self.outbox.add(self.channel, openid, payload, conversation_id=conversation_id)
+
+
+class RouterNoticeSender:
+    """Web chat (and the default): a stored `notice` message in the conversation, delivered by the router."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    async def send(self, notice: Notice) -> None:
+        reply = Reply(notice.text, custom={"notice": notice.kind, "booking_id": notice.booking.id})
+        await self.router.send(notice.booking.conversation_id, [reply], author="system", kind="notice")
+
+
+class TemplateNoticeSender:
+    """WeChat: a template message (keyword fields) queued through the outbox."""
+
+    def __init__(self, queue: TemplateQueue, template_id: str) -> None:
+        self.queue = queue
+        self.template_id = template_id
+
+    async def send(self, notice: Notice) -> None:
+        b = notice.booking
+        titles = {"moved": "调解预约已调整", "cancelled": "调解预约已取消"}
+        fields = {
+            "first": titles.get(notice.kind, "调解预约提醒"),
+            "keyword1": b.case_number,
+            "keyword2": b.when_zh,
+            "keyword3": f"{b.site_name} {b.address}".strip(),
+            "remark": notice.text[:180],
+        }
+        await self.queue.enqueue_template(
+            openid=notice.channel_user_id,
+            template_id=self.template_id,
+            data={k: {"value": v} for k, v in fields.items()},
+            text=notice.text,
+            conversation_id=b.conversation_id,
+        )
+
+
+def reminder_text(kind: str, b: BookingView) -> str:
+    place = f"{b.site_name}（{b.address}）" if b.address else b.site_name
+    start = b.starts_at.astimezone(TZ)
+    if kind == "day_before":
+        return (
+            f"温馨提醒：您预约的调解在明天 {b.when_zh}，地点：{place}，调解员：{b.mediator}。\n"
+            f"请带好：{what_to_bring(b.dispute_code)}。\n如需改时间或取消，请回复“我的预约”。"
+        )
+    return (
+        f"温馨提醒：您的调解将于今天 {start:%H:%M} 在{place}开始，请提前10分钟到达。"
+        f"案件编号：{b.case_number}，调解员：{b.mediator}。"
+    )
+
+
+class Reminders:
+    """Claims due reminders and sends each through the resident's channel."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        senders: Mapping[str, NoticeSender],
+        default: NoticeSender | None = None,
+        *,
+        batch: int = 50,
+        lease: dt.timedelta = LEASE,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.sessions = sessions
+        self.senders = dict(senders)
+        self.default = default
+        self.batch = batch
+        self.lease = lease
+        self.max_attempts = max_attempts
+
+    async def claim(self, now: dt.datetime) -> list[int]:
+        async with unit_of_work(self.sessions) as session:
+            query = (
+                select(Reminder.id)
+                .where(
+                    or_(
+                        and_(Reminder.status == "pending", Reminder.due_at <= now),
+                        and_(Reminder.status == "sending", Reminder.claimed_until < now),
+                    )
+                )
+                .order_by(Reminder.due_at, Reminder.id)
+                .limit(self.batch)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            ids = list(await session.scalars(query))
+            if ids:
+                await session.execute(
+                    update(Reminder)
+                    .where(Reminder.id.in_(ids))
+                    .values(status="sending", claimed_until=now + self.lease, attempts=Reminder.attempts + 1)
+                    .execution_options(synchronize_session=False)
+                )
+            return ids
+
+    async def run_due(self, now: dt.datetime | None = None) -> int:
+        """Send every due reminder once; returns how many were sent."""
+        now = now or utcnow()
+        sent = 0
+        for reminder_id in await self.claim(now):
+            if await self._send_one(reminder_id, now):
+                sent += 1
+        return sent
+
+    async def _send_one(self, reminder_id: int, now: dt.datetime) -> bool:
+        async with self.sessions() as session:
+            reminder = await session.get_one(Reminder, reminder_id)
+            booking = await session.get_one(Booking, reminder.booking_id)
+            info = await view(session, booking.id)
+            conversation = await session.get_one(Conversation, booking.conversation_id)
+            resident = await session.get_one(Resident, conversation.resident_id)
+            kind, text, attempts = reminder.kind, reminder.text, reminder.attempts
+        if kind in REMINDER_KINDS and (booking.status != CONFIRMED or booking.starts_at <= now):
+            await self._finish(reminder_id, "cancelled", error="booking changed or already started")
+            return False
+        notice = Notice(
+            reminder_id, kind, text or reminder_text(kind, info), conversation.channel, resident.channel_user_id, info
+        )
+        sender = self.senders.get(conversation.channel, self.default)
+        if sender is None:
+            await self._finish(reminder_id, "failed", error=f"no sender for channel {conversation.channel}")
+            return False
+        try:
+            await sender.send(notice)
+        except Exception as exc:  # noqa: BLE001 - any channel failure is retried, then recorded
+            log.warning("reminder %s failed (attempt %s): %s", reminder_id, attempts, exc)
+            if attempts >= self.max_attempts:
+                await self._finish(reminder_id, "failed", error=repr(exc))
+            else:
+                await self._retry(reminder_id, now + dt.timedelta(minutes=attempts), repr(exc))
+            return False
+        await self._finish(reminder_id, "sent", sent_at=now)
+        return True
+
+    async def _finish(
+        self, reminder_id: int, status: str, *, error: str | None = None, sent_at: dt.datetime | None = None
+    ) -> None:
+        async with unit_of_work(self.sessions) as session:
+            values: dict[str, Any] = {"status": status, "claimed_until": None}
+            if error is not None:
+                values["last_error"] = error[:255]
+            if sent_at is not None:
+                values["sent_at"] = sent_at
+            await session.execute(
+                update(Reminder).where(Reminder.id == reminder_id, Reminder.status == "sending").values(**values)
+            )
+
+    async def _retry(self, reminder_id: int, due_at: dt.datetime, error: str) -> None:
+        async with unit_of_work(self.sessions) as session:
+            await session.execute(
+                update(Reminder)
+                .where(Reminder.id == reminder_id, Reminder.status == "sending")
+                .values(status="pending", due_at=due_at, claimed_until=None, last_error=error[:255])
+            )
+
+    async def loop(self, interval: float = 30.0) -> None:
+        """Run forever (cancel the task to stop)."""
+        while True:
+            try:
+                await self.run_due()
+            except Exception:
+                log.exception("reminder round failed")
+            await asyncio.sleep(interval)
+
+
+def senders_for(settings: Any, router: Router, queue: TemplateQueue | None = None) -> dict[str, NoticeSender]:
+    """The notice route per channel: WeChat template messages when an outbox queue and a template are set,
+    everything else (web chat first) through the router as a stored notice."""
+    routed = RouterNoticeSender(router)
+    senders: dict[str, NoticeSender] = {"webchat": routed}
+    template_id = getattr(settings, "wechat_template_id", "")
+    if queue is not None and template_id:
+        senders["wechat"] = TemplateNoticeSender(queue, template_id)
+    return senders
+
+
+def start(
+    settings: Any, sessions: async_sessionmaker[AsyncSession], router: Router, outbox: Any = None
+) -> asyncio.Task[None]:
+    """The app's background reminder loop (wired in sharedcourt.app's lifespan)."""
+    senders = senders_for(settings, router, OutboxTemplateQueue(outbox) if outbox is not None else None)
+    interval = settings.reminder_interval
+    return asyncio.create_task(Reminders(sessions, senders, RouterNoticeSender(router)).loop(interval))

@@ -1,0 +1,1 @@
+"""Command line: `python -m sharedcourt.cli` (make targets) and the process launcher."""

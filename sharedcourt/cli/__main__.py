@@ -1,0 +1,7 @@
+"""`python -m sharedcourt.cli`."""
+
+import sys
+
+from sharedcourt.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,172 @@
+"""Command line: `python -m sharedcourt.cli COMMAND` (the Makefile calls these)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from sharedcourt.errors import SharedCourtError
+from sharedcourt.settings import Settings
+
+
+def _run(args: argparse.Namespace) -> int:
+    from sharedcourt.cli.procs import run_forever
+
+    return run_forever(Settings.from_env())
+
+
+def _train(args: argparse.Namespace) -> int:
+    from sharedcourt.cli.procs import train
+
+    print(train(force=args.force))
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from sharedcourt.db.migrate import upgrade
+
+    upgrade(Settings.from_env().database_url)
+    print("database at the newest revision")
+    return 0
+
+
+def _makemigration(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from sharedcourt.db.migrate import revision, upgrade
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/scratch.db"
+        upgrade(url)
+        revision(url, args.message, args.rev_id, head=args.head)
+    return 0
+
+
+def _with_rasa(settings: Settings, work: Callable[[Settings], int]) -> int:
+    """Use the running Rasa if there is one, else start one on a free port for this command."""
+    import httpx
+
+    from sharedcourt.cli.procs import Stack, free_port, start_rasa, train
+
+    try:
+        if httpx.get(f"{settings.rasa_url}/", timeout=1.0).status_code == 200:
+            return work(settings)
+    except httpx.HTTPError:
+        pass
+    from dataclasses import replace
+
+    temp = replace(settings, rasa_url=f"http://127.0.0.1:{free_port()}")
+    stack = Stack(temp)
+    print("Rasa is not running; starting it for this command …", file=sys.stderr)
+    start_rasa(stack, train())
+    try:
+        stack.wait_healthy("rasa", f"{temp.rasa_url}/", 240)
+        return work(temp)
+    finally:
+        stack.stop()
+
+
+def _parse(args: argparse.Namespace) -> int:
+    from sharedcourt.cli.understanding import understand_text
+
+    def work(settings: Settings) -> int:
+        result = asyncio.run(understand_text(settings, args.text))
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+
+    return _with_rasa(Settings.from_env(), work)
+
+
+def _eval_nlu(args: argparse.Namespace) -> int:
+    from sharedcourt.cli import evaluation
+
+    def work(settings: Settings) -> int:
+        return evaluation.main(["--data", args.data, "--rasa-url", settings.rasa_url, "--token", settings.rasa_token])
+
+    return _with_rasa(Settings.from_env(), work)
+
+
+def _sites_import(args: argparse.Namespace) -> int:
+    from sharedcourt.sites import registry as sites
+
+    return sites.sites_import_main([args.file])
+
+
+def _sites_export(args: argparse.Namespace) -> int:
+    from sharedcourt.sites import registry as sites
+
+    return sites.sites_export_main([args.file])
+
+
+def _wechat_menu(args: argparse.Namespace) -> int:
+    from sharedcourt.channels.wechat import menu
+    from sharedcourt.clients.wechat import WeChatAPI
+    from sharedcourt.errors import ConfigError
+
+    settings = Settings.from_env()
+    if not (settings.wechat_appid and settings.wechat_secret):
+        raise ConfigError("WECHAT_APPID and WECHAT_SECRET are required")
+    data = menu(settings.public_url)
+    if args.dry_run:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    api = WeChatAPI(
+        settings.wechat_appid, settings.wechat_secret, settings.wechat_api_base, redis_url=settings.redis_url
+    )
+    from wechatpy.exceptions import WeChatClientException
+
+    try:
+        result = api.create_menu_sync(data)
+    except WeChatClientException as exc:
+        print(f"error: WeChat answered {exc.errcode}: {exc.errmsg}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sharedcourt", description="Shared Court front door")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="migrate, train if needed, start every process").set_defaults(func=_run)
+    p = sub.add_parser("train", help="train the Rasa model if its inputs changed")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=_train)
+    sub.add_parser("migrate", help="upgrade the database to the newest revision").set_defaults(func=_migrate)
+    p = sub.add_parser("makemigration", help="autogenerate an Alembic revision")
+    p.add_argument("-m", "--message", required=True)
+    p.add_argument("--rev-id", required=True)
+    p.add_argument("--head", default="0001@head")
+    p.set_defaults(func=_makemigration)
+    p = sub.add_parser("parse", help="what the assistant understands from one message (JSON)")
+    p.add_argument("text")
+    p.set_defaults(func=_parse)
+    p = sub.add_parser("eval-nlu", help="evaluate dispute classification on a text,code CSV")
+    p.add_argument("--data", required=True)
+    p.set_defaults(func=_eval_nlu)
+    p = sub.add_parser("sites-import", help="import the site registry from CSV (all or nothing)")
+    p.add_argument("file")
+    p.set_defaults(func=_sites_import)
+    p = sub.add_parser("sites-export", help="export the site registry to CSV")
+    p.add_argument("file")
+    p.set_defaults(func=_sites_export)
+    p = sub.add_parser("wechat-menu", help="create the Official Account menu through the WeChat API")
+    p.add_argument("--dry-run", action="store_true", help="print the menu JSON without calling the API")
+    p.set_defaults(func=_wechat_menu)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except SharedCourtError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

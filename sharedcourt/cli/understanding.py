@@ -1,0 +1,55 @@
+"""What the assistant understands from one message (`make parse TEXT=...`), the way the conversation does.
+
+The dispute type comes from Rasa's `/model/parse` (the same model the bot runs) and is decided by
+`sharedcourt.intake.form.classify`, the facts by `sharedcourt.intake.form.extract` - the very functions the intake form
+uses - so staff can see why the bot decided what it did.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sharedcourt.clients.rasa import RasaClient
+from sharedcourt.domain.disputes import BY_INTENT
+from sharedcourt.intake import form as intake
+from sharedcourt.settings import Settings
+
+
+def understanding_of(parsed: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
+    """Turn a `/model/parse` result into {code, confidence, intent, decision, candidates, urgent, facts}."""
+    text = str(parsed.get("text") or "")
+    intent = parsed.get("intent") or {}
+    ranking = list(parsed.get("intent_ranking") or [])
+    top_name = intent.get("name")
+    top_conf = float(intent.get("confidence") or 0.0)
+    disputes = [r for r in [intent, *ranking] if BY_INTENT.get(str(r.get("name"))) is not None]
+    best = max(disputes, key=lambda r: float(r.get("confidence") or 0.0), default=None)
+    result: dict[str, Any]
+    if best is not None:
+        decided = intake.classify(top_name, top_conf, ranking)
+        result = {
+            "code": BY_INTENT[str(best["name"])].code,
+            "confidence": round(float(best.get("confidence") or 0.0), 4),
+            "intent": best["name"],
+            # What the conversation does with it: read the type back for a yes/no, or offer choices.
+            "decision": "confirm" if decided.code is not None else "choices",
+            "candidates": decided.candidates,
+        }
+    else:
+        result = {"code": None, "confidence": round(top_conf, 4), "intent": top_name}
+    result["urgent"] = intake.is_danger(text, top_name, top_conf)
+    result["facts"] = intake.extract(text, today, parsed.get("entities") or [])
+    return result
+
+
+async def understand_text(settings: Settings, text: str, *, today: dt.date | None = None) -> dict[str, Any]:
+    """Parse one message with the running Rasa and report the type and the facts."""
+    client = RasaClient(settings.rasa_url, settings.rasa_token, timeout=settings.rasa_timeout)
+    try:
+        parsed = await client.parse(text)
+    finally:
+        await client.aclose()
+    parsed.setdefault("text", text)
+    return understanding_of(parsed, today or intake.today())

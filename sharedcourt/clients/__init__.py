@@ -1,0 +1,1 @@
+"""One client per remote system (Rasa, WeChat, WeCom, DingTalk), explicit timeouts."""

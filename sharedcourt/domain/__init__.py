@@ -1,0 +1,1 @@
+"""The vocabulary every feature shares: dispute types and the values residents state."""

@@ -1,0 +1,1 @@
+"""Handoff: tickets to a person, staff routing, offers, escalation, relay."""

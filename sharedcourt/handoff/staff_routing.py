@@ -1,0 +1,333 @@
+"""Who serves a resident who asks for a person: routing rules (data/routing.yml) over a duty roster (data/roster.yml).
+
+`Routing.route(request, now)` picks the first matching rule, the site that serves it, and the escalation chain:
+the rule's roles at that site (people on duty first, in roster order), then the county dispatch centre (指挥中心).
+When nobody on the chain is on duty the route is a callback: `callback_after` is when the first of them starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sharedcourt.data import DATA_DIR
+from sharedcourt.errors import ConfigError
+
+ROUTING_FILE = DATA_DIR / "routing.yml"
+ROSTER_FILE = DATA_DIR / "roster.yml"
+CST = dt.timezone(dt.timedelta(hours=8), "CST")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_ZH = {"mon": "周一", "tue": "周二", "wed": "周三", "thu": "周四", "fri": "周五", "sat": "周六", "sun": "周日"}
+ROLE_ZH = {
+    "director": "庭务主任",
+    "mediator": "调解员",
+    "judge": "法官",
+    "lawyer": "共享律师",
+    "police": "警务站民警",
+    "family_mediator": "三衢和姐家事调解员",
+    "dispatch": "矛调中心指挥中心",
+}
+CONDITIONS = ("dispute_types", "litigation", "complex", "legal_question")
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top")
+    return data
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Weekly working hours in China Standard Time: {"mon": [(start, end), ...]} as minutes after midnight."""
+
+    spans: Mapping[str, tuple[tuple[int, int], ...]]
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Sequence[str]]) -> Schedule:
+        spans: dict[str, tuple[tuple[int, int], ...]] = {}
+        for day, ranges in data.items():
+            if day not in WEEKDAYS:
+                raise ConfigError(f"unknown weekday {day!r}")
+            parsed = []
+            for text in ranges:
+                start, end = (part.strip() for part in str(text).split("-"))
+                parsed.append((_minutes(start), _minutes(end)))
+            spans[day] = tuple(sorted(parsed))
+        return cls(spans)
+
+    def on_duty(self, when: dt.datetime) -> bool:
+        local = when.astimezone(CST)
+        minute = local.hour * 60 + local.minute
+        return any(start <= minute < end for start, end in self.spans.get(WEEKDAYS[local.weekday()], ()))
+
+    def next_start(self, when: dt.datetime) -> dt.datetime | None:
+        """The next moment (at or after `when`) this schedule is on duty, within two weeks."""
+        if self.on_duty(when):
+            return when
+        local = when.astimezone(CST)
+        for offset in range(15):
+            day = (local + dt.timedelta(days=offset)).date()
+            for start, _end in self.spans.get(WEEKDAYS[day.weekday()], ()):
+                moment = dt.datetime.combine(day, dt.time(start // 60, start % 60), CST)
+                if moment > local:
+                    return moment.astimezone(dt.timezone.utc)
+        return None
+
+    def describe(self) -> str:
+        """'周一至周五 08:30-12:00、14:00-17:30' style text for residents."""
+        groups: list[tuple[list[str], tuple[tuple[int, int], ...]]] = []
+        for day in WEEKDAYS:
+            spans = self.spans.get(day)
+            if not spans:
+                continue
+            if groups and groups[-1][1] == spans and WEEKDAYS.index(groups[-1][0][-1]) == WEEKDAYS.index(day) - 1:
+                groups[-1][0].append(day)
+            else:
+                groups.append(([day], spans))
+        parts = []
+        for days, spans in groups:
+            label = WEEKDAY_ZH[days[0]] if len(days) == 1 else f"{WEEKDAY_ZH[days[0]]}至{WEEKDAY_ZH[days[-1]]}"
+            parts.append(label + " " + "、".join(f"{_hhmm(s)}-{_hhmm(e)}" for s, e in spans))
+        return "；".join(parts)
+
+
+def _minutes(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def when_zh(moment: dt.datetime, now: dt.datetime) -> str:
+    """'今天 14:00', '明天 08:30', '周一（12月1日）08:30' in China Standard Time."""
+    local, today = moment.astimezone(CST), now.astimezone(CST).date()
+    days = (local.date() - today).days
+    clock = f"{local:%H:%M}"
+    if days == 0:
+        return f"今天 {clock}"
+    if days == 1:
+        return f"明天 {clock}"
+    return f"{WEEKDAY_ZH[WEEKDAYS[local.weekday()]]}（{local.month}月{local.day}日）{clock}"
+
+
+@dataclass(frozen=True)
+class Staffer:
+    """One person (or duty post) on the roster."""
+
+    id: str
+    name: str
+    role: str
+    site: str
+    dingtalk: str
+    schedule: Schedule
+
+    @property
+    def role_zh(self) -> str:
+        return ROLE_ZH.get(self.role, self.role)
+
+
+@dataclass(frozen=True)
+class RosterSite:
+    code: str
+    name: str
+    county: str
+    staff: tuple[Staffer, ...]
+
+
+@dataclass(frozen=True)
+class Roster:
+    sites: Mapping[str, RosterSite]
+    dispatch: Mapping[str, Staffer]  # by county code
+    default_site: str
+    by_id: Mapping[str, Staffer] = field(default_factory=dict)
+    by_dingtalk: Mapping[str, Staffer] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path = ROSTER_FILE) -> Roster:
+        return cls.from_dict(_load_yaml(path))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Roster:
+        schedules = {name: Schedule.parse(spec) for name, spec in (data.get("schedules") or {}).items()}
+
+        def staffer(entry: Mapping[str, Any], site: str) -> Staffer:
+            try:
+                hours = entry.get("hours", "office")
+                schedule = Schedule.parse(hours) if isinstance(hours, dict) else schedules[hours]
+                return Staffer(
+                    id=str(entry["id"]),
+                    name=str(entry["name"]),
+                    role=str(entry["role"]),
+                    site=site,
+                    dingtalk=str(entry.get("dingtalk") or entry["id"]),
+                    schedule=schedule,
+                )
+            except KeyError as exc:
+                raise ConfigError(f"roster entry {entry!r}: missing {exc}") from exc
+
+        sites: dict[str, RosterSite] = {}
+        for code, spec in (data.get("sites") or {}).items():
+            staff = tuple(staffer(e, str(code)) for e in spec.get("staff") or [])
+            sites[str(code)] = RosterSite(str(code), str(spec["name"]), str(spec.get("county", "")), staff)
+        dispatch = {
+            str(county): staffer(spec, f"dispatch:{county}")
+            for county, spec in (data.get("dispatch_centres") or {}).items()
+        }
+        default_site = str(data.get("default_site") or next(iter(sites), ""))
+        if default_site not in sites:
+            raise ConfigError(f"roster default_site {default_site!r} is not a roster site")
+        everyone = [s for site in sites.values() for s in site.staff] + list(dispatch.values())
+        by_id: dict[str, Staffer] = {}
+        for person in everyone:
+            if person.id in by_id:
+                raise ConfigError(f"roster id {person.id!r} appears twice")
+            by_id[person.id] = person
+        return cls(sites, dispatch, default_site, by_id, {p.dingtalk: p for p in everyone})
+
+    def site(self, code: str | None) -> RosterSite:
+        """The site's roster; a village site without its own roster uses its town's (GX + 9 digits)."""
+        code = code or ""
+        return self.sites.get(code) or self.sites.get(code[:11]) or self.sites[self.default_site]
+
+    def find(self, key: str) -> Staffer | None:
+        """A roster id or a DingTalk user id."""
+        return self.by_id.get(key) or self.by_dingtalk.get(key)
+
+
+@dataclass(frozen=True)
+class RouteRequest:
+    """What routing looks at: the dispute type, the resident's site and facts of the case."""
+
+    dispute_code: str | None = None
+    site_code: str | None = None
+    amount: float | None = None
+    text: str = ""
+    litigation: bool = False
+    complex: bool = False
+    legal_question: bool = False
+    urgent: bool = False
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    label: str
+    mode: str
+    when: Mapping[str, Any]
+    roles: tuple[str, ...]
+    site: str = "resident"
+    guidance: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Route:
+    rule: Rule
+    site: RosterSite
+    chain: tuple[Staffer, ...]  # on duty now, in order; the dispatch centre last
+    guidance: tuple[Staffer, ...]
+    callback_after: dt.datetime | None  # set when nobody is on duty now
+    callback_to: Staffer | None
+
+    @property
+    def callback(self) -> bool:
+        return not self.chain
+
+
+class Routing:
+    def __init__(
+        self, rules: Sequence[Rule], roster: Roster, *, complex_amount: float, litigation_keywords: Sequence[str]
+    ) -> None:
+        if not rules or rules[-1].when:
+            raise ConfigError("routing.yml: the last rule must match everything (an empty `when`)")
+        self.rules = tuple(rules)
+        self.roster = roster
+        self.complex_amount = complex_amount
+        self.litigation_keywords = tuple(litigation_keywords)
+
+    @classmethod
+    def load(cls, path: Path = ROUTING_FILE, roster: Roster | None = None) -> Routing:
+        data = _load_yaml(path)
+        roster = roster or Roster.load()
+        rules = []
+        for spec in data.get("rules") or []:
+            when = dict(spec.get("when") or {})
+            unknown = set(when) - set(CONDITIONS)
+            if unknown:
+                raise ConfigError(f"routing rule {spec.get('name')!r}: unknown conditions {sorted(unknown)}")
+            rule = Rule(
+                name=str(spec["name"]),
+                label=str(spec.get("label", spec["name"])),
+                mode=str(spec.get("mode", "")),
+                when=when,
+                roles=tuple(spec.get("roles") or ()),
+                site=str(spec.get("site", "resident")),
+                guidance=spec.get("guidance"),
+                reason=str(spec.get("reason", "")),
+            )
+            if rule.site != "resident" and rule.site not in roster.sites:
+                raise ConfigError(f"routing rule {rule.name!r}: site {rule.site!r} is not in the roster")
+            rules.append(rule)
+        return cls(
+            rules,
+            roster,
+            complex_amount=float(data.get("complex_amount", 100000)),
+            litigation_keywords=data.get("litigation_keywords") or (),
+        )
+
+    def match(self, request: RouteRequest) -> Rule:
+        litigation = request.litigation or any(k in request.text for k in self.litigation_keywords)
+        complex_ = request.complex or (request.amount is not None and request.amount >= self.complex_amount)
+        facts = {"litigation": litigation, "complex": complex_, "legal_question": request.legal_question}
+        for rule in self.rules:
+            ok = True
+            for key, wanted in rule.when.items():
+                if key == "dispute_types":
+                    ok = request.dispute_code in wanted
+                else:
+                    ok = bool(facts[key]) == bool(wanted)
+                if not ok:
+                    break
+            if ok:
+                return rule
+        return self.rules[-1]  # pragma: no cover - the last rule matches everything
+
+    def route(self, request: RouteRequest, now: dt.datetime) -> Route:
+        rule = self.match(request)
+        home = self.roster.site(request.site_code)
+        site = self.roster.sites[rule.site] if rule.site != "resident" else home
+        candidates: list[Staffer] = []
+        for role in rule.roles:
+            candidates.extend(p for p in site.staff if p.role == role and p not in candidates)
+        dispatch = self.roster.dispatch.get(site.county) or self.roster.dispatch.get(home.county)
+        if dispatch is not None:
+            candidates.append(dispatch)
+        chain = tuple(p for p in candidates if p.schedule.on_duty(now))
+        guidance = tuple(p for p in site.staff if rule.guidance and p.role == rule.guidance)
+        callback_after: dt.datetime | None = None
+        callback_to: Staffer | None = None
+        if not chain:
+            # The first person of the rule who will be on duty again calls back (the site's own people first).
+            for person in candidates:
+                start = person.schedule.next_start(now)
+                if start is not None:
+                    callback_after, callback_to = start, person
+                    break
+        return Route(rule, site, chain, guidance, callback_after, callback_to)
+
+
+@functools.lru_cache(maxsize=4)
+def load_default(roster_path: str = str(ROSTER_FILE), routing_path: str = str(ROUTING_FILE)) -> Routing:
+    return Routing.load(Path(routing_path), Roster.load(Path(roster_path)))

@@ -1,0 +1,1 @@
+"""Sites: the gazetteer of places, the registry of Shared Court sites, nearest-site search."""

@@ -1,0 +1,447 @@
+"""Where is the resident? Resolve free text to places of the Quzhou gazetteer.
+
+The gazetteer (sharedcourt/data/gazetteer.csv, built by scripts/build_gazetteer.py) holds the six counties, 100
+towns/streets and 1,664 villages/communities with their 2023 statistical codes, short forms and older names.
+
+`Gazetteer.load()` builds an Aho-Corasick automaton over every surface form once (cached); `resolve(text)` finds
+all forms in one pass over the text, keeps the longest at each position, and scores each candidate place by its own
+form plus every ancestor (county, town) named elsewhere in the text. When the best candidates do not lie on one
+county → town → village chain the resolution is ambiguous and `choices()` gives the next level to ask about.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import math
+import re
+import unicodedata
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from sharedcourt.data import DATA_DIR
+
+GAZETTEER_CSV = DATA_DIR / "gazetteer.csv"
+CITY_CODE = "3308"
+CITY_NAME = "衢州市"
+
+LEVELS = ("county", "town", "village")
+LEVEL_ZH = {"county": "县（市、区）", "town": "乡镇（街道）", "village": "村（社区）"}
+
+# Weights of the kinds of surface form. A town's short form ("贺村", "白云") outweighs a village's ("万安") so that
+# a bare short name prefers the larger unit; ties and near-ties between places off one chain are ambiguous.
+W_NAME = 3.0  # official name: 柯城区, 白云街道, 万安村, 书香社区, 万安村委会
+W_COUNTY_SHORT = 2.5  # 柯城, 江山
+W_ALIAS = 2.5  # an older name from jionlp: 塘岭一村
+W_TOWN_SHORT = 2.2  # 白云, 贺村, 杜泽
+W_VILLAGE_SHORT = 2.0  # 万安
+W_ALIAS_SHORT = 1.5
+AMBIGUITY_MARGIN = 0.1
+
+# Short forms that are ordinary words: "weak" forms, which count only next to their parent ("龙游龙洲北门" is
+# 北门村 of 龙洲街道, "我很幸福" is no place); the full names always count.
+COMMON_WORDS = frozenset(
+    """
+    大街 湖南 保安 花园 新新 中心 幸福 阳光 朝阳 和平 友好 团结 光明 东方 前进 胜利 红旗 同心 新华 人民 文化
+    民主 联合 新民 建设 新建 大桥 东门 北门 南门 西门 书院 府前 新村 江东 城东 城南 城西 城北 滨江 望江 长安
+    永安 平安 和谐 丰收 先锋 五星 红星 新星 明星 友爱 富强 振兴 群力 联盟 中山 解放 新生 新兴 兴旺 新风 时代
+    锦绣 美丽 希望 东山 西山 南山 北山 王家 陈家 杨家 江山 常山 开化 龙游 柯城 衢江 共享 法庭
+    """.split()
+)
+# Words residents add around a place; removed before matching so they cannot join two forms.
+_COMMITTEE = (
+    (re.compile(r"(社区)?(居民委员会|居委会)"), "社区"),
+    (re.compile(r"村*(村民委员会|村委会|村委)"), "村"),
+)
+_DROP = re.compile(r"[\s\u3000,，。.、;；:：!！?？\"'“”‘’（）()\[\]【】<>《》\-—_/\\|~·]+")
+
+
+@dataclass(frozen=True)
+class Place:
+    code: str
+    name: str
+    short_name: str
+    level: str  # county, town, village
+    parent_code: str
+    county_code: str
+    full_name: str  # 柯城区白云街道某某村 (without the city)
+    aliases: tuple[str, ...] = ()
+    lat: float | None = None
+    lon: float | None = None
+
+    @property
+    def town_code(self) -> str | None:
+        if self.level == "village":
+            return self.parent_code
+        return self.code if self.level == "town" else None
+
+    def is_within(self, code: str) -> bool:
+        """True for the place itself and for every place under `code` (statistical codes nest by prefix)."""
+        return self.code.startswith(code)
+
+
+@dataclass(frozen=True)
+class Match:
+    place: Place
+    surface: str
+    start: int
+    end: int
+    weight: float
+    weak: bool = False  # an ordinary word: counts only when the parent place is named separately
+
+
+@dataclass(frozen=True)
+class Resolution:
+    text: str
+    matches: list[Place]  # best first
+    ambiguous: bool
+    scores: list[float] = field(default_factory=list)
+    gazetteer: Gazetteer | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def best(self) -> Place | None:
+        return self.matches[0] if self.matches else None
+
+    @property
+    def found(self) -> bool:
+        return bool(self.matches)
+
+    def tied(self) -> list[Place]:
+        """The candidates the resident has to choose between (only the best one when not ambiguous)."""
+        if not self.matches:
+            return []
+        top = self.scores[0] if self.scores else 0.0
+        return [
+            p for p, s in zip(self.matches, self.scores, strict=False) if s >= top - AMBIGUITY_MARGIN
+        ] or self.matches[:1]
+
+
+class _Automaton:
+    """A small Aho-Corasick automaton over strings; values are attached to the end node of each key."""
+
+    def __init__(self) -> None:
+        self.goto: list[dict[str, int]] = [{}]
+        self.fail: list[int] = [0]
+        self.out: list[list[str]] = [[]]
+
+    def add(self, key: str) -> None:
+        node = 0
+        for ch in key:
+            nxt = self.goto[node].get(ch)
+            if nxt is None:
+                nxt = len(self.goto)
+                self.goto[node][ch] = nxt
+                self.goto.append({})
+                self.fail.append(0)
+                self.out.append([])
+            node = nxt
+        if key not in self.out[node]:
+            self.out[node].append(key)
+
+    def build(self) -> None:
+        queue: deque[int] = deque(self.goto[0].values())
+        while queue:
+            node = queue.popleft()
+            for ch, nxt in self.goto[node].items():
+                queue.append(nxt)
+                f = self.fail[node]
+                while f and ch not in self.goto[f]:
+                    f = self.fail[f]
+                target = self.goto[f].get(ch, 0)
+                self.fail[nxt] = target if target != nxt else 0
+                self.out[nxt] = self.out[nxt] + self.out[self.fail[nxt]]
+
+    def find(self, text: str) -> Iterator[tuple[int, int, str]]:
+        node = 0
+        goto, fail, out = self.goto, self.fail, self.out
+        for i, ch in enumerate(text):
+            while node and ch not in goto[node]:
+                node = fail[node]
+            node = goto[node].get(ch, 0)
+            for key in out[node]:
+                yield i + 1 - len(key), i + 1, key
+
+
+def normalize(text: str) -> str:
+    """NFKC, no spaces or punctuation, committee suffixes reduced to 村 / 社区, the province and city dropped."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _DROP.sub("", text)
+    for pattern, repl in _COMMITTEE:
+        text = pattern.sub(repl, text)
+    for prefix in ("浙江省", "浙江", "衢州市", "衢州"):
+        text = text.replace(prefix, "")
+    return text
+
+
+class Gazetteer:
+    """The Quzhou places, indexed for resolution. Build with `Gazetteer.load()`."""
+
+    def __init__(self, places: Iterable[Place]) -> None:
+        self.places: dict[str, Place] = {p.code: p for p in places}
+        self._children: dict[str, list[Place]] = {}
+        for p in self.places.values():
+            self._children.setdefault(p.parent_code, []).append(p)
+        self._forms: dict[str, list[tuple[str, float, bool]]] = {}
+        for p in self.places.values():
+            for form, weight, weak in self._surfaces(p):
+                self._add_form(form, p.code, weight, weak)
+        self._automaton = _Automaton()
+        for form in self._forms:
+            self._automaton.add(form)
+        self._automaton.build()
+
+    # ------------------------------------------------------------ construction
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> Gazetteer:
+        """The gazetteer from the committed CSV (cached per path)."""
+        return _load(str(Path(path) if path else GAZETTEER_CSV))
+
+    @classmethod
+    def from_csv(cls, path: Path | str) -> Gazetteer:
+        with Path(path).open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        names = {r["code"]: r["name"] for r in rows}
+        places = []
+        for r in rows:
+            chain = []
+            code = r["code"]
+            level = r["level"]
+            if level == "village":
+                chain = [names.get(r["county_code"], ""), names.get(r["parent_code"], ""), r["name"]]
+            elif level == "town":
+                chain = [names.get(r["county_code"], ""), r["name"]]
+            else:
+                chain = [r["name"]]
+            places.append(
+                Place(
+                    code=code,
+                    name=r["name"],
+                    short_name=r["short_name"] or r["name"],
+                    level=level,
+                    parent_code=r["parent_code"],
+                    county_code=r["county_code"],
+                    full_name="".join(chain),
+                    aliases=tuple(a for a in r["aliases"].split("|") if a),
+                    lat=float(r["lat"]) if r.get("lat") else None,
+                    lon=float(r["lon"]) if r.get("lon") else None,
+                )
+            )
+        return cls(places)
+
+    @staticmethod
+    def _surfaces(p: Place) -> Iterator[tuple[str, float, bool]]:
+        """(form, weight, weak) for every way a resident may name the place."""
+        yield p.name, W_NAME, False
+        if p.short_name != p.name and len(p.short_name) >= 2:
+            weight = {"county": W_COUNTY_SHORT, "town": W_TOWN_SHORT}.get(p.level, W_VILLAGE_SHORT)
+            yield p.short_name, weight, p.level != "county" and p.short_name in COMMON_WORDS
+        for alias in p.aliases:
+            norm = normalize(alias)
+            yield norm, W_NAME if alias.endswith(("委会", "委员会")) else W_ALIAS, False
+            short = _strip(norm, ("社区", "村"))
+            if short != norm:
+                yield short, W_ALIAS_SHORT, short in COMMON_WORDS
+
+    def _add_form(self, form: str, code: str, weight: float, weak: bool) -> None:
+        if len(form) < 2:
+            return
+        entries = self._forms.setdefault(form, [])
+        for i, (c, w, k) in enumerate(entries):
+            if c == code:
+                entries[i] = (c, max(w, weight), k and weak)
+                return
+        entries.append((code, weight, weak))
+
+    # ------------------------------------------------------------ navigation
+
+    def get(self, code: str) -> Place | None:
+        return self.places.get(code)
+
+    def __getitem__(self, code: str) -> Place:
+        return self.places[code]
+
+    def __len__(self) -> int:
+        return len(self.places)
+
+    def counties(self) -> list[Place]:
+        return [p for p in self.places.values() if p.level == "county"]
+
+    def children(self, code: str) -> list[Place]:
+        return list(self._children.get(code, []))
+
+    def parent(self, place: Place) -> Place | None:
+        return self.places.get(place.parent_code)
+
+    def ancestors(self, place: Place) -> list[Place]:
+        """Parents from the nearest up: a village's town, then its county."""
+        out = []
+        p = self.parent(place)
+        while p is not None:
+            out.append(p)
+            p = self.parent(p)
+        return out
+
+    def chain(self, place: Place) -> list[Place]:
+        """County first, the place last."""
+        return [*reversed(self.ancestors(place)), place]
+
+    def nearest_county(self, lat: float, lon: float, max_km: float = math.inf) -> Place | None:
+        """The county whose seat is nearest (the only coordinates the public data has: a rough guess)."""
+        best: tuple[float, Place] | None = None
+        for p in self.counties():
+            if p.lat is None or p.lon is None:
+                continue
+            d = distance_km(lat, lon, p.lat, p.lon)
+            if best is None or d < best[0]:
+                best = (d, p)
+        return best[1] if best and best[0] <= max_km else None
+
+    # ------------------------------------------------------------ resolution
+
+    def find(self, text: str) -> list[Match]:
+        """Every place form in the text, without forms inside a longer form."""
+        norm = normalize(text)
+        spans = list(self._automaton.find(norm))
+        # Drop a span that lies inside a longer one ("杜泽" inside "杜泽镇", "贺村" inside "贺村镇").
+        spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+        kept: list[tuple[int, int, str]] = []
+        for s in spans:
+            if any(k[0] <= s[0] and s[1] <= k[1] and (k[1] - k[0]) > (s[1] - s[0]) for k in kept):
+                continue
+            kept.append(s)
+        matches = [
+            Match(self.places[code], form, start, end, weight, weak)
+            for start, end, form in kept
+            for code, weight, weak in self._forms[form]
+        ]
+        # A weak form counts only when its parent is named in another part of the text (county before town
+        # before village, so "柯城花园花园" can make 花园街道 and then its 花园村 count).
+        matches.sort(key=lambda m: (LEVELS.index(m.place.level), m.start))
+        valid: list[Match] = []
+        for m in matches:
+            if m.weak and not any(
+                o.place.code == m.place.parent_code and (o.end <= m.start or o.start >= m.end) for o in valid
+            ):
+                continue
+            valid.append(m)
+        return valid
+
+    def resolve(self, text: str, within: str | None = None) -> Resolution:
+        """Where the text says the resident is; `within` limits candidates to a place already known."""
+        matches = self.find(text)
+        if within:
+            matches = [m for m in matches if m.place.is_within(within) or within.startswith(m.place.code)]
+        best: dict[str, tuple[float, Match]] = {}
+        for m in matches:
+            if within and within.startswith(m.place.code) and m.place.code != within:
+                continue  # the known county of a place inside it adds nothing
+            score = m.weight
+            shared_ancestor = False
+            for a in self.ancestors(m.place):
+                others = [o for o in matches if o.place.code == a.code]
+                separate = [o for o in others if o.end <= m.start or o.start >= m.end]
+                if separate:
+                    score += max(o.weight for o in separate)
+                elif any(o.surface == a.short_name for o in others):
+                    shared_ancestor = True
+                elif within and a.code == within:
+                    score += W_NAME
+            if shared_ancestor:
+                # "江山贺村": 贺村 is both the town's short form and a village in it. Prefer the town; the
+                # village stays a candidate and choices() lists the town's villages.
+                score -= 1.0
+            if m.place.code not in best or best[m.place.code][0] < score:
+                best[m.place.code] = (score, m)
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], -LEVELS.index(self.places[kv[0]].level), kv[0]))
+        places = [self.places[code] for code, _ in ranked]
+        scores = [round(s, 3) for _, (s, _m) in ranked]
+        if within and not places and within in self.places:
+            places, scores = [self.places[within]], [W_NAME]
+        res = Resolution(text, places, False, scores, self)
+        return replace(res, ambiguous=self._is_ambiguous(res.tied()))
+
+    def _is_ambiguous(self, tied: list[Place]) -> bool:
+        """Tied candidates are fine when they lie on one chain (a county and a town in it)."""
+        if len(tied) < 2:
+            return False
+        deepest = max(tied, key=lambda p: LEVELS.index(p.level))
+        return not all(deepest.is_within(p.code) for p in tied)
+
+    def choices(self, resolution: Resolution) -> list[Place]:
+        """The places to offer next, as numbered choices: county → town → village.
+
+        Nothing found: the counties. Ambiguous: the highest level at which the tied candidates differ. Resolved to a
+        county or town: its towns or villages. Resolved to a village: nothing more to ask."""
+        if not resolution.matches:
+            return sorted(self.counties(), key=lambda p: p.code)
+        if resolution.ambiguous:
+            tied = resolution.tied()
+            for level in ("county", "town"):
+                keys = _unique(self._at_level(p, level) for p in tied)
+                if len(keys) > 1:
+                    return [self.places[k] for k in keys if k in self.places]
+            return _unique_places(tied)
+        best = resolution.matches[0]
+        if best.level == "village":
+            return []
+        return sorted(self.children(best.code), key=lambda p: p.code)
+
+    def narrow(self, resolution: Resolution, chosen: Place | str) -> Resolution:
+        """Apply the resident's choice: keep the candidates under it (or resolve to it)."""
+        place = chosen if isinstance(chosen, Place) else self.places[chosen]
+        return self.resolve(resolution.text, within=place.code)
+
+    @staticmethod
+    def _at_level(p: Place, level: str) -> str:
+        if level == "county":
+            return p.county_code
+        return p.town_code or p.code
+
+
+def choices(resolution: Resolution) -> list[Place]:
+    """The next level to ask about (see `Gazetteer.choices`)."""
+    gaz = resolution.gazetteer or Gazetteer.load()
+    return gaz.choices(resolution)
+
+
+def format_choices(places: list[Place]) -> str:
+    """Numbered choices as the bot writes them: '1. 柯城区\\n2. 衢江区'."""
+    return "\n".join(f"{i}. {p.full_name}" for i, p in enumerate(places, 1))
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    r = 6371.0088
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _strip(name: str, suffixes: tuple[str, ...]) -> str:
+    for s in suffixes:
+        if name.endswith(s) and len(name) - len(s) >= 2:
+            return name[: -len(s)]
+    return name
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for i in items:
+        seen.setdefault(i, None)
+    return list(seen)
+
+
+def _unique_places(items: Iterable[Place]) -> list[Place]:
+    seen: dict[str, Place] = {}
+    for p in items:
+        seen.setdefault(p.code, p)
+    return list(seen.values())
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str) -> Gazetteer:
+    return Gazetteer.from_csv(path)

@@ -1,0 +1,1 @@
+"""Staff web: sign-in check, console, staff APIs, templates and static files."""

@@ -1,0 +1,112 @@
+"""Routing rules (sharedcourt/data/routing.yml) over the sample duty roster (sharedcourt/data/roster.yml)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sharedcourt.errors import ConfigError
+from sharedcourt.handoff.staff_routing import CST, Roster, RouteRequest, Routing, Schedule, load_default, when_zh
+
+MONDAY_10 = dt.datetime(2026, 11, 30, 10, 0, tzinfo=CST)  # a Monday, in office hours
+MONDAY_13 = dt.datetime(2026, 11, 30, 13, 0, tzinfo=CST)  # lunch break: only the dispatch centre is on duty
+SATURDAY_22 = dt.datetime(2026, 12, 5, 22, 0, tzinfo=CST)
+
+
+@pytest.fixture(scope="module")
+def routing() -> Routing:
+    return load_default()
+
+
+def roles(route: object) -> list[str]:
+    return [p.role for p in route.chain]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("request_", "rule", "first_role", "site"),
+    [
+        (RouteRequest(dispute_code="neighbor"), "general", "director", "GX330802009"),
+        (RouteRequest(dispute_code="family"), "family", "family_mediator", "GX330802009"),
+        (RouteRequest(dispute_code="traffic"), "police", "police", "GX330802009"),
+        (RouteRequest(dispute_code="criminal"), "police", "police", "GX330802009"),
+        (RouteRequest(dispute_code="environment"), "environment", "mediator", "TS330824ENV"),
+        (RouteRequest(dispute_code="finance"), "finance", "mediator", "TS3308FIN"),
+        (RouteRequest(dispute_code="consumer"), "consumer", "mediator", "TS3308CON"),
+        (RouteRequest(dispute_code="enforcement"), "enforcement", "judge", "GX330802009"),
+        (RouteRequest(dispute_code="debt", text="我已经去法院起诉了"), "litigation", "judge", "GX330802009"),
+        (RouteRequest(dispute_code="debt", litigation=True), "litigation", "judge", "GX330802009"),
+        (RouteRequest(dispute_code="debt", amount=300000), "complex", "mediator", "GX330802009"),
+        (RouteRequest(dispute_code="debt", amount=5000), "general", "director", "GX330802009"),
+        (RouteRequest(legal_question=True), "legal_question", "lawyer", "GX330802009"),
+        (RouteRequest(), "general", "director", "GX330802009"),
+    ],
+)
+def test_rules_follow_the_shared_court_practice(
+    routing: Routing, request_: RouteRequest, rule: str, first_role: str, site: str
+) -> None:
+    route = routing.route(request_, MONDAY_10)
+    assert route.rule.name == rule
+    assert route.site.code == site
+    assert route.chain[0].role == first_role
+    assert route.chain[-1].role == "dispatch", "every chain ends at the county dispatch centre"
+    assert not route.callback
+
+
+def test_litigation_outranks_the_type(routing: Routing) -> None:
+    # A family case that is already in court goes to the paired judge, not to the family mediators.
+    route = routing.route(RouteRequest(dispute_code="family", text="对方已经起诉离婚，下周开庭"), MONDAY_10)
+    assert route.rule.name == "litigation"
+
+
+def test_complex_case_names_the_guiding_judge(routing: Routing) -> None:
+    route = routing.route(RouteRequest(dispute_code="contract", amount=100000), MONDAY_10)
+    assert route.rule.mode == "指导调"
+    assert [p.role for p in route.guidance] == ["judge"]
+
+
+def test_general_chain_is_director_then_mediators_then_dispatch(routing: Routing) -> None:
+    route = routing.route(RouteRequest(dispute_code="neighbor"), MONDAY_10)
+    assert [p.id for p in route.chain] == [
+        "baiyun-director",
+        "baiyun-mediator-1",
+        "baiyun-mediator-2",
+        "kecheng-dispatch",
+    ]
+
+
+def test_unknown_site_falls_back_to_the_default_roster(routing: Routing) -> None:
+    route = routing.route(RouteRequest(site_code="GX999999999"), MONDAY_10)
+    assert route.site.code == routing.roster.default_site
+
+
+def test_lunch_break_leaves_only_the_dispatch_centre(routing: Routing) -> None:
+    assert roles(routing.route(RouteRequest(dispute_code="neighbor"), MONDAY_13)) == ["dispatch"]
+
+
+def test_out_of_hours_is_a_callback_with_a_time(routing: Routing) -> None:
+    route = routing.route(RouteRequest(dispute_code="neighbor"), SATURDAY_22)
+    assert route.callback
+    assert route.callback_to is not None and route.callback_to.id == "baiyun-director"
+    assert route.callback_after == dt.datetime(2026, 12, 7, 8, 30, tzinfo=CST)
+    assert when_zh(route.callback_after, SATURDAY_22) == "周一（12月7日）08:30"
+
+
+def test_schedule_description_and_edges() -> None:
+    office = Schedule.parse({d: ["08:30-12:00", "14:00-17:30"] for d in ("mon", "tue", "wed", "thu", "fri")})
+    assert office.describe() == "周一至周五 08:30-12:00、14:00-17:30"
+    assert office.on_duty(dt.datetime(2026, 11, 30, 8, 30, tzinfo=CST))
+    assert not office.on_duty(dt.datetime(2026, 11, 30, 12, 0, tzinfo=CST))
+    assert office.next_start(dt.datetime(2026, 11, 30, 12, 0, tzinfo=CST)) == dt.datetime(
+        2026, 11, 30, 14, 0, tzinfo=CST
+    )
+
+
+def test_bad_config_is_refused(tmp_path: object) -> None:
+    with pytest.raises(ConfigError):
+        Roster.from_dict(
+            {"sites": {"A": {"name": "a", "staff": [{"id": "x", "name": "x", "role": "mediator", "hours": "nope"}]}}}
+        )
+    roster = Roster.load()
+    with pytest.raises(ConfigError):
+        Routing([], roster, complex_amount=1, litigation_keywords=[])
