@@ -18,6 +18,7 @@ from starlette.templating import Jinja2Templates
 from sharedcourt.db.base import utcnow
 from sharedcourt.db.case import Case
 from sharedcourt.db.conversation import Conversation, Message, Resident
+from sharedcourt.domain.clock import local, local_minute
 from sharedcourt.domain.disputes import BY_CODE
 from sharedcourt.domain.values import mask_personal_data
 from sharedcourt.errors import AuthError, NotFound
@@ -25,11 +26,8 @@ from sharedcourt.settings import Settings
 from sharedcourt.web.auth import COOKIE, cookie_value, require_staff
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-CHINA = dt.timezone(dt.timedelta(hours=8))
-
-
-def _local(ts: dt.datetime) -> str:
-    return ts.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+AUTHORS = {"resident": "居民", "bot": "机器人", "system": "系统"}
+UNCLASSIFIED = "未分类"
 
 
 def bar_chart(data: list[tuple[str, int]], *, width: int = 560, bar: int = 22) -> dict[str, Any]:
@@ -55,8 +53,8 @@ async def stats(session: AsyncSession, now: dt.datetime | None = None, days: int
     recent = await session.scalars(
         select(Message.created_at).where(Message.direction == "in", Message.created_at >= since)
     )
-    per_day = Counter(ts.astimezone(CHINA).date().isoformat() for ts in recent)
-    day_list = [(now - dt.timedelta(days=i)).astimezone(CHINA).date().isoformat() for i in range(days - 1, -1, -1)]
+    per_day = Counter(local(ts).date().isoformat() for ts in recent)
+    day_list = [local(now - dt.timedelta(days=i)).date().isoformat() for i in range(days - 1, -1, -1)]
     conversations = await session.scalar(select(func.count()).select_from(Conversation)) or 0
     human = await session.scalar(select(func.count()).select_from(Conversation).where(Conversation.mode == "human"))
     pending = await session.scalar(select(func.count()).select_from(Message).where(Message.status == "pending"))
@@ -71,25 +69,63 @@ async def stats(session: AsyncSession, now: dt.datetime | None = None, days: int
     }
 
 
-def routes(settings: Settings) -> list[BaseRoute]:
-    templates = Jinja2Templates(directory=str(TEMPLATES))
+def _type_label(code: str | None) -> str:
+    return BY_CODE[code].label if code in BY_CODE else UNCLASSIFIED
 
-    async def login_form(request: Request) -> Response:
-        return templates.TemplateResponse(request, "login.html", {"error": None})
 
-    async def login(request: Request) -> Response:
+def _line(message: Message) -> dict[str, Any]:
+    """One transcript line as staff read it: local time, who, and the text with personal data masked."""
+    return {
+        "time": local_minute(message.created_at),
+        "direction": message.direction,
+        "author": AUTHORS.get(message.author.split(":", 1)[0], "工作人员"),
+        "kind": message.kind,
+        "text": mask_personal_data(message.text),
+    }
+
+
+def _case_row(case: Case) -> dict[str, Any]:
+    return {
+        "number": case.number or f"#{case.id}",
+        "type": _type_label(case.dispute_code),
+        "status": case.status,
+        "urgent": case.urgent,
+        "facts": {k: mask_personal_data(str(v)) for k, v in case.facts.items()},
+    }
+
+
+def _is_staff(request: Request) -> bool:
+    try:
+        require_staff(request)
+    except AuthError:
+        return False
+    return True
+
+
+class ConsolePages:
+    """The console's HTTP handlers; built once per app by `routes`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.templates = Jinja2Templates(directory=str(TEMPLATES))
+
+    async def login_form(self, request: Request) -> Response:
+        """The sign-in page."""
+        return self.templates.TemplateResponse(request, "login.html", {"error": None})
+
+    async def login(self, request: Request) -> Response:
+        """Check the staff token and set the login cookie (never the token itself)."""
         form = await request.form()
         token = str(form.get("token", ""))
-        if not hmac.compare_digest(token.encode(), settings.staff_token.encode()):
-            return templates.TemplateResponse(request, "login.html", {"error": "口令不正确"}, status_code=403)
+        if not hmac.compare_digest(token.encode(), self.settings.staff_token.encode()):
+            return self.templates.TemplateResponse(request, "login.html", {"error": "口令不正确"}, status_code=403)
         response = RedirectResponse("/console", status_code=303)
-        response.set_cookie(COOKIE, cookie_value(settings), httponly=True, samesite="strict", max_age=12 * 3600)
+        response.set_cookie(COOKIE, cookie_value(self.settings), httponly=True, samesite="strict", max_age=12 * 3600)
         return response
 
-    async def dashboard(request: Request) -> Response:
-        try:
-            require_staff(request)
-        except AuthError:
+    async def dashboard(self, request: Request) -> Response:
+        """Counts, two charts and the latest conversations."""
+        if not _is_staff(request):
             return RedirectResponse("/console/login", status_code=303)
         async with request.app.state.sessions() as session:
             data = await stats(session)
@@ -102,19 +138,24 @@ def routes(settings: Settings) -> list[BaseRoute]:
                 )
             ).all()
         types = sorted(data["cases_by_type"].items(), key=lambda kv: -kv[1])
-        type_chart = bar_chart([(BY_CODE[k].label if k in BY_CODE else "未分类", v) for k, v in types])
+        type_chart = bar_chart([(_type_label(k), v) for k, v in types])
         day_chart = bar_chart([(d[5:], v) for d, v in data["messages_per_day"].items()], bar=14)
         conversations = [
-            {"id": c.id, "channel": c.channel, "mode": c.mode, "updated": _local(c.updated_at), "staff": r.is_staff}
+            {
+                "id": c.id,
+                "channel": c.channel,
+                "mode": c.mode,
+                "updated": local_minute(c.updated_at),
+                "staff": r.is_staff,
+            }
             for c, r in rows
         ]
         context = {"stats": data, "type_chart": type_chart, "day_chart": day_chart, "conversations": conversations}
-        return templates.TemplateResponse(request, "dashboard.html", context)
+        return self.templates.TemplateResponse(request, "dashboard.html", context)
 
-    async def transcript(request: Request) -> Response:
-        try:
-            require_staff(request)
-        except AuthError:
+    async def transcript(self, request: Request) -> Response:
+        """One conversation's messages and cases, personal data masked."""
+        if not _is_staff(request):
             return RedirectResponse("/console/login", status_code=303)
         conversation_id = request.path_params["conversation_id"]
         async with request.app.state.sessions() as session:
@@ -124,41 +165,26 @@ def routes(settings: Settings) -> list[BaseRoute]:
             messages = await session.scalars(
                 select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
             )
+            lines = [_line(m) for m in messages]
             cases = await session.scalars(select(Case).where(Case.conversation_id == conversation_id))
-            lines = [
-                {
-                    "time": _local(m.created_at),
-                    "direction": m.direction,
-                    "author": {"resident": "居民", "bot": "机器人", "system": "系统"}.get(
-                        m.author.split(":", 1)[0], "工作人员"
-                    ),
-                    "kind": m.kind,
-                    "text": mask_personal_data(m.text),
-                }
-                for m in messages
-            ]
-            case_rows = [
-                {
-                    "number": c.number or f"#{c.id}",
-                    "type": BY_CODE[c.dispute_code].label if c.dispute_code in BY_CODE else "未分类",
-                    "status": c.status,
-                    "urgent": c.urgent,
-                    "facts": {k: mask_personal_data(str(v)) for k, v in c.facts.items()},
-                }
-                for c in cases
-            ]
+            case_rows = [_case_row(c) for c in cases]
         context = {"conversation": conversation, "lines": lines, "cases": case_rows}
-        return templates.TemplateResponse(request, "transcript.html", context)
+        return self.templates.TemplateResponse(request, "transcript.html", context)
 
-    async def stats_api(request: Request) -> Response:
+    async def stats_api(self, request: Request) -> Response:
+        """The dashboard's counts as JSON (staff token or cookie)."""
         require_staff(request)
         async with request.app.state.sessions() as session:
             return JSONResponse(await stats(session))
 
+
+def routes(settings: Settings) -> list[BaseRoute]:
+    """The console's routes: sign-in, dashboard, transcripts and the stats API."""
+    pages = ConsolePages(settings)
     return [
-        Route("/console/login", login_form, methods=["GET"]),
-        Route("/console/login", login, methods=["POST"]),
-        Route("/console", dashboard, methods=["GET"]),
-        Route("/console/conversations/{conversation_id}", transcript, methods=["GET"]),
-        Route("/console/api/stats", stats_api, methods=["GET"]),
+        Route("/console/login", pages.login_form, methods=["GET"]),
+        Route("/console/login", pages.login, methods=["POST"]),
+        Route("/console", pages.dashboard, methods=["GET"]),
+        Route("/console/conversations/{conversation_id}", pages.transcript, methods=["GET"]),
+        Route("/console/api/stats", pages.stats_api, methods=["GET"]),
     ]

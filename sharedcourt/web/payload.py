@@ -10,6 +10,7 @@ from sharedcourt.errors import BadRequest
 
 
 async def json_object(request: Request) -> dict[str, Any]:
+    """The request body as one JSON object; BadRequest when it is not JSON or not an object."""
     try:
         data = await request.json()
     except ValueError:
