@@ -17,13 +17,11 @@ from typing import Any
 import yaml
 
 from sharedcourt.data import DATA_DIR
+from sharedcourt.domain.clock import TZ, WEEKDAY_ZH_BY_KEY, WEEKDAYS
 from sharedcourt.errors import ConfigError
 
 ROUTING_FILE = DATA_DIR / "routing.yml"
 ROSTER_FILE = DATA_DIR / "roster.yml"
-CST = dt.timezone(dt.timedelta(hours=8), "CST")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-WEEKDAY_ZH = {"mon": "周一", "tue": "周二", "wed": "周三", "thu": "周四", "fri": "周五", "sat": "周六", "sun": "周日"}
 ROLE_ZH = {
     "director": "庭务主任",
     "mediator": "调解员",
@@ -54,6 +52,7 @@ class Schedule:
 
     @classmethod
     def parse(cls, data: Mapping[str, Sequence[str]]) -> Schedule:
+        """Read {"mon": ["08:30-12:00", ...]} from the roster file."""
         spans: dict[str, tuple[tuple[int, int], ...]] = {}
         for day, ranges in data.items():
             if day not in WEEKDAYS:
@@ -66,7 +65,8 @@ class Schedule:
         return cls(spans)
 
     def on_duty(self, when: dt.datetime) -> bool:
-        local = when.astimezone(CST)
+        """Whether `when` falls inside one of the working spans."""
+        local = when.astimezone(TZ)
         minute = local.hour * 60 + local.minute
         return any(start <= minute < end for start, end in self.spans.get(WEEKDAYS[local.weekday()], ()))
 
@@ -74,11 +74,11 @@ class Schedule:
         """The next moment (at or after `when`) this schedule is on duty, within two weeks."""
         if self.on_duty(when):
             return when
-        local = when.astimezone(CST)
+        local = when.astimezone(TZ)
         for offset in range(15):
             day = (local + dt.timedelta(days=offset)).date()
             for start, _end in self.spans.get(WEEKDAYS[day.weekday()], ()):
-                moment = dt.datetime.combine(day, dt.time(start // 60, start % 60), CST)
+                moment = dt.datetime.combine(day, dt.time(start // 60, start % 60), TZ)
                 if moment > local:
                     return moment.astimezone(dt.timezone.utc)
         return None
@@ -96,7 +96,8 @@ class Schedule:
                 groups.append(([day], spans))
         parts = []
         for days, spans in groups:
-            label = WEEKDAY_ZH[days[0]] if len(days) == 1 else f"{WEEKDAY_ZH[days[0]]}至{WEEKDAY_ZH[days[-1]]}"
+            first, last = WEEKDAY_ZH_BY_KEY[days[0]], WEEKDAY_ZH_BY_KEY[days[-1]]
+            label = first if len(days) == 1 else f"{first}至{last}"
             parts.append(label + " " + "、".join(f"{_hhmm(s)}-{_hhmm(e)}" for s, e in spans))
         return "；".join(parts)
 
@@ -112,14 +113,14 @@ def _hhmm(minutes: int) -> str:
 
 def when_zh(moment: dt.datetime, now: dt.datetime) -> str:
     """'今天 14:00', '明天 08:30', '周一（12月1日）08:30' in China Standard Time."""
-    local, today = moment.astimezone(CST), now.astimezone(CST).date()
+    local, today = moment.astimezone(TZ), now.astimezone(TZ).date()
     days = (local.date() - today).days
     clock = f"{local:%H:%M}"
     if days == 0:
         return f"今天 {clock}"
     if days == 1:
         return f"明天 {clock}"
-    return f"{WEEKDAY_ZH[WEEKDAYS[local.weekday()]]}（{local.month}月{local.day}日）{clock}"
+    return f"{WEEKDAY_ZH_BY_KEY[WEEKDAYS[local.weekday()]]}（{local.month}月{local.day}日）{clock}"
 
 
 @dataclass(frozen=True)
@@ -135,11 +136,14 @@ class Staffer:
 
     @property
     def role_zh(self) -> str:
+        """The post in Chinese, as residents read it."""
         return ROLE_ZH.get(self.role, self.role)
 
 
 @dataclass(frozen=True)
 class RosterSite:
+    """One site's roster: its code, name, county and people."""
+
     code: str
     name: str
     county: str
@@ -148,6 +152,8 @@ class RosterSite:
 
 @dataclass(frozen=True)
 class Roster:
+    """Everyone on duty: the sites' people and the county dispatch centres, with lookups by id."""
+
     sites: Mapping[str, RosterSite]
     dispatch: Mapping[str, Staffer]  # by county code
     default_site: str
@@ -156,10 +162,12 @@ class Roster:
 
     @classmethod
     def load(cls, path: Path = ROSTER_FILE) -> Roster:
+        """Read the roster file."""
         return cls.from_dict(_load_yaml(path))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Roster:
+        """Build the roster from its parsed YAML; a missing field or a repeated id is a ConfigError."""
         schedules = {name: Schedule.parse(spec) for name, spec in (data.get("schedules") or {}).items()}
 
         def staffer(entry: Mapping[str, Any], site: str) -> Staffer:
@@ -222,6 +230,8 @@ class RouteRequest:
 
 @dataclass(frozen=True)
 class Rule:
+    """One routing rule of routing.yml: when it matches and which roles it calls."""
+
     name: str
     label: str
     mode: str
@@ -234,6 +244,8 @@ class Rule:
 
 @dataclass(frozen=True)
 class Route:
+    """Where a request goes: the rule, the site, the chain of people to offer it to, or a callback time."""
+
     rule: Rule
     site: RosterSite
     chain: tuple[Staffer, ...]  # on duty now, in order; the dispatch centre last
@@ -243,10 +255,13 @@ class Route:
 
     @property
     def callback(self) -> bool:
+        """Nobody is on duty now: a callback is owed."""
         return not self.chain
 
 
 class Routing:
+    """The routing rules over the roster."""
+
     def __init__(
         self, rules: Sequence[Rule], roster: Roster, *, complex_amount: float, litigation_keywords: Sequence[str]
     ) -> None:
@@ -259,6 +274,7 @@ class Routing:
 
     @classmethod
     def load(cls, path: Path = ROUTING_FILE, roster: Roster | None = None) -> Routing:
+        """Read routing.yml (and the roster, unless given); an unknown condition or site is a ConfigError."""
         data = _load_yaml(path)
         roster = roster or Roster.load()
         rules = []
@@ -288,6 +304,7 @@ class Routing:
         )
 
     def match(self, request: RouteRequest) -> Rule:
+        """The first rule whose conditions all hold (the last rule matches everything)."""
         litigation = request.litigation or any(k in request.text for k in self.litigation_keywords)
         complex_ = request.complex or (request.amount is not None and request.amount >= self.complex_amount)
         facts = {"litigation": litigation, "complex": complex_, "legal_question": request.legal_question}
@@ -305,6 +322,7 @@ class Routing:
         return self.rules[-1]  # pragma: no cover - the last rule matches everything
 
     def route(self, request: RouteRequest, now: dt.datetime) -> Route:
+        """The matching rule's site and its on-duty chain at `now`, or who calls back and when."""
         rule = self.match(request)
         home = self.roster.site(request.site_code)
         site = self.roster.sites[rule.site] if rule.site != "resident" else home
@@ -330,4 +348,5 @@ class Routing:
 
 @functools.lru_cache(maxsize=4)
 def load_default(roster_path: str = str(ROSTER_FILE), routing_path: str = str(ROUTING_FILE)) -> Routing:
+    """The routing for these files, read once per pair of paths."""
     return Routing.load(Path(routing_path), Roster.load(Path(roster_path)))

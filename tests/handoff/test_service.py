@@ -18,12 +18,13 @@ from sharedcourt.clients.dingtalk import Card
 from sharedcourt.clients.rasa import RasaClient
 from sharedcourt.db.conversation import Conversation, Message
 from sharedcourt.db.ticket import Rating, Ticket, TicketEvent
+from sharedcourt.domain.clock import TZ
 from sharedcourt.handoff.service import RATING_PROMPT, HandoffRequest, HandoffService
-from sharedcourt.handoff.staff_routing import CST, Staffer, load_default
+from sharedcourt.handoff.staff_routing import Staffer, load_default
 from sharedcourt.messaging.router import Inbound, Router
 
-MONDAY_10 = dt.datetime(2026, 11, 30, 10, 0, tzinfo=CST)
-SATURDAY_22 = dt.datetime(2026, 12, 5, 22, 0, tzinfo=CST)
+MONDAY_10 = dt.datetime(2026, 11, 30, 10, 0, tzinfo=TZ)
+SATURDAY_22 = dt.datetime(2026, 12, 5, 22, 0, tzinfo=TZ)
 BOT_REPLY = "机器人回复"
 
 
@@ -288,7 +289,7 @@ async def test_out_of_hours_is_a_callback_and_wakes_on_duty(sessions: async_sess
     assert replies == [BOT_REPLY]
     # Nothing happens overnight; on Monday morning it is offered to whoever is on duty.
     assert await world.service.tick(world.clock.advance(3600)) == 0
-    world.clock.now = dt.datetime(2026, 12, 7, 8, 29, tzinfo=CST).astimezone(dt.timezone.utc)
+    world.clock.now = dt.datetime(2026, 12, 7, 8, 29, tzinfo=TZ).astimezone(dt.timezone.utc)
     assert await world.service.tick() == 0
     world.clock.advance(60)
     assert await world.service.tick() == 1

@@ -6,12 +6,13 @@ import datetime as dt
 
 import pytest
 
+from sharedcourt.domain.clock import TZ
 from sharedcourt.errors import ConfigError
-from sharedcourt.handoff.staff_routing import CST, Roster, RouteRequest, Routing, Schedule, load_default, when_zh
+from sharedcourt.handoff.staff_routing import Roster, RouteRequest, Routing, Schedule, load_default, when_zh
 
-MONDAY_10 = dt.datetime(2026, 11, 30, 10, 0, tzinfo=CST)  # a Monday, in office hours
-MONDAY_13 = dt.datetime(2026, 11, 30, 13, 0, tzinfo=CST)  # lunch break: only the dispatch centre is on duty
-SATURDAY_22 = dt.datetime(2026, 12, 5, 22, 0, tzinfo=CST)
+MONDAY_10 = dt.datetime(2026, 11, 30, 10, 0, tzinfo=TZ)  # a Monday, in office hours
+MONDAY_13 = dt.datetime(2026, 11, 30, 13, 0, tzinfo=TZ)  # lunch break: only the dispatch centre is on duty
+SATURDAY_22 = dt.datetime(2026, 12, 5, 22, 0, tzinfo=TZ)
 
 
 @pytest.fixture(scope="module")
@@ -88,18 +89,16 @@ def test_out_of_hours_is_a_callback_with_a_time(routing: Routing) -> None:
     route = routing.route(RouteRequest(dispute_code="neighbor"), SATURDAY_22)
     assert route.callback
     assert route.callback_to is not None and route.callback_to.id == "baiyun-director"
-    assert route.callback_after == dt.datetime(2026, 12, 7, 8, 30, tzinfo=CST)
+    assert route.callback_after == dt.datetime(2026, 12, 7, 8, 30, tzinfo=TZ)
     assert when_zh(route.callback_after, SATURDAY_22) == "周一（12月7日）08:30"
 
 
 def test_schedule_description_and_edges() -> None:
     office = Schedule.parse({d: ["08:30-12:00", "14:00-17:30"] for d in ("mon", "tue", "wed", "thu", "fri")})
     assert office.describe() == "周一至周五 08:30-12:00、14:00-17:30"
-    assert office.on_duty(dt.datetime(2026, 11, 30, 8, 30, tzinfo=CST))
-    assert not office.on_duty(dt.datetime(2026, 11, 30, 12, 0, tzinfo=CST))
-    assert office.next_start(dt.datetime(2026, 11, 30, 12, 0, tzinfo=CST)) == dt.datetime(
-        2026, 11, 30, 14, 0, tzinfo=CST
-    )
+    assert office.on_duty(dt.datetime(2026, 11, 30, 8, 30, tzinfo=TZ))
+    assert not office.on_duty(dt.datetime(2026, 11, 30, 12, 0, tzinfo=TZ))
+    assert office.next_start(dt.datetime(2026, 11, 30, 12, 0, tzinfo=TZ)) == dt.datetime(2026, 11, 30, 14, 0, tzinfo=TZ)
 
 
 def test_bad_config_is_refused(tmp_path: object) -> None:
