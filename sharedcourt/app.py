@@ -7,7 +7,7 @@ import collections
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -36,6 +36,7 @@ RouteFactory = Callable[[Settings], list[BaseRoute]]
 
 
 async def healthz(request: Request) -> Response:
+    """Database, Rasa and action server reachability; 503 when any is down."""
     state = request.app.state
     checks: dict[str, dict[str, Any]] = {}
     try:
@@ -78,6 +79,14 @@ async def _upstream(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "upstream unavailable"}, status_code=503)
 
 
+EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+    BadRequest: _bad_request,
+    AuthError: _forbidden,
+    NotFound: _not_found,
+    Conflict: _conflict,
+    UpstreamError: _upstream,
+}
+
 # A message still `received`/`processing` after this long was dropped by a crash (Rasa calls time out sooner).
 STALE_AFTER = dt.timedelta(minutes=5)
 
@@ -94,6 +103,17 @@ async def _retry_loop(router: Router, interval: float) -> None:
             log.exception("retry round failed")
 
 
+def _background(app: Starlette, settings: Settings) -> list[asyncio.Task[None]]:
+    """The loops that run beside requests: outbox sender, retry of kept messages, handoff tick, reminders."""
+    state = app.state
+    return [
+        asyncio.create_task(state.outbox.run(settings.outbox_interval)),
+        asyncio.create_task(_retry_loop(state.router, settings.retry_interval)),
+        asyncio.create_task(handoff.tick_loop(state.handoff.service, settings.handoff_tick_seconds)),
+        reminders.start(settings, state.sessions, state.router, state.outbox),
+    ]
+
+
 def create_app(
     settings: Settings,
     *,
@@ -102,6 +122,8 @@ def create_app(
     background: bool = True,
     dingtalk_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
+    """The ASGI app; its lifespan builds the engine, clients and features and starts the background loops."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
@@ -122,14 +144,7 @@ def create_app(
         app.state.dingtalk_seen = collections.OrderedDict()
         wechat_channel = wechat.install(app, settings, router, outbox)
         wecom.install(app, settings, router, outbox)
-        tasks: list[asyncio.Task[None]] = []
-        if background:
-            tasks.append(asyncio.create_task(outbox.run(settings.outbox_interval)))
-            tasks.append(asyncio.create_task(_retry_loop(router, settings.retry_interval)))
-            tasks.append(
-                asyncio.create_task(handoff.tick_loop(app.state.handoff.service, settings.handoff_tick_seconds))
-            )
-            tasks.append(reminders.start(settings, sessions, router, outbox))
+        tasks = _background(app, settings) if background else []
         try:
             yield
         finally:
@@ -142,25 +157,20 @@ def create_app(
             await rasa.aclose()
             await engine.dispose()
 
+    app = Starlette(routes=_routes(settings, extra_routes), lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
+    app.state.settings = settings
+    return app
+
+
+def _routes(settings: Settings, extra_routes: list[RouteFactory] | None) -> list[BaseRoute]:
+    """Every HTTP route of the front door, then the extra factories a test or deployment adds."""
     routes: list[BaseRoute] = [Route("/healthz", healthz), *webchat.routes(), *console.routes(settings)]
     routes += [*handoff.routes(), *dingtalk.routes()]
     routes += [*wechat.routes(settings), *wecom.routes(settings)]
     routes += booking.routes(settings)
     for factory in extra_routes or []:
         routes.extend(factory(settings))
-    app = Starlette(
-        routes=routes,
-        lifespan=lifespan,
-        exception_handlers={
-            BadRequest: _bad_request,
-            AuthError: _forbidden,
-            NotFound: _not_found,
-            Conflict: _conflict,
-            UpstreamError: _upstream,
-        },
-    )
-    app.state.settings = settings
-    return app
+    return routes
 
 
 def asgi() -> Starlette:
