@@ -27,6 +27,7 @@ from sharedcourt.db.base import utcnow
 from sharedcourt.db.conversation import Message
 from sharedcourt.db.outbox import OutboxItem
 from sharedcourt.db.session import unit_of_work
+from sharedcourt.messaging.transcript import outbound_message
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ FINAL = ("sent", "failed", "unknown", "cancelled")
 
 @dataclass(frozen=True)
 class SendResult:
+    """What a sender says happened to one item, and when to try again."""
+
     status: Outcome
     detail: str = ""
     retry_after: float | None = None
@@ -57,7 +60,8 @@ class Item:
 class Sender(Protocol):
     """Delivers one item through a channel's API and says what happened."""
 
-    async def send(self, item: Item) -> SendResult: ...
+    async def send(self, item: Item) -> SendResult:
+        """Deliver `item`; raise only when it may have gone out (it is then never repeated)."""
 
 
 async def enqueue(
@@ -75,16 +79,8 @@ async def enqueue(
     """Queue one message in the caller's transaction (commit makes it visible to the sender loop)."""
     ids = list(message_ids)
     if conversation_id is not None and not ids:
-        transcript = Message(
-            conversation_id=conversation_id,
-            direction="out",
-            channel=channel,
-            kind=str(payload.get("kind") or payload.get("type") or "text"),
-            author=author,
-            text=str(payload.get("text") or ""),
-            payload={k: v for k, v in payload.items() if k != "text"},
-            status="queued",
-        )
+        kind = str(payload.get("kind") or payload.get("type") or "text")
+        transcript = outbound_message(conversation_id, channel, payload, author=author, kind=kind, status="queued")
         session.add(transcript)
         await session.flush()
         ids = [transcript.id]
@@ -124,6 +120,7 @@ class Outbox:
         self._wake = asyncio.Event()
 
     def register(self, channel: str, sender: Sender) -> None:
+        """Send `channel`'s items through `sender` in this process."""
         self.senders[channel] = sender
 
     def kick(self) -> None:
@@ -139,6 +136,7 @@ class Outbox:
         return item_id
 
     def backoff(self, attempts: int) -> float:
+        """Seconds before the next attempt after `attempts` failures (doubling, capped at `max_delay`)."""
         delay: float = self.base_delay * (2 ** max(attempts - 1, 0))
         return min(self.max_delay, delay)
 

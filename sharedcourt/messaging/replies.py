@@ -24,6 +24,7 @@ class Reply:
     custom: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The reply as stored and sent to web chat: text, buttons, and image/custom when present."""
         data: dict[str, Any] = {"text": self.text, "buttons": [b.__dict__ for b in self.buttons]}
         if self.image:
             data["image"] = self.image
@@ -33,11 +34,13 @@ class Reply:
 
     @classmethod
     def from_payload(cls, text: str, payload: dict[str, Any]) -> Reply:
+        """A stored transcript row back into a reply (its text and payload)."""
         buttons = tuple(Button(b["title"], b["payload"]) for b in payload.get("buttons", []))
         return cls(text=text, buttons=buttons, image=payload.get("image"), custom=payload.get("custom"))
 
     @classmethod
     def from_rasa(cls, message: dict[str, Any]) -> Reply:
+        """One bot message of Rasa's REST channel."""
         buttons = tuple(
             Button(str(b.get("title", "")), str(b.get("payload", ""))) for b in message.get("buttons") or []
         )

@@ -28,6 +28,7 @@ from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.errors import DuplicateMessage, RasaUnavailable
 from sharedcourt.messaging.replies import Button, Reply
+from sharedcourt.messaging.transcript import store_replies
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class Inbound:
 
 @dataclass(frozen=True)
 class Stored:
+    """Where an inbound message was stored, and who held its conversation at that moment."""
+
     message_id: int
     conversation_id: str
     resident_id: int
@@ -61,7 +64,8 @@ class Stored:
 class Deliverer(Protocol):
     """Sends replies that were not returned in the request that caused them."""
 
-    async def deliver(self, conversation_id: str, replies: Sequence[Reply]) -> None: ...
+    async def deliver(self, conversation_id: str, replies: Sequence[Reply]) -> None:
+        """Send `replies` to the resident of `conversation_id` through the channel."""
 
 
 Relay = Callable[[int], Awaitable[None]]
@@ -100,6 +104,8 @@ def rasa_text(text: str, offered: Sequence[Button]) -> str:
 
 
 class Router:
+    """Stores every inbound message, then answers it through Rasa or hands it to the person holding it."""
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -207,9 +213,7 @@ class Router:
                     )
                     .limit(1)
                 )
-                offered = await self._offered_buttons(session, conversation.id, message.id)
-                text = rasa_text(message.text, offered)
-                metadata = {"channel": message.channel, "message_id": message.id, "kind": message.kind}
+                text, metadata = await self._turn_input(session, message)
         if relay:
             if self.relay is not None:
                 await self.relay(message_id)
@@ -218,6 +222,12 @@ class Router:
             # Keep order: older kept messages go first, their answers by the channel's delivery route.
             await self.drain(conversation.id)
         return await self._run_turn(message_id, conversation.id, text, metadata, hold=True) or []
+
+    async def _turn_input(self, session: AsyncSession, message: Message) -> tuple[str, dict[str, Any]]:
+        """The text Rasa gets for a stored message (a chosen button is its payload) and the turn's metadata."""
+        offered = await self._offered_buttons(session, message.conversation_id, message.id)
+        metadata = {"channel": message.channel, "message_id": message.id, "kind": message.kind}
+        return rasa_text(message.text, offered), metadata
 
     async def _offered_buttons(self, session: AsyncSession, conversation_id: str, before_id: int) -> tuple[Button, ...]:
         last_out = await session.scalar(
@@ -246,48 +256,22 @@ class Router:
                     .values(status="pending")
                 )
                 if hold:
-                    self._add_out(session, conversation_id, (holding,), author="system", channel=metadata["channel"])
+                    store_replies(session, conversation_id, (holding,), author="system", channel=metadata["channel"])
             return [holding] if hold else None
         replies = [
             Reply.from_rasa(m) for m in raw if m.get("text") or m.get("image") or m.get("buttons") or m.get("custom")
         ]
         async with unit_of_work(self.sessions) as session:
             await session.execute(update(Message).where(Message.id == message_id).values(status="processed"))
-            self._add_out(session, conversation_id, replies, author="bot", channel=metadata["channel"])
+            store_replies(session, conversation_id, replies, author="bot", channel=metadata["channel"])
         return replies
-
-    @staticmethod
-    def _add_out(
-        session: AsyncSession,
-        conversation_id: str,
-        replies: Sequence[Reply],
-        *,
-        author: str,
-        channel: str,
-        kind: str = "text",
-    ) -> None:
-        for reply in replies:
-            data = reply.to_json()
-            text = data.pop("text")
-            session.add(
-                Message(
-                    conversation_id=conversation_id,
-                    direction="out",
-                    channel=channel,
-                    kind=kind,
-                    author=author,
-                    text=text,
-                    payload=data,
-                    status="stored",
-                )
-            )
 
     async def send(self, conversation_id: str, replies: Sequence[Reply], *, author: str, kind: str = "text") -> None:
         """Send messages that no inbound request is waiting for (a person's reply, a reminder)."""
         async with unit_of_work(self.sessions) as session:
             conversation = await session.get_one(Conversation, conversation_id)
             channel = conversation.channel
-            self._add_out(session, conversation_id, replies, author=author, channel=channel, kind=kind)
+            store_replies(session, conversation_id, replies, author=author, channel=channel, kind=kind)
         await self._deliver(channel, conversation_id, replies)
 
     async def _deliver(self, channel: str, conversation_id: str, replies: Sequence[Reply]) -> None:
@@ -345,9 +329,7 @@ class Router:
                 )
                 if claimed is None:
                     continue
-                offered = await self._offered_buttons(session, message.conversation_id, message.id)
-                text = rasa_text(message.text, offered)
-                metadata = {"channel": message.channel, "message_id": message.id, "kind": message.kind}
+                text, metadata = await self._turn_input(session, message)
                 conv_id, channel, message_id = message.conversation_id, message.channel, message.id
             replies = await self._run_turn(message_id, conv_id, text, metadata, hold=False)
             if replies is None:
