@@ -26,6 +26,7 @@ class RasaClient:
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
 
     async def aclose(self) -> None:
+        """Close the HTTP connection pool."""
         await self._http.aclose()
 
     async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
@@ -52,6 +53,7 @@ class RasaClient:
         return result
 
     async def tracker(self, sender: str) -> dict[str, Any]:
+        """The conversation's tracker: slots, events and paused state."""
         response = await self._request("GET", f"/conversations/{sender}/tracker", params={"token": self._token})
         result: dict[str, Any] = response.json()
         return result
@@ -81,6 +83,7 @@ class RasaClient:
         return messages
 
     async def healthy(self) -> bool:
+        """Whether Rasa answers its root URL (never raises)."""
         try:
             response = await self._http.get("/", timeout=2.0)
         except httpx.HTTPError:

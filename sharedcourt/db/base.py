@@ -26,6 +26,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        """An aware datetime in UTC for the database; a naive one is a bug and raises."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -33,12 +34,14 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.timezone.utc)
 
     def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        """The stored value as an aware UTC datetime."""
         if value is None:
             return None
         return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
 
 
 def utcnow() -> dt.datetime:
+    """Now, aware, in UTC (what every timestamp column stores)."""
     return dt.datetime.now(dt.timezone.utc)
 
 
@@ -50,6 +53,8 @@ str255 = Annotated[str, 255]
 
 
 class Base(DeclarativeBase):
+    """Every model's base: one metadata with named constraints and the column kinds above."""
+
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: dict[Any, Any] = {  # noqa: RUF012 - SQLAlchemy reads it as a class attribute
         dt.datetime: UTCDateTime(),

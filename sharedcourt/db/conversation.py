@@ -13,6 +13,7 @@ from sharedcourt.db.base import Base, created, intpk, str32, str64, str255, utcn
 
 
 def new_conversation_id() -> str:
+    """A fresh conversation id (also Rasa's sender id): 32 hex characters."""
     return uuid.uuid4().hex
 
 

@@ -9,6 +9,7 @@ from sharedcourt.db.session import driver_url
 
 
 def alembic_config(database_url: str) -> Config:
+    """Alembic's configuration for our migrations against `database_url` (sync driver)."""
     config = Config()
     config.set_main_option("script_location", "sharedcourt.db:migrations")
     url = driver_url(database_url, asynchronous=False).render_as_string(hide_password=False)

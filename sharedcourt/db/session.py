@@ -63,6 +63,7 @@ def _ensure_parent(path: str) -> None:
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """The session factory every feature is given; objects stay readable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

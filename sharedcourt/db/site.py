@@ -51,6 +51,7 @@ class Site(Base):
     )
 
     def serves(self, dispute_code: str | None) -> bool:
+        """Whether the site takes this dispute type (a site with no list takes every type)."""
         return not self.dispute_types or (dispute_code is not None and dispute_code in self.dispute_types)
 
 

@@ -1,0 +1,1 @@
+"""Alembic environment and the schema revisions of every feature."""

@@ -12,6 +12,7 @@ target_metadata = Base.metadata
 
 
 def run_migrations_online() -> None:
+    """Run the migrations on the connection the caller passed, else on a new engine for the configured URL."""
     connectable = config.attributes.get("connection")
     if connectable is not None:
         context.configure(connection=connectable, target_metadata=target_metadata, render_as_batch=True)
