@@ -21,7 +21,9 @@ import random
 import statistics
 import time
 
-from sharedcourt.sites.registry import GridIndex, LinearIndex, SiteRecord, SiteRegistry
+from sharedcourt.sites.records import SiteRecord
+from sharedcourt.sites.registry import SiteRegistry
+from sharedcourt.sites.spatial import GridIndex, LinearIndex
 
 # Zhejiang's bounding box (approximate): latitude 27.02-31.18 N, longitude 118.02-123.10 E (incl. Zhoushan).
 LAT = (27.02, 31.18)

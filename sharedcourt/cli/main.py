@@ -90,15 +90,15 @@ def _eval_nlu(args: argparse.Namespace) -> int:
 
 
 def _sites_import(args: argparse.Namespace) -> int:
-    from sharedcourt.sites import registry as sites
+    from sharedcourt.cli.sites import sites_import_main
 
-    return sites.sites_import_main([args.file])
+    return sites_import_main([args.file])
 
 
 def _sites_export(args: argparse.Namespace) -> int:
-    from sharedcourt.sites import registry as sites
+    from sharedcourt.cli.sites import sites_export_main
 
-    return sites.sites_export_main([args.file])
+    return sites_export_main([args.file])
 
 
 def _wechat_menu(args: argparse.Namespace) -> int:

@@ -217,7 +217,7 @@ def test_gazetteer_from_csv_path(tmp_path: Path) -> None:
 def test_build_script_names_places_from_committee_names() -> None:
     import importlib.util
 
-    path = Path(__file__).resolve().parent.parent / "scripts" / "build_gazetteer.py"
+    path = Path(__file__).resolve().parents[2] / "scripts" / "build_gazetteer.py"
     spec = importlib.util.spec_from_file_location("build_gazetteer", path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
