@@ -31,12 +31,16 @@ _ENTITY_RE = re.compile(r"\[([^\]]+)\](?:\([^)]*\)(?:\{[^}]*\})?|\{[^}]*\})")
 
 @dataclass(frozen=True)
 class Row:
+    """One labelled example: a resident's text and its gold dispute code."""
+
     text: str
     code: str
 
 
 @dataclass(frozen=True)
 class SkippedRow:
+    """A CSV line left out of the evaluation, and why."""
+
     line: int  # 1-based line of the CSV file (header is line 1)
     code: str
     reason: str
@@ -44,6 +48,8 @@ class SkippedRow:
 
 @dataclass(frozen=True)
 class TypeScore:
+    """Precision, recall and F1 of one dispute type."""
+
     code: str
     precision: float
     recall: float
@@ -53,6 +59,8 @@ class TypeScore:
 
 @dataclass
 class Report:
+    """Scores of one predictor on one data set, with its confusion matrix and misclassified rows."""
+
     n: int
     accuracy: float
     macro_f1: float  # macro over the types present in the gold data
@@ -63,6 +71,7 @@ class Report:
     errors: list[tuple[str, str, str]] = field(default_factory=list)  # (text, gold, predicted)
 
     def to_text(self) -> str:
+        """The per-type table as plain text."""
         lines = [f"{self.name}: n={self.n} accuracy={self.accuracy:.3f} macro_f1={self.macro_f1:.3f}"]
         lines.append(f"{'type':<18}{'prec':>7}{'rec':>7}{'f1':>7}{'support':>9}")
         for code in self.labels:
@@ -73,6 +82,7 @@ class Report:
         return "\n".join(lines)
 
     def summary(self) -> dict[str, Any]:
+        """The headline figures (n, accuracy, macro-F1), rounded."""
         return {"n": self.n, "accuracy": round(self.accuracy, 4), "macro_f1": round(self.macro_f1, 4)}
 
 
@@ -151,6 +161,7 @@ def evaluate(rows: Sequence[Row], predict: Callable[[str], str | None], name: st
 def score(
     golds: Sequence[str], preds: Sequence[str], *, name: str = "model", texts: Sequence[str] | None = None
 ) -> Report:
+    """Score predicted codes against gold codes: per-type scores, accuracy, macro-F1 and the confusion matrix."""
     if len(golds) != len(preds):
         raise ValueError("golds and preds differ in length")
     n = len(golds)
@@ -242,13 +253,16 @@ class Baseline:
         self._pipeline = pipeline
 
     def __call__(self, text: str) -> str:
+        """The predicted dispute code of one text."""
         return str(self._pipeline.predict([text])[0])
 
     def predict_many(self, texts: Iterable[str]) -> list[str]:
+        """The predicted dispute codes of many texts, in order."""
         return [str(code) for code in self._pipeline.predict(list(texts))]
 
 
 def train_baseline(texts: Sequence[str], codes: Sequence[str]) -> Baseline:
+    """Fit the TF-IDF + logistic-regression baseline on labelled texts."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -305,6 +319,7 @@ async def _parse_all(rasa_url: str, token: str, texts: Sequence[str], concurrenc
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """`eval-nlu`: Rasa against the baseline on one CSV; the last output line is the JSON summary."""
     parser = argparse.ArgumentParser(prog="eval-nlu", description="Evaluate dispute-type classification.")
     parser.add_argument("--data", required=True, help="CSV with columns text,code")
     parser.add_argument("--rasa-url", required=True)

@@ -52,6 +52,7 @@ def rasa_data(root: Path = ROOT) -> list[str]:
 
 
 def model_path(root: Path = ROOT) -> Path:
+    """Where the model trained from the current inputs lives (named by their fingerprint)."""
     return root / "models" / f"sharedcourt-{fingerprint(root)}.tar.gz"
 
 
@@ -83,15 +84,16 @@ def train(root: Path = ROOT, *, force: bool = False) -> Path:
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
 
 
-def rasa_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment for `rasa` commands: endpoints.yml reads these."""
-    env = dict(os.environ if base is None else base)
+def rasa_env(settings: Settings) -> dict[str, str]:
+    """Environment for `rasa` commands: the environment as read, plus what endpoints.yml reads."""
+    env = dict(settings.extra)
     env.update(
         ACTION_ENDPOINT_URL=f"{settings.action_server_url}/webhook",
         RASA_TRACKER_URL=settings.rasa_tracker_url,
@@ -121,6 +123,7 @@ class Stack:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start(self, name: str, cmd: list[str], env: Mapping[str, str]) -> None:
+        """Start one process in its own process group, its output appended to `<log_dir>/<name>.log`."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = (self.log_dir / f"{name}.log").open("ab")
         # Own process group so Ctrl-C in the terminal reaches us first and we stop children in order.
@@ -142,6 +145,7 @@ class Stack:
         raise UpstreamError(f"{name} not healthy after {timeout:.0f} s ({url})")
 
     def stop(self, name: str | None = None) -> None:
+        """Stop one process, or all in reverse start order: SIGTERM, then SIGKILL after 15 s."""
         names = [name] if name else list(reversed(self.procs))
         for n in names:
             proc = self.procs.pop(n, None)
@@ -156,6 +160,7 @@ class Stack:
 
 
 def start_rasa(stack: Stack, model: Path) -> None:
+    """`rasa run` with the HTTP API on the port of RASA_URL."""
     settings = stack.settings
     cmd = [
         str(RASA_BIN), "run",
@@ -169,6 +174,7 @@ def start_rasa(stack: Stack, model: Path) -> None:
 
 
 def app_env(settings: Settings) -> dict[str, str]:
+    """Environment for our Python processes: the environment as read, with the addresses this stack uses."""
     env = dict(settings.extra)
     env.update(
         DATABASE_URL=settings.database_url,
@@ -181,12 +187,14 @@ def app_env(settings: Settings) -> dict[str, str]:
 
 
 def start_actions(stack: Stack) -> None:
+    """The rasa-sdk action server on the port of ACTION_SERVER_URL; it reaches the app at `internal_url`."""
     port = _port(stack.settings.action_server_url)
     cmd = [str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
-    stack.start("actions", cmd, app_env(stack.settings))
+    stack.start("actions", cmd, {**app_env(stack.settings), "APP_INTERNAL_URL": stack.settings.internal_url})
 
 
 def start_app(stack: Stack) -> None:
+    """The front door under uvicorn on PORT."""
     cmd = [
         str(APP_PYTHON), "-m", "uvicorn", "--factory", "sharedcourt.app:asgi",
         "--host", "127.0.0.1", "--port", str(stack.settings.port), "--no-access-log", "--ws", "none",
