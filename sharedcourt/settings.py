@@ -22,8 +22,9 @@ DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'var' / 'sharedcourt.db'}"
 
 
 def _url(value: str) -> str:
+    # ValueError, like the number casts: `from_env` turns it into a ConfigError that names the key.
     if "://" not in value:
-        raise ConfigError(f"not a URL: {value!r}")
+        raise ValueError("not a URL")
     return value.rstrip("/")
 
 

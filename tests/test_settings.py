@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,59 @@ def test_env_example_lists_every_setting(repo_root: Path) -> None:
     }
     fields = {name.upper() for name in Settings.__dataclass_fields__ if name != "extra"}
     assert fields <= listed, sorted(fields - listed)
+
+
+def test_handoff_reminder_and_internal_url_settings_are_read(tmp_path: Path) -> None:
+    environ = {
+        "HANDOFF_TICK_SECONDS": "0.5",
+        "HANDOFF_ROSTER": "/srv/roster.yml",
+        "APP_INTERNAL_URL": "http://app.internal:9000/",
+        "REMINDER_INTERVAL": "30",
+    }
+    settings = Settings.from_env(environ, env_file=tmp_path / "absent.env")
+    assert settings.handoff_tick_seconds == 0.5
+    assert settings.handoff_roster == "/srv/roster.yml"
+    assert settings.app_internal_url == "http://app.internal:9000"
+    assert settings.internal_url == "http://app.internal:9000"
+    assert settings.reminder_interval == 30.0
+
+
+@pytest.mark.parametrize("key", ["HANDOFF_TICK_SECONDS", "REMINDER_INTERVAL", "HANDOFF_ACCEPT_SECONDS", "PORT"])
+def test_an_unparsable_number_names_its_key(tmp_path: Path, key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        Settings.from_env({key: "soon"}, env_file=tmp_path / "absent.env")
+
+
+@pytest.mark.parametrize("key", ["PUBLIC_URL", "APP_INTERNAL_URL", "ACTION_SERVER_URL", "DINGTALK_API_BASE"])
+def test_a_bad_url_fails_loudly(tmp_path: Path, key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        Settings.from_env({key: "127.0.0.1:8000"}, env_file=tmp_path / "absent.env")
+
+
+def test_public_and_internal_urls_default_from_port(tmp_path: Path) -> None:
+    settings = Settings.from_env({"PORT": "8123"}, env_file=tmp_path / "absent.env")
+    assert settings.public_url == "http://127.0.0.1:8123"
+    assert settings.app_internal_url == ""
+    assert settings.internal_url == "http://127.0.0.1:8123"
+
+
+def test_an_explicit_public_url_wins_over_port(tmp_path: Path) -> None:
+    settings = Settings.from_env({"PORT": "8123", "PUBLIC_URL": "https://court.example/"}, env_file=tmp_path / "x")
+    assert settings.public_url == "https://court.example"
+    assert settings.internal_url == "http://127.0.0.1:8123"
+
+
+# Reading the process environment for a setting, anywhere but sharedcourt/settings.py.
+ENV_READ = re.compile(r"\bos\.environ\b|\bos\.getenv\b|\bgetenv\(|\.extra\s*\[|\.extra\.get\(")
+
+
+def test_only_settings_reads_the_environment(repo_root: Path) -> None:
+    readers = []
+    for package in ("sharedcourt", "actions"):
+        for path in sorted((repo_root / package).rglob("*.py")):
+            if path == repo_root / "sharedcourt" / "settings.py":
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                if ENV_READ.search(line):
+                    readers.append(f"{path.relative_to(repo_root)}:{number}: {line.strip()}")
+    assert readers == []
