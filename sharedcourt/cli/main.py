@@ -128,6 +128,7 @@ def _wechat_menu(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand the Makefile and developers use, with its arguments."""
     parser = argparse.ArgumentParser(prog="sharedcourt", description="Shared Court front door")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="migrate, train if needed, start every process").set_defaults(func=_run)
@@ -159,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; our typed errors become `error: ...` on stderr and exit code 2."""
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
