@@ -14,14 +14,32 @@ from __future__ import annotations
 import csv
 import functools
 import math
-import re
-import unicodedata
-from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sharedcourt.data import DATA_DIR
+from sharedcourt.sites.automaton import Automaton
+from sharedcourt.sites.place_names import COMMON_WORDS, normalize, strip_suffix
+from sharedcourt.sites.spatial import distance_km
+
+__all__ = [
+    "AMBIGUITY_MARGIN",
+    "CITY_CODE",
+    "CITY_NAME",
+    "COMMON_WORDS",
+    "GAZETTEER_CSV",
+    "LEVELS",
+    "LEVEL_ZH",
+    "Gazetteer",
+    "Match",
+    "Place",
+    "Resolution",
+    "choices",
+    "distance_km",
+    "format_choices",
+    "normalize",
+]
 
 GAZETTEER_CSV = DATA_DIR / "gazetteer.csv"
 CITY_CODE = "3308"
@@ -40,26 +58,11 @@ W_VILLAGE_SHORT = 2.0  # 万安
 W_ALIAS_SHORT = 1.5
 AMBIGUITY_MARGIN = 0.1
 
-# Short forms that are ordinary words: "weak" forms, which count only next to their parent ("龙游龙洲北门" is
-# 北门村 of 龙洲街道, "我很幸福" is no place); the full names always count.
-COMMON_WORDS = frozenset(
-    """
-    大街 湖南 保安 花园 新新 中心 幸福 阳光 朝阳 和平 友好 团结 光明 东方 前进 胜利 红旗 同心 新华 人民 文化
-    民主 联合 新民 建设 新建 大桥 东门 北门 南门 西门 书院 府前 新村 江东 城东 城南 城西 城北 滨江 望江 长安
-    永安 平安 和谐 丰收 先锋 五星 红星 新星 明星 友爱 富强 振兴 群力 联盟 中山 解放 新生 新兴 兴旺 新风 时代
-    锦绣 美丽 希望 东山 西山 南山 北山 王家 陈家 杨家 江山 常山 开化 龙游 柯城 衢江 共享 法庭
-    """.split()
-)
-# Words residents add around a place; removed before matching so they cannot join two forms.
-_COMMITTEE = (
-    (re.compile(r"(社区)?(居民委员会|居委会)"), "社区"),
-    (re.compile(r"村*(村民委员会|村委会|村委)"), "村"),
-)
-_DROP = re.compile(r"[\s\u3000,，。.、;；:：!！?？\"'“”‘’（）()\[\]【】<>《》\-—_/\\|~·]+")
-
 
 @dataclass(frozen=True)
 class Place:
+    """A county, town (street) or village (community) of Quzhou, with its statistical code and names."""
+
     code: str
     name: str
     short_name: str
@@ -73,6 +76,7 @@ class Place:
 
     @property
     def town_code(self) -> str | None:
+        """The code of the town the place is in (a town's own), None for a county."""
         if self.level == "village":
             return self.parent_code
         return self.code if self.level == "town" else None
@@ -84,6 +88,8 @@ class Place:
 
 @dataclass(frozen=True)
 class Match:
+    """One surface form of a place found in a text, with its position and weight."""
+
     place: Place
     surface: str
     start: int
@@ -94,6 +100,8 @@ class Match:
 
 @dataclass(frozen=True)
 class Resolution:
+    """Where a text says the resident is: the candidate places, best first, and whether it is ambiguous."""
+
     text: str
     matches: list[Place]  # best first
     ambiguous: bool
@@ -102,10 +110,12 @@ class Resolution:
 
     @property
     def best(self) -> Place | None:
+        """The best candidate, if any."""
         return self.matches[0] if self.matches else None
 
     @property
     def found(self) -> bool:
+        """True when the text named some place."""
         return bool(self.matches)
 
     def tied(self) -> list[Place]:
@@ -116,63 +126,6 @@ class Resolution:
         return [
             p for p, s in zip(self.matches, self.scores, strict=False) if s >= top - AMBIGUITY_MARGIN
         ] or self.matches[:1]
-
-
-class _Automaton:
-    """A small Aho-Corasick automaton over strings; values are attached to the end node of each key."""
-
-    def __init__(self) -> None:
-        self.goto: list[dict[str, int]] = [{}]
-        self.fail: list[int] = [0]
-        self.out: list[list[str]] = [[]]
-
-    def add(self, key: str) -> None:
-        node = 0
-        for ch in key:
-            nxt = self.goto[node].get(ch)
-            if nxt is None:
-                nxt = len(self.goto)
-                self.goto[node][ch] = nxt
-                self.goto.append({})
-                self.fail.append(0)
-                self.out.append([])
-            node = nxt
-        if key not in self.out[node]:
-            self.out[node].append(key)
-
-    def build(self) -> None:
-        queue: deque[int] = deque(self.goto[0].values())
-        while queue:
-            node = queue.popleft()
-            for ch, nxt in self.goto[node].items():
-                queue.append(nxt)
-                f = self.fail[node]
-                while f and ch not in self.goto[f]:
-                    f = self.fail[f]
-                target = self.goto[f].get(ch, 0)
-                self.fail[nxt] = target if target != nxt else 0
-                self.out[nxt] = self.out[nxt] + self.out[self.fail[nxt]]
-
-    def find(self, text: str) -> Iterator[tuple[int, int, str]]:
-        node = 0
-        goto, fail, out = self.goto, self.fail, self.out
-        for i, ch in enumerate(text):
-            while node and ch not in goto[node]:
-                node = fail[node]
-            node = goto[node].get(ch, 0)
-            for key in out[node]:
-                yield i + 1 - len(key), i + 1, key
-
-
-def normalize(text: str) -> str:
-    """NFKC, no spaces or punctuation, committee suffixes reduced to 村 / 社区, the province and city dropped."""
-    text = unicodedata.normalize("NFKC", text)
-    text = _DROP.sub("", text)
-    for pattern, repl in _COMMITTEE:
-        text = pattern.sub(repl, text)
-    for prefix in ("浙江省", "浙江", "衢州市", "衢州"):
-        text = text.replace(prefix, "")
-    return text
 
 
 class Gazetteer:
@@ -187,7 +140,7 @@ class Gazetteer:
         for p in self.places.values():
             for form, weight, weak in self._surfaces(p):
                 self._add_form(form, p.code, weight, weak)
-        self._automaton = _Automaton()
+        self._automaton = Automaton()
         for form in self._forms:
             self._automaton.add(form)
         self._automaton.build()
@@ -201,6 +154,7 @@ class Gazetteer:
 
     @classmethod
     def from_csv(cls, path: Path | str) -> Gazetteer:
+        """The gazetteer from a CSV in the format of sharedcourt/data/gazetteer.csv (not cached)."""
         with Path(path).open(encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.DictReader(fh))
         names = {r["code"]: r["name"] for r in rows}
@@ -241,7 +195,7 @@ class Gazetteer:
         for alias in p.aliases:
             norm = normalize(alias)
             yield norm, W_NAME if alias.endswith(("委会", "委员会")) else W_ALIAS, False
-            short = _strip(norm, ("社区", "村"))
+            short = strip_suffix(norm, ("社区", "村"))
             if short != norm:
                 yield short, W_ALIAS_SHORT, short in COMMON_WORDS
 
@@ -258,6 +212,7 @@ class Gazetteer:
     # ------------------------------------------------------------ navigation
 
     def get(self, code: str) -> Place | None:
+        """The place with this code, if any."""
         return self.places.get(code)
 
     def __getitem__(self, code: str) -> Place:
@@ -267,12 +222,15 @@ class Gazetteer:
         return len(self.places)
 
     def counties(self) -> list[Place]:
+        """The six counties (cities, districts)."""
         return [p for p in self.places.values() if p.level == "county"]
 
     def children(self, code: str) -> list[Place]:
+        """The places directly under `code`: a county's towns, a town's villages."""
         return list(self._children.get(code, []))
 
     def parent(self, place: Place) -> Place | None:
+        """The place directly above (None for a county)."""
         return self.places.get(place.parent_code)
 
     def ancestors(self, place: Place) -> list[Place]:
@@ -410,22 +368,6 @@ def choices(resolution: Resolution) -> list[Place]:
 def format_choices(places: list[Place]) -> str:
     """Numbered choices as the bot writes them: '1. 柯城区\\n2. 衢江区'."""
     return "\n".join(f"{i}. {p.full_name}" for i, p in enumerate(places, 1))
-
-
-def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine)."""
-    r = 6371.0088
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(min(1.0, math.sqrt(a)))
-
-
-def _strip(name: str, suffixes: tuple[str, ...]) -> str:
-    for s in suffixes:
-        if name.endswith(s) and len(name) - len(s) >= 2:
-            return name[: -len(s)]
-    return name
 
 
 def _unique(items: Iterable[str]) -> list[str]:

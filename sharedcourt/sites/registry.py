@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sharedcourt.data import DATA_DIR
 from sharedcourt.domain.disputes import BY_CODE
 from sharedcourt.sites.csv_format import read_csv_records
-from sharedcourt.sites.places import CITY_CODE, Gazetteer, Place, distance_km
+from sharedcourt.sites.places import CITY_CODE, Gazetteer, Place
 from sharedcourt.sites.records import SiteRecord, load_records
-from sharedcourt.sites.spatial import GridIndex
+from sharedcourt.sites.spatial import GridIndex, distance_km
 
 __all__ = [
     "DEFAULT_SITES_CSV",

@@ -1,4 +1,4 @@
-"""Nearest-point search over (latitude, longitude, item) triples: a grid index and its linear-scan baseline.
+"""Great-circle distance and nearest-point search over (latitude, longitude, item): a grid index and its baseline.
 
 The registry uses `GridIndex` to find the nearest sites; `LinearIndex` and `linear_nearest` give the same answer by
 scanning every point (the reference for tests and benchmarks).
@@ -15,6 +15,14 @@ EARTH_KM = 6371.0088
 KM_PER_DEG = math.pi * EARTH_KM / 180
 # A prepared point: (latitude in radians, cos(latitude), longitude in radians, item).
 _Prepared = tuple[float, float, float, T]
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 def _prepare(lat: float, lon: float, item: T) -> _Prepared[T]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sharedcourt.sites.places import GAZETTEER_CSV, Gazetteer, choices, format_choices, normalize
+from sharedcourt.sites.places import GAZETTEER_CSV, Gazetteer, choices, format_choices
 
 
 @pytest.fixture(scope="module")
@@ -166,13 +166,6 @@ def test_common_words_are_not_places(gaz: Gazetteer) -> None:
 def test_within_limits_candidates(gaz: Gazetteer) -> None:
     res = gaz.resolve("严村", within="330803")
     assert res.best is not None and res.best.full_name == "衢江区上方镇严村" and not res.ambiguous
-
-
-def test_normalize() -> None:
-    assert normalize("浙江省 衢州市，柯城区！") == "柯城区"
-    assert normalize("万安村委会") == "万安村"
-    assert normalize("胡村村委会") == "胡村"
-    assert normalize("书香社区居委会") == "书香社区"
 
 
 def test_nearest_county_from_coordinates(gaz: Gazetteer) -> None:
