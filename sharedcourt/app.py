@@ -18,16 +18,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sharedcourt.booking import reminders
-from sharedcourt.booking import service as booking
 from sharedcourt.channels import dingtalk, webchat, wechat, wecom
 from sharedcourt.clients.rasa import RasaClient
 from sharedcourt.db.session import make_engine, make_sessionmaker
 from sharedcourt.errors import AuthError, BadRequest, Conflict, NotFound, PayloadTooLarge, UpstreamError
-from sharedcourt.handoff import service as handoff
+from sharedcourt.handoff import runtime as handoff
 from sharedcourt.messaging.outbox import Outbox
 from sharedcourt.messaging.router import Router
 from sharedcourt.settings import Settings
+from sharedcourt.web import bookings as booking_api
 from sharedcourt.web import console
+from sharedcourt.web import handoff as handoff_web
 
 log = logging.getLogger(__name__)
 
@@ -165,9 +166,9 @@ def create_app(
 def _routes(settings: Settings, extra_routes: list[RouteFactory] | None) -> list[BaseRoute]:
     """Every HTTP route of the front door, then the extra factories a test or deployment adds."""
     routes: list[BaseRoute] = [Route("/healthz", healthz), *webchat.routes(), *console.routes(settings)]
-    routes += [*handoff.routes(), *dingtalk.routes()]
+    routes += [*handoff_web.routes(), *dingtalk.routes()]
     routes += [*wechat.routes(settings), *wecom.routes(settings)]
-    routes += booking.routes(settings)
+    routes += booking_api.routes()
     for factory in extra_routes or []:
         routes.extend(factory(settings))
     return routes

@@ -22,62 +22,12 @@ from starlette.routing import Route
 
 from sharedcourt.clients.dingtalk import Card, DingTalkClient, sign
 from sharedcourt.errors import AuthError, BadRequest, UpstreamError
-from sharedcourt.handoff.staff_routing import Staffer
-from sharedcourt.messaging.outbox import Item, Outbox, SendResult
+from sharedcourt.handoff.texts import TEXT_ONLY
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "dingtalk"
 MAX_SKEW_MS = 60 * 60 * 1000
 _SEEN_LIMIT = 2048
-
-
-class DingTalkNotifier:
-    """Reaches a person through the robot's one-to-one API (a `StaffNotifier`), directly."""
-
-    def __init__(self, client: DingTalkClient) -> None:
-        self.client = client
-
-    async def notify(self, staffer: Staffer, card: Card) -> None:
-        await self.client.send_to_users([staffer.dingtalk], card)
-
-
-def _card_payload(card: Card) -> dict[str, Any]:
-    return {"title": card.title, "text": card.text, "buttons": [list(b) for b in card.buttons]}
-
-
-class DingTalkSender:
-    """The outbox's sender for channel "dingtalk": one robot one-to-one message per item."""
-
-    def __init__(self, client: DingTalkClient) -> None:
-        self.client = client
-
-    async def send(self, item: Item) -> SendResult:
-        payload = item.payload
-        card = Card(
-            title=str(payload.get("title") or ""),
-            text=str(payload.get("text") or ""),
-            buttons=tuple((str(t), str(c)) for t, c in payload.get("buttons") or ()),
-        )
-        try:
-            await self.client.send_to_users([item.recipient], card)
-        except UpstreamError as exc:
-            return SendResult("retry", str(exc))
-        return SendResult("sent")
-
-
-class OutboxNotifier:
-    """A `StaffNotifier` through the shared outbox: queued in the database, first attempt at once,
-    retries with backoff by the outbox loop (and it survives a restart)."""
-
-    def __init__(self, client: DingTalkClient, outbox: Outbox) -> None:
-        self.client = client
-        self.outbox = outbox
-        outbox.register(CHANNEL, DingTalkSender(client))
-
-    async def notify(self, staffer: Staffer, card: Card) -> None:
-        item_id = await self.outbox.add(CHANNEL, staffer.dingtalk, _card_payload(card))
-        await self.outbox.send_one(item_id)
 
 
 def verify(app_secret: str, timestamp: str, signature: str, now_ms: int | None = None) -> None:
@@ -107,6 +57,7 @@ def _text_of(data: dict[str, Any]) -> str:
 
 
 async def callback(request: Request) -> Response:
+    """The robot's callback: verify, drop re-deliveries, pass the text to the handoff, answer the person."""
     settings = request.app.state.settings
     verify(settings.dingtalk_app_secret, request.headers.get("timestamp", ""), request.headers.get("sign", ""))
     body = await request.body()
@@ -132,7 +83,7 @@ async def callback(request: Request) -> Response:
     if not staff_id:
         raise BadRequest("senderStaffId missing")
     if not text:
-        answer = "目前只能转发文字消息，图片和语音请用文字说明，或在对话记录中查看居民发送的材料。"
+        answer = TEXT_ONLY
     else:
         outcome = await handoff.service.staff_says(staff_id, text)
         answer = outcome.text
@@ -158,4 +109,5 @@ async def _answer(request: Request, data: dict[str, Any], staff_id: str, card: C
 
 
 def routes() -> list[Route]:
+    """The DingTalk robot's callback route."""
     return [Route("/dingtalk/callback", callback, methods=["POST"])]

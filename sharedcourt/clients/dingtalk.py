@@ -121,6 +121,7 @@ class DingTalkClient:
         self._token_lock = asyncio.Lock()
 
     async def aclose(self) -> None:
+        """Close the connection pool."""
         await self._http.aclose()
 
     async def _post(self, url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> httpx.Response:
@@ -141,6 +142,7 @@ class DingTalkClient:
         raise DingTalkError(f"POST {url} failed after {self.attempts} attempts: {last!r}")
 
     async def access_token(self, *, refresh: bool = False) -> str:
+        """The cached access token, fetched again when it is about to expire or `refresh` is set."""
         async with self._token_lock:
             if not refresh and self._token and self._monotonic() < self._token_until:
                 return self._token

@@ -210,22 +210,3 @@ def test_dingtalk_down_is_retried_through_the_outbox(client: TestClient, standin
     assert client.portal is not None
     assert client.portal.call(run_once) == 1
     assert number in standin.wait_for(DIRECTOR, number).text
-
-
-def test_without_dingtalk_the_demo_inbox_and_console_commands_work(database_url: str) -> None:
-    settings = Settings.from_env({"DATABASE_URL": database_url, "STAFF_TOKEN": STAFF_TOKEN})
-    app = create_app(settings, rasa_transport=httpx.MockTransport(_rasa), background=False)
-    auth = {"Authorization": f"Bearer {STAFF_TOKEN}"}
-    with TestClient(app) as demo:
-        number = _ask_for_a_person(demo, "demo-resident")
-        inbox = demo.get("/handoff/staff/inbox", params={"staff": "baiyun-director"}, headers=auth).json()
-        assert any(number in m["title"] for m in inbox["messages"])
-        assert demo.get("/handoff/staff/inbox", headers={"Authorization": "Bearer wrong"}).status_code == 403
-        said = demo.post(
-            "/handoff/staff/command", json={"staff": "baiyun-director", "text": f"接单 {number}"}, headers=auth
-        )
-        assert said.json()["ok"] is True
-        demo.post("/handoff/staff/command", json={"staff": "baiyun-director", "text": "您好，我来了"}, headers=auth)
-        assert _resident_sees(demo, "demo-resident")[-1]["text"] == "您好，我来了"
-        # Forged DingTalk callbacks are refused when DingTalk is not configured at all.
-        assert demo.post("/dingtalk/callback", json={}, headers={"timestamp": "1", "sign": "x"}).status_code == 403

@@ -19,8 +19,10 @@ from sharedcourt.clients.rasa import RasaClient
 from sharedcourt.db.conversation import Conversation, Message
 from sharedcourt.db.ticket import Rating, Ticket, TicketEvent
 from sharedcourt.domain.clock import TZ
-from sharedcourt.handoff.service import RATING_PROMPT, HandoffRequest, HandoffService
+from sharedcourt.handoff.core import HandoffRequest
+from sharedcourt.handoff.service import HandoffService
 from sharedcourt.handoff.staff_routing import Staffer, load_default
+from sharedcourt.handoff.texts import RATING_PROMPT
 from sharedcourt.messaging.router import Inbound, Router
 
 MONDAY_10 = dt.datetime(2026, 11, 30, 10, 0, tzinfo=TZ)

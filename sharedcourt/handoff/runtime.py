@@ -1,0 +1,89 @@
+"""What the app builds for the handoff: one service, its notifier (DingTalk or the demo inbox) and the tick loop."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from sharedcourt.clients.dingtalk import DingTalkClient
+from sharedcourt.db.base import utcnow
+from sharedcourt.handoff.core import Clock
+from sharedcourt.handoff.notify import DingTalkNotifier, InboxNotifier, OutboxNotifier, StaffNotifier
+from sharedcourt.handoff.service import HandoffService
+from sharedcourt.handoff.staff_routing import ROSTER_FILE, load_default
+from sharedcourt.messaging.outbox import Outbox
+from sharedcourt.messaging.router import Router
+from sharedcourt.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The app's handoff: the service, how people are reached, and what to close at shutdown."""
+
+    service: HandoffService
+    notifier: StaffNotifier
+    closers: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        """Close the DingTalk client (if any)."""
+        for close in self.closers:
+            result = close()
+            if inspect.isawaitable(result):
+                await result
+
+
+def build(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    router: Router,
+    *,
+    clock: Clock = utcnow,
+    dingtalk_transport: httpx.AsyncBaseTransport | None = None,
+    outbox: Outbox | None = None,
+) -> Runtime:
+    """The service for this app: DingTalk (through the outbox when given) when DINGTALK_* are set, else the
+    local inbox (the demo: GET /handoff/staff/inbox, POST /handoff/staff/command)."""
+    routing = load_default(settings.handoff_roster or str(ROSTER_FILE))
+    closers: list[Callable[[], Awaitable[None] | None]] = []
+    notifier: StaffNotifier
+    if settings.dingtalk_app_key and settings.dingtalk_app_secret:
+        client = DingTalkClient(
+            settings.dingtalk_api_base,
+            settings.dingtalk_app_key,
+            settings.dingtalk_app_secret,
+            settings.dingtalk_robot_code,
+            transport=dingtalk_transport,
+        )
+        notifier = OutboxNotifier(client, outbox) if outbox is not None else DingTalkNotifier(client)
+        closers.append(client.aclose)
+    else:
+        notifier = InboxNotifier()
+    service = HandoffService(
+        sessions,
+        router,
+        routing,
+        notifier,
+        accept_seconds=settings.handoff_accept_seconds,
+        clock=clock,
+        public_url=settings.public_url,
+    )
+    router.relay = service.relay_inbound
+    return Runtime(service, notifier, closers)
+
+
+async def tick_loop(service: HandoffService, interval: float) -> None:
+    """Escalate unaccepted offers on schedule."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await service.tick()
+        except Exception:
+            log.exception("handoff tick failed")
