@@ -1,47 +1,33 @@
-"""Intake actions (issue 3): thin adapters from the Rasa tracker to `sharedcourt.intake.form`."""
+"""Intake actions (issue 3): thin adapters from the Rasa tracker to `sharedcourt.intake.service`."""
 
 from __future__ import annotations
 
-import datetime as dt
-import logging
 import threading
 from abc import ABC, abstractmethod
-from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, FollowupAction, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy.exc import SQLAlchemyError
 
-from sharedcourt.intake import form as intake
-
-log = logging.getLogger(__name__)
-
-
-def today() -> dt.date:
-    return intake.today()
+from actions.wiring import say, wiring
+from sharedcourt.intake import service
+from sharedcourt.intake.extract import warm_up
+from sharedcourt.intake.facts import FORM, ask_slots, in_progress, required_slots
+from sharedcourt.intake.form import Step, Turn, ask
 
 
-def utter(dispatcher: CollectingDispatcher, says: list[intake.Say]) -> None:
-    for say in says:
-        buttons = [{"title": b.title, "payload": b.payload} for b in say.buttons]
-        dispatcher.utter_message(text=say.text, buttons=buttons or None)
-
-
-def turn_of(tracker: Tracker) -> intake.Turn:
+def turn_of(tracker: Tracker) -> Turn:
+    """The latest user message as the form sees it."""
     message = tracker.latest_message or {}
     intent = message.get("intent") or {}
-    return intake.Turn(
+    return Turn(
         text=str(message.get("text") or ""),
         intent=intent.get("name"),
         confidence=float(intent.get("confidence") or 0.0),
         ranking=message.get("intent_ranking") or [],
         entities=message.get("entities") or [],
     )
-
-
-MISUNDERSTOOD_LIMIT = 2
 
 
 def misunderstood_in_a_row(tracker: Tracker) -> int:
@@ -56,47 +42,40 @@ def misunderstood_in_a_row(tracker: Tracker) -> int:
     return count
 
 
-async def store(tracker: Tracker, slots: dict[str, Any], status: str) -> str | None:
-    """Save the case; a database failure is logged and the conversation goes on."""
-    try:
-        return await intake.save_case(intake.sessions_from_env(), tracker.sender_id, slots, status=status)
-    except (SQLAlchemyError, OSError):
-        log.exception("could not store the case of %s", tracker.sender_id)
-        return None
+def events_of(dispatcher: CollectingDispatcher, step: Step) -> list[EventType]:
+    """Say the step's replies and turn its slot updates (and follow-up action) into events."""
+    say(dispatcher, *step.messages)
+    if step.response:
+        dispatcher.utter_message(response=step.response)
+    events: list[EventType] = [SlotSet(k, v) for k, v in step.updates.items()]
+    if step.followup:
+        events.append(FollowupAction(step.followup))
+    return events
 
 
 class ValidateIntakeForm(FormValidationAction):
-    """Every turn of `intake_form`: the core decides, this class only translates."""
+    """Every turn of `intake_form`: the intake decides, this class only translates."""
 
     def __init__(self) -> None:
         super().__init__()
         # The action server makes one instance at start-up: load jionlp and the gazetteer (~1-3 s) in the
         # background then, rather than during a resident's first message.
-        threading.Thread(target=intake.warm_up, name="intake-warm-up", daemon=True).start()
+        threading.Thread(target=warm_up, name="intake-warm-up", daemon=True).start()
 
     def name(self) -> str:
+        """The action's name in the domain."""
         return "validate_intake_form"
 
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[str]:
-        return intake.required_slots(tracker.slots)
+        """What the form asks for, given what is known so far."""
+        return required_slots(tracker.slots)
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        slots = dict(tracker.slots)
-        step = intake.advance(slots, turn_of(tracker), today())
-        if step.reject:
-            return []  # nothing set: the form rejects and the rules answer (person, restart, goodbye …)
-        slots.update(step.updates)
-        events: list[EventType] = [SlotSet(k, v) for k, v in step.updates.items()]
-        if step.became_urgent:
-            number = await store(tracker, slots, "open")
-            if number and number != slots.get("case_number"):
-                slots["case_number"] = number
-                events.append(SlotSet("case_number", number))
-        utter(dispatcher, step.messages)
-        events.append(SlotSet("requested_slot", intake.next_slot(slots)))
-        return events
+        """One form turn; a rejected turn sets nothing, so that the rules answer."""
+        step = await service.form_turn(wiring.db(), tracker.sender_id, tracker.slots, turn_of(tracker), wiring.clock())
+        return [] if step.reject else events_of(dispatcher, step)
 
 
 class AskAction(Action, ABC):
@@ -105,11 +84,12 @@ class AskAction(Action, ABC):
     slot: str
 
     @abstractmethod
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The action's name in the domain."""
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        intent = (tracker.latest_message or {}).get("intent") or {}
-        utter(dispatcher, intake.ask(self.slot, tracker.slots, intent.get("name")))
+        """Ask for this action's slot."""
+        say(dispatcher, *ask(self.slot, tracker.slots, turn_of(tracker).intent))
         return []
 
 
@@ -123,67 +103,47 @@ def _ask_class(slot: str) -> type[AskAction]:
     return type(cls_name, (AskAction,), {"slot": slot, "name": name, "__module__": __name__})
 
 
-ASK_SLOTS = (*intake.TYPE_SLOTS, *(f.key for f in intake.FACTS), *intake.END_SLOTS)
-ASK_ACTIONS = {slot: _ask_class(slot) for slot in ASK_SLOTS}
+ASK_ACTIONS = {slot: _ask_class(slot) for slot in ask_slots()}
 
 
 class ActionIntakeDone(Action):
     """After the form: store the confirmed case (or the redirect) and say what comes next."""
 
     def name(self) -> str:
+        """The action's name in the domain."""
         return "action_intake_done"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        slots = dict(tracker.slots)
-        dispute = intake.BY_CODE.get(slots.get("dispute_code") or "")
-        status = "confirmed" if dispute is not None and dispute.mediable else "redirected"
-        number = await store(tracker, slots, status)
-        utter(dispatcher, [intake.outcome(slots, number or "")])
-        return [SlotSet("case_number", number)] if number else []
+        """Store the case and say what comes next."""
+        step = await service.finish(wiring.db(), tracker.sender_id, tracker.slots, wiring.clock())
+        return events_of(dispatcher, step)
 
 
 class ActionIntakeSave(Action):
     """Before a person takes over: store what was collected so far (silently)."""
 
     def name(self) -> str:
+        """The action's name in the domain."""
         return "action_intake_save"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        slots = dict(tracker.slots)
-        if not (slots.get("dispute_code") or slots.get("complaint") or slots.get("urgent")):
-            return []
-        if intake.finished(slots):
-            return []  # already stored as confirmed/redirected
-        number = await store(tracker, slots, "open")
-        return [SlotSet("case_number", number)] if number else []
+        """Store the case so far."""
+        step = await service.save_for_handoff(wiring.db(), tracker.sender_id, tracker.slots, wiring.clock())
+        return events_of(dispatcher, step)
 
 
 class ActionEmergency(Action):
     """Danger first: 110/120 guidance at once, the case marked urgent."""
 
     def name(self) -> str:
+        """The action's name in the domain."""
         return "action_emergency"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        utter(
-            dispatcher,
-            [
-                intake.Say(intake.EMERGENCY_TEXT),
-                intake.Say(
-                    "等您安全了，可以接着跟我说说发生了什么，我帮您整理好交给调解员；也可以直接转人工。",
-                    (intake.Button("转人工服务", "/request_human"),),
-                ),
-            ],
-        )
-        slots = {**tracker.slots, "urgent": True}
-        turn = turn_of(tracker)
-        if turn.text and not slots.get("complaint"):
-            slots["complaint"] = turn.text
-        number = await store(tracker, slots, "open")
-        events: list[EventType] = [SlotSet("urgent", True), SlotSet("complaint", slots.get("complaint"))]
-        if number:
-            events.append(SlotSet("case_number", number))
-        return events
+        """Guide the resident to safety and store the urgent case."""
+        text = turn_of(tracker).text
+        step = await service.emergency(wiring.db(), tracker.sender_id, tracker.slots, text, wiring.clock())
+        return events_of(dispatcher, step)
 
 
 class ActionIntakeFallback(Action):
@@ -191,45 +151,29 @@ class ActionIntakeFallback(Action):
     types as numbered choices, else the menu."""
 
     def name(self) -> str:
+        """The action's name in the domain."""
         return "action_intake_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        turn = turn_of(tracker)
-        events: list[EventType] = []
-        if intake.is_danger(turn.text, turn.intent, turn.confidence):
-            utter(dispatcher, [intake.Say(intake.EMERGENCY_TEXT)])
-            events.append(SlotSet("urgent", True))
-        candidates = intake.offer_choices(turn.ranking, turn.text)
-        if not candidates:
-            if misunderstood_in_a_row(tracker) >= MISUNDERSTOOD_LIMIT:
-                # Two failed attempts to understand: a person takes over instead of a third guess.
-                dispatcher.utter_message(text="抱歉，我还是没能理解您的意思，这就为您联系工作人员。")
-                return [*events, FollowupAction("action_request_human")]
-            dispatcher.utter_message(response="utter_default")
-            return events
-        slots = dict(tracker.slots)
-        updates: dict[str, Any] = intake.fresh_updates(slots) if intake.finished(slots) else {}
-        updates["type_candidates"] = candidates[:3]
-        updates["complaint"] = intake.join_complaint(updates.get("complaint", slots.get("complaint")), turn.text)
-        for key, value in intake.extract(turn.text, today(), turn.entities).items():
-            if slots.get(key) is None:
-                updates[key] = value
-        utter(dispatcher, [intake.type_choices(candidates[:3])])
-        return events + [SlotSet(k, v) for k, v in updates.items()]
+        """Offer choices, the menu, or a person after repeated misunderstandings."""
+        step = service.fallback(tracker.slots, turn_of(tracker), misunderstood_in_a_row(tracker), wiring.clock())
+        return events_of(dispatcher, step)
 
 
 class ActionSessionStart(Action):
     """A new session keeps every slot and, when an intake was half-way, keeps the form going."""
 
     def name(self) -> str:
+        """The action's name in the domain."""
         return "action_session_start"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        """Start the session with the slots carried over."""
         events: list[EventType] = [SessionStarted()]
         carried = {k: v for k, v in tracker.slots.items() if v is not None and k != "session_started_metadata"}
         events += [SlotSet(k, v) for k, v in carried.items()]
-        if intake.in_progress(carried):
-            events.append(ActiveLoop(intake.FORM))
+        if in_progress(carried):
+            events.append(ActiveLoop(FORM))
         events.append(ActionExecuted("action_listen"))
         return events
 

@@ -1,8 +1,8 @@
 """What the assistant understands from one message (`make parse TEXT=...`), the way the conversation does.
 
 The dispute type comes from Rasa's `/model/parse` (the same model the bot runs) and is decided by
-`sharedcourt.intake.form.classify`, the facts by `sharedcourt.intake.form.extract` - the very functions the intake form
-uses - so staff can see why the bot decided what it did.
+`sharedcourt.intake.classify.classify`, the facts by `sharedcourt.intake.extract.extract` - the very functions the
+intake form uses - so staff can see why the bot decided what it did.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from sharedcourt.clients.rasa import RasaClient
+from sharedcourt.domain.clock import TZ
 from sharedcourt.domain.disputes import BY_INTENT
-from sharedcourt.intake import form as intake
+from sharedcourt.intake.classify import classify, is_danger
+from sharedcourt.intake.extract import extract
 from sharedcourt.settings import Settings
 
 
@@ -28,7 +30,7 @@ def understanding_of(parsed: Mapping[str, Any], today: dt.date) -> dict[str, Any
     best = max(disputes, key=lambda r: float(r.get("confidence") or 0.0), default=None)
     result: dict[str, Any]
     if best is not None:
-        decided = intake.classify(top_name, top_conf, ranking)
+        decided = classify(top_name, top_conf, ranking)
         result = {
             "code": BY_INTENT[str(best["name"])].code,
             "confidence": round(float(best.get("confidence") or 0.0), 4),
@@ -39,8 +41,8 @@ def understanding_of(parsed: Mapping[str, Any], today: dt.date) -> dict[str, Any
         }
     else:
         result = {"code": None, "confidence": round(top_conf, 4), "intent": top_name}
-    result["urgent"] = intake.is_danger(text, top_name, top_conf)
-    result["facts"] = intake.extract(text, today, parsed.get("entities") or [])
+    result["urgent"] = is_danger(text, top_name, top_conf)
+    result["facts"] = extract(text, today, parsed.get("entities") or [])
     return result
 
 
@@ -52,4 +54,4 @@ async def understand_text(settings: Settings, text: str, *, today: dt.date | Non
     finally:
         await client.aclose()
     parsed.setdefault("text", text)
-    return understanding_of(parsed, today or intake.today())
+    return understanding_of(parsed, today or dt.datetime.now(TZ).date())

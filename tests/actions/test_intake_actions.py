@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from actions import intake as actions
+from actions.wiring import wiring
 from sharedcourt.db.case import Case
 from sharedcourt.db.conversation import Conversation, Resident
-from sharedcourt.intake import form as intake
+from sharedcourt.intake.facts import UNKNOWN, needed_facts
 
 NUMBER = re.compile(r"^QZ\d{4}-\d{6}$")
 
@@ -53,9 +55,10 @@ def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def db(sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch) -> async_sessionmaker[AsyncSession]:
-    monkeypatch.setattr(intake, "sessions_from_env", lambda: sessions)
-    return sessions
+def db(sessions: async_sessionmaker[AsyncSession]) -> Iterator[async_sessionmaker[AsyncSession]]:
+    wiring.sessions = sessions
+    yield sessions
+    wiring.reset()
 
 
 async def load_cases(sessions: async_sessionmaker[AsyncSession], conversation_id: str) -> list[Case]:
@@ -95,7 +98,7 @@ async def test_a_request_for_a_person_rejects_the_form() -> None:
 
 async def test_a_bad_phone_is_asked_again() -> None:
     slots = {"dispute_code": "debt", "type_confirmed": True, "requested_slot": "phone"}
-    slots.update({k: "有" for k in intake.needed_facts("debt") if k != "phone"})
+    slots.update({k: "有" for k in needed_facts("debt") if k != "phone"})
     dispatcher = CollectingDispatcher()
     events = await actions.ValidateIntakeForm().run(dispatcher, tracker("138123", "inform", 0.8, slots), {})
     assert "phone" not in slot_events(events) and slot_events(events)["requested_slot"] == "phone"
@@ -133,7 +136,7 @@ async def test_emergency_then_the_confirmed_case_is_one_case(db: async_sessionma
         "children": "一个三岁的孩子",
         "desired_outcome": "离婚",
         "steps_taken": "报过警",
-        "evidence": intake.UNKNOWN,
+        "evidence": UNKNOWN,
         "phone": "13812345678",
         "summary_confirmed": True,
         "urgent": True,

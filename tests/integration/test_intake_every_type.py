@@ -11,7 +11,7 @@ import re
 import pytest
 
 from sharedcourt.domain.disputes import BY_CODE
-from sharedcourt.intake.form import understood_label
+from sharedcourt.intake.classify import understood_label
 
 from .conftest import System, new_sender
 from .test_intake_journey import Transcript, _button_number, _cases, _texts, answer_until_summary
