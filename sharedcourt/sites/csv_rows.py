@@ -107,13 +107,6 @@ def _check_coords(r: _Row) -> None:
     r.values["latitude"], r.values["longitude"] = lat, lon
 
 
-def _check_hours(r: _Row) -> None:
-    hours, problem = _parse_hours(r.cell("opening_hours"))
-    if problem:
-        r.errors.append(problem)
-    r.values["opening_hours"] = hours
-
-
 def _check_disputes(r: _Row) -> None:
     codes = [c.strip() for c in r.cell("dispute_types").split("|") if c.strip()]
     bad = [c for c in codes if c not in BY_CODE or not BY_CODE[c].mediable]
@@ -133,11 +126,16 @@ def _check_contacts(r: _Row) -> None:
             r.values[col] = v
 
 
-def _check_staff(r: _Row) -> None:
-    staff, problem = _parse_staff(r.cell("staff"))
-    if problem:
-        r.errors.append(problem)
-    r.values["staff"] = staff
+def _check_json(column: str, parse: Callable[[str], tuple[Any, str]]) -> Callable[[_Row], None]:
+    """The check of a JSON column (opening_hours, staff): its parser gives the value or the reason it is bad."""
+
+    def check(r: _Row) -> None:
+        value, problem = parse(r.cell(column))
+        if problem:
+            r.errors.append(problem)
+        r.values[column] = value
+
+    return check
 
 
 def _check_active(r: _Row) -> None:
@@ -145,20 +143,6 @@ def _check_active(r: _Row) -> None:
     if flag not in _TRUE and flag not in _FALSE:
         r.errors.append("是否启用（active）应为 1 或 0")
     r.values["active"] = flag not in _FALSE
-
-
-# In column order, so that a row's reasons read left to right; each runs when any of its columns is present.
-_OPTIONAL_CHECKS: tuple[tuple[frozenset[str], Callable[[_Row], None]], ...] = (
-    (frozenset({"parent_code"}), _check_parent),
-    (frozenset({"place_code"}), _check_place),
-    (frozenset({"address"}), _check_address),
-    (frozenset({"lat", "lon"}), _check_coords),
-    (frozenset({"opening_hours"}), _check_hours),
-    (frozenset({"dispute_types"}), _check_disputes),
-    (frozenset({"phone", "director", "judge"}), _check_contacts),
-    (frozenset({"staff"}), _check_staff),
-    (frozenset({"active"}), _check_active),
-)
 
 
 def _parse_hours(text: str) -> tuple[dict[str, list[str]], str]:
@@ -217,3 +201,17 @@ def _parse_person(i: int, p: object) -> tuple[StaffRecord | None, str]:
     if not isinstance(phone, str) or (ding is not None and not isinstance(ding, str)):
         return None, f"人员第{i}项的电话或钉钉ID格式不对"
     return StaffRecord(p["name"].strip()[:64], role, capacity, phone[:64], ding), ""
+
+
+# In column order, so that a row's reasons read left to right; each runs when any of its columns is present.
+_OPTIONAL_CHECKS: tuple[tuple[frozenset[str], Callable[[_Row], None]], ...] = (
+    (frozenset({"parent_code"}), _check_parent),
+    (frozenset({"place_code"}), _check_place),
+    (frozenset({"address"}), _check_address),
+    (frozenset({"lat", "lon"}), _check_coords),
+    (frozenset({"opening_hours"}), _check_json("opening_hours", _parse_hours)),
+    (frozenset({"dispute_types"}), _check_disputes),
+    (frozenset({"phone", "director", "judge"}), _check_contacts),
+    (frozenset({"staff"}), _check_json("staff", _parse_staff)),
+    (frozenset({"active"}), _check_active),
+)
