@@ -33,23 +33,14 @@ class HandoffAnswer:
 
 
 class FrontDoorClient:
-    """Calls /handoff/* on the front door; use as `async with FrontDoorClient.from_settings(settings) as api`."""
+    """Calls /handoff/* on the front door; use as `async with FrontDoorClient(settings) as api`."""
 
-    def __init__(
-        self,
-        base_url: str,
-        token: str,
-        *,
-        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        headers = {"Authorization": f"Bearer {token}"}
-        self._http = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout, transport=transport)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> FrontDoorClient:
-        """The client for this deployment: internal URL and staff token from the settings."""
-        return cls(settings.internal_url, settings.staff_token, transport=transport)
+    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        # The app's internal URL and the staff token: both processes read the same settings.
+        headers = {"Authorization": f"Bearer {settings.staff_token}"}
+        self._http = httpx.AsyncClient(
+            base_url=settings.internal_url, headers=headers, timeout=DEFAULT_TIMEOUT, transport=transport
+        )
 
     async def __aenter__(self) -> FrontDoorClient:
         return self

@@ -33,7 +33,7 @@ class Rated:
 async def _ask(settings: Settings, call: Call, transport: httpx.AsyncBaseTransport | None) -> HandoffAnswer | None:
     """One API call; None when the front door could not answer (logged)."""
     try:
-        async with FrontDoorClient.from_settings(settings, transport=transport) as api:
+        async with FrontDoorClient(settings, transport=transport) as api:
             return await call(api)
     except FrontDoorError as exc:
         log.warning("handoff API failed: %s", exc)

@@ -10,6 +10,8 @@ import pytest
 from sharedcourt.clients.frontdoor import FrontDoorClient, FrontDoorError, HandoffAnswer
 from sharedcourt.settings import Settings
 
+SETTINGS = Settings.from_env({"STAFF_TOKEN": "tok", "APP_INTERNAL_URL": "http://app.test"})
+
 
 async def test_calls_carry_the_staff_token_and_read_the_answer() -> None:
     seen: list[httpx.Request] = []
@@ -19,7 +21,7 @@ async def test_calls_carry_the_staff_token_and_read_the_answer() -> None:
         return httpx.Response(200, json={"ok": True, "text": "已为您联系", "ticket": "T00001", "state": "offered"})
 
     settings = Settings.from_env({"STAFF_TOKEN": "tok", "APP_INTERNAL_URL": "http://app.test:9"})
-    async with FrontDoorClient.from_settings(settings, transport=httpx.MockTransport(handler)) as api:
+    async with FrontDoorClient(settings, transport=httpx.MockTransport(handler)) as api:
         answer = await api.request_handoff({"conversation_id": "c1"})
         await api.rate_handoff("c1", score=5)
         await api.rate_handoff("c1", comment="很好")
@@ -45,7 +47,7 @@ async def test_calls_carry_the_staff_token_and_read_the_answer() -> None:
     [httpx.Response(503), httpx.Response(200, content=b"not json"), httpx.Response(200, json=["a list"])],
 )
 async def test_every_failure_is_a_front_door_error(response: httpx.Response) -> None:
-    async with FrontDoorClient("http://app.test", "tok", transport=httpx.MockTransport(lambda r: response)) as api:
+    async with FrontDoorClient(SETTINGS, transport=httpx.MockTransport(lambda r: response)) as api:
         with pytest.raises(FrontDoorError):
             await api.handoff_status("c1")
 
@@ -54,6 +56,6 @@ async def test_unreachable_is_a_front_door_error() -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    async with FrontDoorClient("http://app.test", "tok", transport=httpx.MockTransport(refuse)) as api:
+    async with FrontDoorClient(SETTINGS, transport=httpx.MockTransport(refuse)) as api:
         with pytest.raises(FrontDoorError):
             await api.cancel_handoff("c1")
