@@ -23,7 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from actions.wiring import wiring
 from sharedcourt.booking import calendar as schedule
+from sharedcourt.booking import preferences as prefs
 from sharedcourt.booking import service as bk
+from sharedcourt.booking import views
 from sharedcourt.db.booking import Booking
 from sharedcourt.db.case import Case
 from sharedcourt.db.session import unit_of_work
@@ -183,7 +185,7 @@ class ActionBookSlot(Action):
         slot_id = as_int(choice(tracker))
         if slot_id is None:
             offered = tracker.get_slot("booking_offered") or []
-            slot_id = bk.pick_by_number([int(i) for i in offered], latest_text(tracker))
+            slot_id = prefs.pick_by_number([int(i) for i in offered], latest_text(tracker))
         now = wiring.clock()
         moving = as_int(tracker.get_slot("booking_reschedule"))
         if slot_id is None:
@@ -199,7 +201,7 @@ class ActionBookSlot(Action):
                         say(dispatcher, Say("还没有需要预约的案件。请先说说您遇到的纠纷，我帮您登记后再预约。"))
                         return _clear()
                     new = await bk.book(session, case_id=case.id, slot_id=slot_id, now=now)
-                info = await bk.view(session, new.id)
+                info = await views.view(session, new.id)
         except (Conflict, NotFound) as exc:
             log.info("booking %s for %s failed: %s", slot_id, tracker.sender_id, exc)
             async with unit_of_work(wiring.db()) as session:
@@ -227,10 +229,10 @@ class ActionSlotPreference(Action):
         text = latest_text(tracker)
         now = wiring.clock()
         offered = [int(i) for i in tracker.get_slot("booking_offered") or []]
-        picked = bk.pick_by_number(offered, text)
+        picked = prefs.pick_by_number(offered, text)
         if picked is not None:
             return await ActionBookSlot().run(dispatcher, tracker, domain)
-        pref = bk.parse_preference(text, now)
+        pref = prefs.parse_preference(text, now)
         async with unit_of_work(wiring.db()) as session:
             site = await session.get(Site, tracker.get_slot("booking_site") or "")
             if site is None:
@@ -316,7 +318,7 @@ class ActionMyBookings(Action):
 
 async def _pick_booking(
     dispatcher: CollectingDispatcher, tracker: Tracker, intent: str, verb: str
-) -> tuple[bk.BookingView | None, list[EventType]]:
+) -> tuple[views.BookingView | None, list[EventType]]:
     """The booking the resident means: the button's id, else their only one, else ask which."""
     now = wiring.clock()
     wanted = as_int(choice(tracker))
@@ -376,7 +378,7 @@ class ActionConfirmCancel(Action):
                 if booking is None or resident is None or booking.resident_id != resident.id:
                     raise NotFound("booking")
                 await bk.cancel(session, booking_id, now=wiring.clock(), by="resident")
-                info = await bk.view(session, booking_id)
+                info = await views.view(session, booking_id)
         except (Conflict, NotFound):
             say(dispatcher, Say("这个预约已经取消或改过了。", [("我的预约", "/my_bookings")]))
             return _clear()
@@ -410,7 +412,7 @@ class ActionReschedule(Action):
         if booking is None:
             return events
         now = wiring.clock()
-        pref = bk.parse_preference(latest_text(tracker), now) if not latest_text(tracker).startswith("/") else None
+        pref = prefs.parse_preference(latest_text(tracker), now) if not latest_text(tracker).startswith("/") else None
         async with unit_of_work(wiring.db()) as session:
             site = await session.get_one(Site, booking.site_code)
             intro = f"现在的预约：{booking.line_zh()}。\n"

@@ -34,13 +34,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sharedcourt.booking import service as bk  # noqa: E402
-from sharedcourt.booking.calendar import TZ, ensure_slots  # noqa: E402
+from sharedcourt.booking.calendar import ensure_slots  # noqa: E402
 from sharedcourt.db.booking import Booking, Slot  # noqa: E402
 from sharedcourt.db.case import Case  # noqa: E402
 from sharedcourt.db.conversation import Conversation, Resident  # noqa: E402
 from sharedcourt.db.migrate import upgrade  # noqa: E402
 from sharedcourt.db.session import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
 from sharedcourt.db.site import Site, SiteStaff  # noqa: E402
+from sharedcourt.domain.clock import TZ  # noqa: E402
 from sharedcourt.errors import Conflict  # noqa: E402
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -10,6 +10,7 @@ SharedCourtError
 │   └── RasaUnavailable    Rasa cannot be reached or answered with an error
 ├── NotFound               a record asked for does not exist
 └── Conflict               a concurrent change won (slot taken, ticket already accepted)
+    └── SlotFull           no seat is left in the slot (or at its site and time)
 
 Edges (HTTP handlers, CLI) map these to responses; the core never swallows them.
 """
@@ -57,3 +58,7 @@ class NotFound(SharedCourtError):
 
 class Conflict(SharedCourtError):
     """A concurrent change won (a slot was taken, a ticket already accepted)."""
+
+
+class SlotFull(Conflict):
+    """No seat is left in the slot asked for, nor at the same site and time."""

@@ -23,7 +23,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 from sqlalchemy import or_, select
@@ -34,13 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sharedcourt.data import DATA_DIR
 from sharedcourt.db.booking import SiteClosure, Slot
 from sharedcourt.db.site import Site, SiteStaff
+from sharedcourt.domain.clock import TZ, WEEKDAY_ZH, WEEKDAYS
 
 log = logging.getLogger(__name__)
 
-TZ = ZoneInfo("Asia/Shanghai")
 HOLIDAYS_YML = DATA_DIR / "holidays.yml"
-WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-WEEKDAY_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 MEDIATOR_ROLES = ("mediator", "family_mediator")
 DEFAULT_SLOT_MINUTES = 60
 DEFAULT_WEEKS = 3
@@ -144,11 +141,11 @@ def day_hours(opening_hours: dict[str, Any], day: dt.date, calendar: HolidayCale
     """Opening blocks on `day` (local time); empty when closed for a public holiday or by the weekly hours."""
     if calendar.holiday(day):
         return []
-    key = WEEKDAY_KEYS[day.weekday()]
+    key = WEEKDAYS[day.weekday()]
     if calendar.is_makeup_workday(day):
         # A 调休 working weekend day runs as a weekday: the day's own hours, else the first weekday's.
         spec: list[str] = opening_hours.get(key) or next(
-            (opening_hours[k] for k in WEEKDAY_KEYS[:5] if opening_hours.get(k)), []
+            (opening_hours[k] for k in WEEKDAYS[:5] if opening_hours.get(k)), []
         )
         return _blocks(spec)
     return _blocks(opening_hours.get(key) or [])

@@ -1,9 +1,9 @@
 """Reminders and staff notices about bookings, sent from the database by a background loop.
 
-Rows in `reminders` (created by sharedcourt.booking.service) are the single source: the loop claims due rows with a lease
-(``status='sending'``, ``claimed_until``; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, BEGIN IMMEDIATE on SQLite), so
-two app processes never send the same reminder and a crash mid-send is retried after the lease ends. Because the
-rows are in the database, reminders survive restarts.
+Rows in `reminders` (created by sharedcourt.booking.service and sharedcourt.booking.staff) are the single source:
+the loop claims due rows with a lease (``status='sending'``, ``claimed_until``; ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, BEGIN IMMEDIATE on SQLite), so two app processes never send the same reminder and a crash mid-send is
+retried after the lease ends. Because the rows are in the database, reminders survive restarts.
 
 Sending goes through the resident's channel by a `NoticeSender`:
 - `RouterNoticeSender` (web chat and any channel without a dedicated route): `Router.send(kind="notice")`,
@@ -24,12 +24,12 @@ from typing import Any, Protocol
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sharedcourt.booking.calendar import TZ
-from sharedcourt.booking.service import BookingView, view, what_to_bring
+from sharedcourt.booking.views import BookingView, view, what_to_bring
 from sharedcourt.db.base import utcnow
 from sharedcourt.db.booking import CONFIRMED, Booking, Reminder
 from sharedcourt.db.conversation import Conversation, Resident
 from sharedcourt.db.session import unit_of_work
+from sharedcourt.domain.clock import TZ
 from sharedcourt.messaging.replies import Reply
 from sharedcourt.messaging.router import Router
 

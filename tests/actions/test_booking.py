@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from actions import booking as actions
 from actions import sites as site_actions
-from sharedcourt.booking.calendar import TZ
 from sharedcourt.db.booking import Booking, CallbackRequest
 from sharedcourt.db.case import Case
 from sharedcourt.db.conversation import Conversation, Resident
 from sharedcourt.db.session import unit_of_work
+from sharedcourt.domain.clock import TZ
 
 NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=TZ)  # Sunday
 VILLAGE = "330802005001"  # 柯城区新新街道金桂社区, which has its own site

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sharedcourt.booking import service as bk
-from sharedcourt.booking.calendar import TZ, Window, ensure_slots, free_slots
+from sharedcourt.booking import staff as booking_staff
+from sharedcourt.booking.calendar import Window, ensure_slots, free_slots
 from sharedcourt.booking.reminders import (
     Notice,
     OutboxTemplateQueue,
@@ -21,11 +22,13 @@ from sharedcourt.booking.reminders import (
     reminder_text,
     senders_for,
 )
+from sharedcourt.booking.views import BookingView
 from sharedcourt.db.booking import Reminder
 from sharedcourt.db.case import Case
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.db.site import Site, SiteStaff
+from sharedcourt.domain.clock import TZ
 from sharedcourt.messaging.replies import Reply
 
 HOURS = {d: ["08:30-12:00", "14:00-17:30"] for d in ("mon", "tue", "wed", "thu", "fri")}
@@ -137,7 +140,7 @@ async def test_cancelled_booking_sends_no_reminder_but_the_staff_notice(
 ) -> None:
     booking_id, _ = await booked(sessions)
     async with unit_of_work(sessions) as session:
-        await bk.staff_cancel(session, booking_id, staff="张主任", reason="调解室维修", now=NOW)
+        await booking_staff.staff_cancel(session, booking_id, staff="张主任", reason="调解室维修", now=NOW)
     web = Recorder()
     service = Reminders(sessions, {"webchat": web})
     assert await service.run_due(NOW + dt.timedelta(seconds=1)) == 1
@@ -198,7 +201,7 @@ async def test_router_notice_is_stored_for_web_chat_polling(sessions: async_sess
 
 
 def test_reminder_text_two_hours() -> None:
-    view = bk.BookingView(
+    view = BookingView(
         1, "confirmed", 1, "GX1", "debt", "S", "某村共享法庭", "某村礼堂", "", dt.datetime(2026, 12, 2, 1, 30,
         tzinfo=dt.timezone.utc), dt.datetime(2026, 12, 2, 2, 30, tzinfo=dt.timezone.utc), "王调解", "c", "webchat",
     )  # fmt: skip

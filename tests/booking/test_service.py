@@ -1,4 +1,4 @@
-"""Booking: capacity enforced by the database under concurrency, reschedule, cancel, staff changes, preferences."""
+"""Booking: capacity enforced by the database under concurrency, reschedule, cancel, staff changes, callbacks."""
 
 from __future__ import annotations
 
@@ -13,13 +13,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sharedcourt.booking import service as bk
-from sharedcourt.booking.calendar import TZ, Window, ensure_slots, format_time, free_slots
+from sharedcourt.booking import staff as booking_staff
+from sharedcourt.booking.calendar import Window, ensure_slots, format_time, free_slots
+from sharedcourt.booking.preferences import parse_preference
+from sharedcourt.booking.views import view
 from sharedcourt.db.booking import Booking as BookingRow
 from sharedcourt.db.booking import CallbackRequest, Reminder, Slot
 from sharedcourt.db.case import Case
 from sharedcourt.db.conversation import Conversation, Resident
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.db.site import Site, SiteStaff
+from sharedcourt.domain.clock import TZ
 from sharedcourt.errors import Conflict
 
 HOURS = {d: ["08:30-12:00", "14:00-17:30"] for d in ("mon", "tue", "wed", "thu", "fri")}
@@ -139,7 +143,7 @@ async def test_book_confirm_reschedule_cancel(sessions: async_sessionmaker[Async
     async with unit_of_work(sessions) as session:
         first, second = await free_slots(session, site.code, NOW, limit=2, window=Window(dt.date(2026, 12, 1)))
         booking = await bk.book(session, case_id=case.id, slot_id=first.id, now=NOW)
-        info = await bk.view(session, booking.id)
+        info = await view(session, booking.id)
     text_ = info.confirmation_zh()
     for part in (
         case.number,
@@ -199,14 +203,16 @@ async def test_staff_move_and_cancel_notify_with_reason(sessions: async_sessionm
         first, second = await free_slots(session, site.code, NOW, limit=2)
         booking = await bk.book(session, case_id=case.id, slot_id=first.id, now=NOW)
         with pytest.raises(Conflict):
-            await bk.staff_move(session, booking.id, second.id, staff="张主任", reason=" ", now=NOW)
+            await booking_staff.staff_move(session, booking.id, second.id, staff="张主任", reason=" ", now=NOW)
     async with unit_of_work(sessions) as session:
-        moved = await bk.staff_move(session, booking.id, second.id, staff="张主任", reason="调解员临时外出", now=NOW)
+        moved = await booking_staff.staff_move(
+            session, booking.id, second.id, staff="张主任", reason="调解员临时外出", now=NOW
+        )
         notice = await session.scalar(select(Reminder).where(Reminder.booking_id == moved.id, Reminder.kind == "moved"))
         assert notice is not None and "调解员临时外出" in notice.text and "09:30" in notice.text
         assert moved.changed_by == "staff:张主任"
     async with unit_of_work(sessions) as session:
-        await bk.staff_cancel(session, moved.id, staff="张主任", reason="法庭停电", now=NOW)
+        await booking_staff.staff_cancel(session, moved.id, staff="张主任", reason="法庭停电", now=NOW)
         notice = await session.scalar(
             select(Reminder).where(Reminder.booking_id == moved.id, Reminder.kind == "cancelled")
         )
@@ -231,38 +237,9 @@ async def test_callback_request_recorded(sessions: async_sessionmaker[AsyncSessi
         assert (await bk.bookable_case(session, case.conversation_id)) is not None
 
 
-def _pref(text_: str) -> tuple[str | None, str | None, str | None, int | None, bool]:
-    p = bk.parse_preference(text_, NOW)
-    assert p is not None, text_
-    w = p.window
-    return (
-        w.first_day.isoformat() if w.first_day else None,
-        w.last_day.isoformat() if w.last_day else None,
-        w.part,
-        w.hour,
-        p.any_time,
-    )
-
-
-def test_parse_preference() -> None:
-    # NOW is Sunday 2026-11-29.
-    assert _pref("周三下午") == ("2026-12-02", "2026-12-02", "pm", None, False)
-    assert _pref("星期一上午可以") == ("2026-11-30", "2026-11-30", "am", None, False)
-    assert _pref("下周都行") == ("2026-11-30", "2026-12-06", None, None, True)
-    assert _pref("下周三") == ("2026-12-02", "2026-12-02", None, None, False)
-    assert _pref("明天上午10点") == ("2026-11-30", "2026-11-30", "am", 10, False)
-    assert _pref("后天下午3点") == ("2026-12-01", "2026-12-01", "pm", 15, False)
-    assert _pref("12月3号") == ("2026-12-03", "2026-12-03", None, None, False)
-    assert _pref("3号下午") == ("2026-12-03", "2026-12-03", "pm", None, False)
-    assert _pref("越快越好") == (None, None, None, None, True)
-    assert _pref("下午都行") == (None, None, "pm", None, True)
-    assert bk.parse_preference("这些都不合适", NOW) is None
-    assert bk.parse_preference("好的", NOW) is None
-
-
 async def test_preference_finds_matching_slots(sessions: async_sessionmaker[AsyncSession]) -> None:
     site, _ = await setup(sessions)
-    p = bk.parse_preference("周三下午", NOW)
+    p = parse_preference("周三下午", NOW)
     assert p is not None
     async with sessions() as session:
         found = await free_slots(session, site.code, NOW, limit=3, window=p.window)
@@ -271,54 +248,3 @@ async def test_preference_finds_matching_slots(sessions: async_sessionmaker[Asyn
         "12月2日（周三）15:00",
         "12月2日（周三）16:00",
     ]
-
-
-def test_what_to_bring() -> None:
-    assert "身份证" in bk.what_to_bring("labor") and "工资" in bk.what_to_bring("labor")
-    assert "身份证" in bk.what_to_bring(None)
-
-
-async def test_staff_http_api(sessions: async_sessionmaker[AsyncSession], database_url: str) -> None:
-    from starlette.testclient import TestClient
-
-    from sharedcourt.app import create_app
-    from sharedcourt.settings import Settings
-
-    site, (a, b) = await setup(sessions, cases=2)
-    async with unit_of_work(sessions) as session:
-        first, second, third = await free_slots(session, site.code, NOW, limit=3, window=Window(dt.date(2026, 12, 7)))
-        booking = await bk.book(session, case_id=a.id, slot_id=first.id, now=NOW)
-        other = await bk.book(session, case_id=b.id, slot_id=third.id, now=NOW)
-    settings = Settings.from_env({"DATABASE_URL": database_url, "STAFF_TOKEN": "s3cret"})
-    auth = {"Authorization": "Bearer s3cret"}
-
-    def calls() -> None:
-        with TestClient(create_app(settings, background=False)) as client:
-            assert client.get(f"/staff/bookings?site={site.code}").status_code == 403
-            listed = client.get(f"/staff/bookings?site={site.code}", headers=auth).json()
-            assert [x["id"] for x in listed["bookings"]] == [booking.id, other.id]
-            moved = client.post(
-                f"/staff/bookings/{booking.id}/move", json={"slot_id": second.id, "reason": "调解员出差"}, headers=auth
-            )
-            assert moved.status_code == 200 and moved.json()["when"].startswith("12月7日（周一）09:30")
-            again = client.post(
-                f"/staff/bookings/{booking.id}/move", json={"slot_id": second.id, "reason": "x"}, headers=auth
-            )
-            assert again.status_code == 409
-            closed = client.post(
-                "/staff/closures",
-                json={"site_code": site.code, "starts_on": "2026-12-07", "reason": "停电"},
-                headers=auth,
-            ).json()
-            assert closed["closed_slots_with_bookings"] == 2 and len(closed["bookings"]) == 2
-            cancelled = client.post(f"/staff/bookings/{other.id}/cancel", json={"reason": "停电"}, headers=auth)
-            assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
-
-    await asyncio.to_thread(calls)
-    async with sessions() as session:
-        free = await free_slots(
-            session, site.code, NOW, limit=1, window=Window(dt.date(2026, 12, 7), dt.date(2026, 12, 7))
-        )
-        assert free == []  # the closed day offers nothing, even the seat the cancellation gave back
-        kinds = set(await session.scalars(select(Reminder.kind).where(Reminder.kind.in_(["moved", "cancelled"]))))
-        assert kinds == {"moved", "cancelled"}
