@@ -37,13 +37,11 @@ from __future__ import annotations
 from sharedcourt.domain.values.contacts import id_number_valid, parse_id_number, parse_phone
 from sharedcourt.domain.values.dates import parse_date, parse_date_range, parse_incident_date
 from sharedcourt.domain.values.facts import extract_facts, warm_up
-from sharedcourt.domain.values.libraries import cn2an as _cn2an
 from sharedcourt.domain.values.masking import mask_personal_data
 from sharedcourt.domain.values.money import AmountMatch, extract_amounts, parse_amount
 
 __all__ = [
     "AmountMatch",
-    "_cn2an",
     "extract_amounts",
     "extract_facts",
     "id_number_valid",
