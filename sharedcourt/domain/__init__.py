@@ -1,1 +1,1 @@
-"""The vocabulary every feature shares: dispute types and the values residents state."""
+"""The vocabulary every feature shares: dispute types, the values residents state, and China's clock."""
