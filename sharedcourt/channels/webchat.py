@@ -27,6 +27,7 @@ class WebChatDeliverer:
     """Web chat delivery is the stored message itself: the page polls for it."""
 
     async def deliver(self, conversation_id: str, replies: Sequence[Reply]) -> None:
+        """Nothing to send: the replies are already stored."""
         return None
 
 
@@ -46,6 +47,7 @@ def _message_json(message: Message) -> dict[str, Any]:
 
 
 async def post_message(request: Request) -> Response:
+    """One message from the page: store it, run the turn, return the replies stored since."""
     router: Router = request.app.state.router
     body = await request.body()
     if len(body) > request.app.state.settings.max_body_bytes:
@@ -70,6 +72,7 @@ async def post_message(request: Request) -> Response:
 
 
 async def get_messages(request: Request) -> Response:
+    """Poll: the messages for this sender after the `after` cursor."""
     router: Router = request.app.state.router
     sender = _sender(request.query_params.get("sender"))
     try:
@@ -82,10 +85,12 @@ async def get_messages(request: Request) -> Response:
 
 
 async def page(request: Request) -> Response:
+    """The chat page."""
     return FileResponse(PAGE, media_type="text/html; charset=utf-8")
 
 
 def routes() -> list[Route]:
+    """The page and the web chat JSON API."""
     return [
         Route("/", page, methods=["GET"]),
         Route("/webchat/messages", post_message, methods=["POST"]),

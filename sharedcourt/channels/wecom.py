@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import requests
@@ -23,16 +22,27 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from wechatpy.enterprise import WeChatClient, parse_message
+from wechatpy.enterprise import parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException, WeChatClientException
-from wechatpy.replies import TextReply
 
-from sharedcourt.channels.wechat import TIMESTAMP_WINDOW, _envelope, _same, guard_xml, merge, signature
+from sharedcourt.channels.callback import attach, callback_routes
+from sharedcourt.channels.wechat.auth import (
+    check_aes_key,
+    check_window,
+    decrypt,
+    envelope,
+    guard_xml,
+    read_body,
+    same,
+    signature,
+)
+from sharedcourt.channels.wechat.render import merge, passive_reply
+from sharedcourt.clients.wecom import WeComAPI
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.session import unit_of_work
-from sharedcourt.errors import AuthError, BadRequest, ConfigError, DuplicateMessage, PayloadTooLarge
+from sharedcourt.errors import AuthError, BadRequest, DuplicateMessage
 from sharedcourt.messaging.outbox import Item, Outbox, SendResult, enqueue
 from sharedcourt.messaging.replies import Reply
 from sharedcourt.messaging.router import Inbound, Router
@@ -41,7 +51,9 @@ from sharedcourt.settings import Settings
 log = logging.getLogger(__name__)
 
 CHANNEL = "wecom"
+PATH = "/wecom/callback"
 _USER = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+_REFUSED = (InvalidSignatureException, InvalidCorpIdException)
 
 
 def check_params(token: str, params: Any, data: str, *, now: float | None = None) -> tuple[str, str, str]:
@@ -51,40 +63,24 @@ def check_params(token: str, params: Any, data: str, *, now: float | None = None
     nonce = params.get("nonce") or ""
     if not (msg_signature and timestamp and nonce and data) or not timestamp.isdigit() or len(timestamp) > 12:
         raise AuthError("missing or malformed signature parameters")
-    if abs((time.time() if now is None else now) - int(timestamp)) > TIMESTAMP_WINDOW:
-        raise AuthError("timestamp outside the window")
-    if not _same(signature(token, timestamp, nonce, data), msg_signature):
+    check_window(timestamp, now)
+    if not same(signature(token, timestamp, nonce, data), msg_signature):
         raise AuthError("bad msg_signature")
     return msg_signature, timestamp, nonce
-
-
-class _Client(WeChatClient):  # type: ignore[misc]
-    """wechatpy's WeCom client pointed at WECOM_API_BASE, one token refresher at a time."""
-
-    def __init__(self, corp_id: str, secret: str, api_base: str, timeout: float = 5.0) -> None:
-        super().__init__(corp_id, secret, timeout=timeout)
-        self.API_BASE_URL = f"{api_base}/cgi-bin/"
-        self._token_url = f"{api_base}/cgi-bin/gettoken"
-        self._lock = threading.Lock()
-
-    def fetch_access_token(self) -> Any:
-        with self._lock:
-            return self._fetch_access_token(
-                url=self._token_url, params={"corpid": self.corp_id, "corpsecret": self.secret}
-            )
 
 
 class WeComSender:
     """Outbox sender for channel "wecom": an application text message to one member."""
 
-    def __init__(self, client: _Client, agent_id: str) -> None:
-        self.client = client
+    def __init__(self, api: WeComAPI, agent_id: str) -> None:
+        self.api = api
         self.agent_id = agent_id
 
     async def send(self, item: Item) -> SendResult:
+        """Send one outbox item to one staff member."""
         text = str(item.payload.get("text") or "")
         try:
-            await asyncio.to_thread(self.client.message.send_text, self.agent_id, item.recipient, text)
+            await self.api.send_text(self.agent_id, item.recipient, text)
         except WeChatClientException as exc:
             if exc.errcode is None:
                 return SendResult("unknown", "HTTP error from the API")
@@ -106,10 +102,12 @@ class WeComDeliverer:
         self.outbox = outbox
 
     async def deliver(self, conversation_id: str, replies: Sequence[Reply]) -> None:
+        """Queue the replies as one application message."""
         await deliver_later(self.router, self.outbox, conversation_id, replies)
 
 
 async def deliver_later(router: Router, outbox: Outbox, conversation_id: str, replies: Sequence[Reply]) -> None:
+    """Queue a conversation's latest replies (merged) for its staff member and wake the outbox."""
     text = merge(replies)
     if not text:
         return
@@ -135,15 +133,36 @@ async def deliver_later(router: Router, outbox: Outbox, conversation_id: str, re
     outbox.kick()
 
 
+def _inbound(msg: Any, msg_id: int, create_time: int) -> Inbound:
+    """What is stored for a staff member's text message."""
+    external_id = f"msg:{msg_id}" if msg_id else f"evt:{msg.source}:{create_time}"
+    return Inbound(
+        channel=CHANNEL,
+        user_id=str(msg.source),
+        text=str(msg.content or ""),
+        kind="text",
+        external_id=external_id,
+        payload={"agent_id": str(msg._data.get("AgentID") or "")},
+        is_staff=True,
+    )
+
+
 class WeComChannel:
+    """The endpoint flow of `/wecom/callback`."""
+
     def __init__(self, settings: Settings, router: Router, outbox: Outbox | None = None) -> None:
         self.settings = settings
         self.router = router
         self.outbox = outbox
-        if not re.fullmatch(r"[A-Za-z0-9]{43}", settings.wecom_aes_key):
-            raise ConfigError("WECOM_AES_KEY must be the 43-character EncodingAESKey")
+        check_aes_key(settings.wecom_aes_key, "WECOM_AES_KEY")
         self.crypto = WeChatCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
         self.tasks: set[asyncio.Task[Any]] = set()
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
 
     async def _later(self, task: asyncio.Task[list[Reply]], conversation_id: str) -> None:
         """The answer missed the budget: send it as an application message when it is ready."""
@@ -162,29 +181,23 @@ class WeComChannel:
         msg_signature, timestamp, nonce = check_params(self.settings.wecom_token, params, echostr)
         try:
             plain: str = self.crypto.check_signature(msg_signature, timestamp, nonce, echostr)
-        except (InvalidSignatureException, InvalidCorpIdException):
+        except _REFUSED:
             raise AuthError("bad signature or CorpId") from None
         except Exception:  # noqa: BLE001 - corrupt ciphertext
             raise AuthError("undecryptable echostr") from None
         return plain
 
     async def verify_url(self, request: Request) -> Response:
+        """The GET WeCom sends when the callback URL is configured: answer the decrypted `echostr`."""
         return PlainTextResponse(self._decrypt_echo(request.query_params))
 
     def authenticate(self, params: Any, body: bytes) -> Any:
-        text = guard_xml(body)
-        envelope = _envelope(text)
-        encrypt = envelope.get("Encrypt")
+        """Check and decrypt one push; returns (message, MsgType, MsgId, CreateTime)."""
+        encrypt = envelope(guard_xml(body)).get("Encrypt")
         if not isinstance(encrypt, str):
             raise AuthError("no Encrypt")
-        msg_signature, timestamp, nonce = check_params(self.settings.wecom_token, params, encrypt)
-        try:
-            plain = self.crypto.decrypt_message({"Encrypt": encrypt}, msg_signature, timestamp, nonce)
-        except (InvalidSignatureException, InvalidCorpIdException):
-            raise AuthError("bad signature or CorpId") from None
-        except Exception:  # noqa: BLE001
-            raise AuthError("undecryptable Encrypt") from None
-        plain = guard_xml(plain.encode("utf-8"))
+        signed = check_params(self.settings.wecom_token, params, encrypt)
+        plain = guard_xml(decrypt(self.crypto, signed, encrypt, _REFUSED, "bad signature or CorpId").encode("utf-8"))
         try:
             msg = parse_message(plain)
             source = str(msg.source or "")
@@ -198,54 +211,29 @@ class WeComChannel:
         return msg, msg_type, msg_id, create_time
 
     async def callback(self, request: Request) -> Response:
+        """One staff push: the passive reply if ready within the budget, else `success` (and later via outbox)."""
         started = time.monotonic()
-        limit = self.settings.max_body_bytes
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise PayloadTooLarge("body over the size limit")
-        body = bytearray()
-        async for chunk in request.stream():
-            body.extend(chunk)
-            if len(body) > limit:
-                raise PayloadTooLarge("body over the size limit")
-        msg, msg_type, msg_id, create_time = self.authenticate(request.query_params, bytes(body))
+        body = await read_body(request, self.settings.max_body_bytes)
+        msg, msg_type, msg_id, create_time = self.authenticate(request.query_params, body)
         if msg_type != "text":
             return PlainTextResponse("success")
-        external_id = f"msg:{msg_id}" if msg_id else f"evt:{msg.source}:{create_time}"
-        inbound = Inbound(
-            channel=CHANNEL,
-            user_id=str(msg.source),
-            text=str(msg.content or ""),
-            kind="text",
-            external_id=external_id,
-            payload={"agent_id": str(msg._data.get("AgentID") or "")},
-            is_staff=True,
-        )
         try:
-            stored = await self.router.store(inbound)
+            stored = await self.router.store(_inbound(msg, msg_id, create_time))
         except DuplicateMessage:
             return PlainTextResponse("success")
-        task = asyncio.ensure_future(self.router.process(stored.message_id))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task = self._spawn(self.router.process(stored.message_id))
         budget = self.settings.wechat_reply_budget - (time.monotonic() - started)
         try:
             replies: list[Reply] = await asyncio.wait_for(asyncio.shield(task), timeout=max(0.0, budget))
         except asyncio.TimeoutError:
             if self.outbox is not None:
-                later = asyncio.ensure_future(self._later(task, stored.conversation_id))
-                self.tasks.add(later)
-                later.add_done_callback(self.tasks.discard)
+                self._spawn(self._later(task, stored.conversation_id))
             return PlainTextResponse("success")
-        text = merge(replies)
-        if not text:
-            return PlainTextResponse("success")
-        reply = TextReply(message=msg, content=text).render()
-        nonce = request.query_params.get("nonce") or ""
-        return Response(self.crypto.encrypt_message(reply, nonce, str(int(time.time()))), media_type="application/xml")
+        return passive_reply(msg, replies, self.crypto, request.query_params.get("nonce") or "")
 
 
 def configured(settings: Settings) -> bool:
+    """Whether the WeCom callback is configured (token, AES key and CorpId)."""
     return bool(settings.wecom_token and settings.wecom_aes_key and settings.wecom_corp_id)
 
 
@@ -255,25 +243,13 @@ def install(app: Starlette, settings: Settings, router: Router, outbox: Outbox |
         return None
     can_send = outbox is not None and bool(settings.wecom_secret and settings.wecom_agent_id)
     channel = WeComChannel(settings, router, outbox if can_send else None)
-    if can_send and outbox is not None:
-        client = _Client(settings.wecom_corp_id, settings.wecom_secret, settings.wecom_api_base)
-        outbox.register(CHANNEL, WeComSender(client, settings.wecom_agent_id))
-        router.deliverers[CHANNEL] = WeComDeliverer(router, outbox)
-    app.state.wecom = channel
-    return channel
-
-
-async def _get(request: Request) -> Response:
-    channel: WeComChannel = request.app.state.wecom
-    return await channel.verify_url(request)
-
-
-async def _post(request: Request) -> Response:
-    channel: WeComChannel = request.app.state.wecom
-    return await channel.callback(request)
+    if not can_send or outbox is None:
+        return attach(app, CHANNEL, channel, router, outbox, None)
+    api = WeComAPI(settings.wecom_corp_id, settings.wecom_secret, settings.wecom_api_base)
+    delivery = (WeComSender(api, settings.wecom_agent_id), WeComDeliverer(router, outbox))
+    return attach(app, CHANNEL, channel, router, outbox, delivery)
 
 
 def routes(settings: Settings) -> list[Route]:
-    if not configured(settings):
-        return []
-    return [Route("/wecom/callback", _get, methods=["GET"]), Route("/wecom/callback", _post, methods=["POST"])]
+    """GET (URL check) and POST (staff messages) of the callback, when configured."""
+    return callback_routes(PATH, CHANNEL) if configured(settings) else []

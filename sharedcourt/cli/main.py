@@ -102,7 +102,7 @@ def _sites_export(args: argparse.Namespace) -> int:
 
 
 def _wechat_menu(args: argparse.Namespace) -> int:
-    from sharedcourt.channels.wechat import menu
+    from sharedcourt.channels.wechat.menu import menu
     from sharedcourt.clients.wechat import WeChatAPI
     from sharedcourt.errors import ConfigError
 

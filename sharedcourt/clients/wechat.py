@@ -27,6 +27,8 @@ RECENT_FETCH = 30  # a token fetched this recently by someone else is taken as f
 
 @dataclass(frozen=True)
 class Media:
+    """A downloaded media file (or, for video, WeChat's JSON answer with its URL)."""
+
     content: bytes
     content_type: str
     json: dict[str, Any] | None = None  # video media answer with {"video_url": ...} instead of bytes
@@ -152,18 +154,22 @@ class WeChatAPI:
         )
 
     async def send_text(self, openid: str, text: str) -> dict[str, Any]:
+        """A customer-service text message to one user."""
         result: dict[str, Any] = await asyncio.to_thread(self.client.message.send_text, openid, text)
         return result
 
     async def send_template(
         self, openid: str, template_id: str, data: dict[str, Any], url: str | None = None
     ) -> dict[str, Any]:
+        """A template message to one user (outside the customer-service window)."""
         result: dict[str, Any] = await asyncio.to_thread(
             self.client.message.send_template, openid, template_id, data, url
         )
         return result
 
     async def download_media(self, media_id: str) -> Media:
+        """A temporary media file a user sent (photo, voice, video)."""
+
         def call() -> Media:
             res = self.client.media.download(media_id)
             if isinstance(res, dict):  # video: {"video_url": ...}
@@ -173,9 +179,11 @@ class WeChatAPI:
         return await asyncio.to_thread(call)
 
     async def create_menu(self, menu: dict[str, Any]) -> dict[str, Any]:
+        """Replace the Official Account menu."""
         result: dict[str, Any] = await asyncio.to_thread(self.client.menu.create, menu)
         return result
 
     def create_menu_sync(self, menu: dict[str, Any]) -> dict[str, Any]:
+        """Replace the Official Account menu (for the synchronous CLI)."""
         result: dict[str, Any] = self.client.menu.create(menu)
         return result

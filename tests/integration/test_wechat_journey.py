@@ -22,7 +22,7 @@ from sqlalchemy import select
 from stand_ins.wechat_push import WeChatPusher
 from stand_ins.wechat_server import WeChatStandIn
 
-from sharedcourt.channels.wechat import PRIVACY_NOTICE
+from sharedcourt.channels.wechat.texts import PRIVACY_NOTICE
 from sharedcourt.cli.procs import Stack, free_port, start_app
 from sharedcourt.db.case import Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident

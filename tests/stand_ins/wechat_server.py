@@ -177,14 +177,7 @@ class WeChatStandIn:
             }
             path = "token"
         if path == "token":
-            if query.get("appid") != self.appid:
-                return self._error(40013)
-            if query.get("secret") != self.secret or query.get("grant_type") != "client_credential":
-                return self._error(40001)
-            token = f"TOKEN_{uuid.uuid4().hex}"
-            with self._lock:
-                self.tokens[token] = time.monotonic() + 7200
-            return self._json({"access_token": token, "expires_in": 7200})
+            return self._token(query)
         token = query.get("access_token", "")
         with self._lock:
             if token not in self.tokens:
@@ -194,36 +187,61 @@ class WeChatStandIn:
             pending = self.failures.get(path)
             if pending:
                 return self._error(pending.pop(0))
-        if path == "message/custom/send" and method == "POST":
-            if not isinstance(body, dict) or "touser" not in body or "msgtype" not in body:
-                return self._error(47001)
-            with self._lock:
-                openid = str(body["touser"])
-                if self.customer_quota is not None and self.customer_sent[openid] >= self.customer_quota:
-                    return self._error(45047)
-                self.customer_sent[openid] += 1
-            return self._json({"errcode": 0, "errmsg": "ok"})
-        if path == "message/send" and method == "POST":  # WeCom application message
-            if not isinstance(body, dict) or "touser" not in body or "agentid" not in body:
-                return self._error(47001)
-            return self._json({"errcode": 0, "errmsg": "ok", "invaliduser": ""})
-        if path == "message/template/send" and method == "POST":
-            if not isinstance(body, dict) or "touser" not in body or "template_id" not in body:
-                return self._error(47001)
-            return self._json({"errcode": 0, "errmsg": "ok", "msgid": int(time.time() * 1000)})
-        if path == "menu/create" and method == "POST":
-            buttons = body.get("button") if isinstance(body, dict) else None
-            if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
+        handlers = {
+            ("POST", "message/custom/send"): self._custom_send,
+            ("POST", "message/send"): self._wecom_send,
+            ("POST", "message/template/send"): self._template_send,
+            ("POST", "menu/create"): self._menu_create,
+            ("GET", "media/get"): lambda _body: self._media_get(query),
+        }
+        handler = handlers.get((method, path))
+        if handler is None:
+            return 404, b'{"errcode":-1,"errmsg":"not found"}', "application/json"
+        return handler(body)
+
+    def _token(self, query: dict[str, str]) -> tuple[int, bytes, str]:
+        if query.get("appid") != self.appid:
+            return self._error(40013)
+        if query.get("secret") != self.secret or query.get("grant_type") != "client_credential":
+            return self._error(40001)
+        token = f"TOKEN_{uuid.uuid4().hex}"
+        with self._lock:
+            self.tokens[token] = time.monotonic() + 7200
+        return self._json({"access_token": token, "expires_in": 7200})
+
+    def _custom_send(self, body: Any) -> tuple[int, bytes, str]:
+        if not isinstance(body, dict) or "touser" not in body or "msgtype" not in body:
+            return self._error(47001)
+        with self._lock:
+            openid = str(body["touser"])
+            if self.customer_quota is not None and self.customer_sent[openid] >= self.customer_quota:
+                return self._error(45047)
+            self.customer_sent[openid] += 1
+        return self._json({"errcode": 0, "errmsg": "ok"})
+
+    def _wecom_send(self, body: Any) -> tuple[int, bytes, str]:  # WeCom application message
+        if not isinstance(body, dict) or "touser" not in body or "agentid" not in body:
+            return self._error(47001)
+        return self._json({"errcode": 0, "errmsg": "ok", "invaliduser": ""})
+
+    def _template_send(self, body: Any) -> tuple[int, bytes, str]:
+        if not isinstance(body, dict) or "touser" not in body or "template_id" not in body:
+            return self._error(47001)
+        return self._json({"errcode": 0, "errmsg": "ok", "msgid": int(time.time() * 1000)})
+
+    def _menu_create(self, body: Any) -> tuple[int, bytes, str]:
+        buttons = body.get("button") if isinstance(body, dict) else None
+        if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
+            return self._error(40016)
+        for button in buttons:
+            if len(button.get("sub_button") or []) > 5:
                 return self._error(40016)
-            for button in buttons:
-                if len(button.get("sub_button") or []) > 5:
-                    return self._error(40016)
-            self.menu = body
-            return self._json({"errcode": 0, "errmsg": "ok"})
-        if path == "media/get" and method == "GET":
-            media = self.media.get(query.get("media_id", ""))
-            if media is None:
-                return self._error(40007)
-            content, content_type = media
-            return 200, content, content_type
-        return 404, b'{"errcode":-1,"errmsg":"not found"}', "application/json"
+        self.menu = body
+        return self._json({"errcode": 0, "errmsg": "ok"})
+
+    def _media_get(self, query: dict[str, str]) -> tuple[int, bytes, str]:
+        media = self.media.get(query.get("media_id", ""))
+        if media is None:
+            return self._error(40007)
+        content, content_type = media
+        return 200, content, content_type

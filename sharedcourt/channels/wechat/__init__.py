@@ -1,0 +1,45 @@
+"""WeChat Official Account channel: `install` wires it into the app, `routes` serves `/wechat/callback`.
+
+Modules: `auth` (signatures, safe mode, hostile XML), `parse` (push -> `Incoming`), `turns` (what each push
+does), `claims` (passive reply or outbox), `render` (replies -> WeChat text/XML), `delivery` (outbox sender
+and router deliverer), `quota` (48-hour customer-service quota), `evidence` (media), `menu`, `texts` (copy).
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from sharedcourt.channels.callback import attach, callback_routes
+from sharedcourt.channels.wechat.channel import WeChatChannel
+from sharedcourt.channels.wechat.delivery import CHANNEL, WeChatDeliverer, WeChatSender
+from sharedcourt.clients.wechat import WeChatAPI
+from sharedcourt.messaging.outbox import Outbox
+from sharedcourt.messaging.router import Router
+from sharedcourt.settings import Settings
+
+__all__ = ["CHANNEL", "WeChatChannel", "configured", "install", "routes"]
+
+PATH = "/wechat/callback"
+
+
+def configured(settings: Settings) -> bool:
+    """Whether the Official Account is configured (token and AppId)."""
+    return bool(settings.wechat_token and settings.wechat_appid)
+
+
+def install(app: Starlette, settings: Settings, router: Router, outbox: Outbox) -> WeChatChannel | None:
+    """Lifespan wiring: the channel, its outbox sender and the router's deliverer for "wechat"."""
+    if not configured(settings):
+        return None
+    api = WeChatAPI(
+        settings.wechat_appid, settings.wechat_secret, settings.wechat_api_base, redis_url=settings.redis_url
+    )
+    channel = WeChatChannel(settings, router, outbox, api)
+    sender = WeChatSender(router.sessions, api, settings.wechat_template_id, settings.public_url)
+    return attach(app, CHANNEL, channel, router, outbox, (sender, WeChatDeliverer(router.sessions, outbox)))
+
+
+def routes(settings: Settings) -> list[Route]:
+    """GET (URL check) and POST (pushes) of the callback, when configured."""
+    return callback_routes(PATH, CHANNEL) if configured(settings) else []
