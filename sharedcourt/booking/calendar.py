@@ -54,16 +54,20 @@ _FIXED_HOLIDAYS = {
 
 @dataclass(frozen=True)
 class HolidayCalendar:
+    """China's public holidays and 调休 working weekend days, by date."""
+
     holidays: dict[dt.date, str]
     workdays: dict[dt.date, str]
     years: frozenset[int]
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> HolidayCalendar:
+        """The calendar in holidays.yml (read once per path)."""
         return _load_calendar(str(path or HOLIDAYS_YML))
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> HolidayCalendar:
+        """The calendar from parsed YAML: per year, holiday ranges and working weekend days."""
         holidays: dict[dt.date, str] = {}
         workdays: dict[dt.date, str] = {}
         for _year, spec in (data.get("years") or {}).items():
@@ -89,6 +93,7 @@ class HolidayCalendar:
         return day in self.workdays
 
     def covers(self, day: dt.date) -> bool:
+        """True when the calendar lists the year of `day` (else only fixed-date holidays are known)."""
         return day.year in self.years
 
 
@@ -104,6 +109,8 @@ def _load_calendar(path: str) -> HolidayCalendar:
 
 @dataclass(frozen=True)
 class Seat:
+    """One bookable seat at a site: a mediator (or the site's director) and how many cases per slot."""
+
     key: str
     staff_id: int | None
     name: str
@@ -112,6 +119,8 @@ class Seat:
 
 @dataclass(frozen=True)
 class PlannedSlot:
+    """A slot the plan offers: a seat and its window."""
+
     seat: Seat
     starts_at: dt.datetime  # aware, UTC
     ends_at: dt.datetime
@@ -201,6 +210,7 @@ async def closed_days(session: AsyncSession, site_code: str, first: dt.date, las
 
 
 def local_today(now: dt.datetime) -> dt.date:
+    """The date on China's clock at `now`."""
     return now.astimezone(TZ).date()
 
 
@@ -278,6 +288,7 @@ class Window:
     hour: int | None = None
 
     def matches(self, starts_at: dt.datetime, ends_at: dt.datetime | None = None) -> bool:
+        """True when a slot starting (and ending) then fits the preference."""
         local = starts_at.astimezone(TZ)
         if self.first_day and local.date() < self.first_day:
             return False

@@ -53,7 +53,10 @@ class Notice:
 
 
 class NoticeSender(Protocol):
-    async def send(self, notice: Notice) -> None: ...
+    """Sends a notice through one channel."""
+
+    async def send(self, notice: Notice) -> None:
+        """Send the notice to its resident."""
 
 
 class TemplateQueue(Protocol):
@@ -61,7 +64,8 @@ class TemplateQueue(Protocol):
 
     async def enqueue_template(
         self, *, openid: str, template_id: str, data: dict[str, Any], text: str, conversation_id: str
-    ) -> None: ...
+    ) -> None:
+        """Queue one template message for the WeChat user."""
 
 
 class OutboxTemplateQueue:
@@ -74,6 +78,7 @@ class OutboxTemplateQueue:
     async def enqueue_template(
         self, *, openid: str, template_id: str, data: dict[str, Any], text: str, conversation_id: str
     ) -> None:
+        """Add a {"type": "template"} item to the outbox."""
         payload = {"type": "template", "template_id": template_id, "data": data, "text": text, "kind": "notice"}
         await self.outbox.add(self.channel, openid, payload, conversation_id=conversation_id)
 
@@ -85,6 +90,7 @@ class RouterNoticeSender:
         self.router = router
 
     async def send(self, notice: Notice) -> None:
+        """Store the notice as a message of the conversation and deliver it."""
         reply = Reply(notice.text, custom={"notice": notice.kind, "booking_id": notice.booking.id})
         await self.router.send(notice.booking.conversation_id, [reply], author="system", kind="notice")
 
@@ -97,6 +103,7 @@ class TemplateNoticeSender:
         self.template_id = template_id
 
     async def send(self, notice: Notice) -> None:
+        """Queue the notice as a template message with the booking's fields."""
         b = notice.booking
         titles = {"moved": "调解预约已调整", "cancelled": "调解预约已取消"}
         fields = {
@@ -116,6 +123,7 @@ class TemplateNoticeSender:
 
 
 def reminder_text(kind: str, b: BookingView) -> str:
+    """The reminder said the day before or two hours before the mediation."""
     place = f"{b.site_name}（{b.address}）" if b.address else b.site_name
     start = b.starts_at.astimezone(TZ)
     if kind == "day_before":
@@ -150,6 +158,7 @@ class Reminders:
         self.max_attempts = max_attempts
 
     async def claim(self, now: dt.datetime) -> list[int]:
+        """Lease the due reminders (and those whose lease ran out) to this process; returns their ids."""
         async with unit_of_work(self.sessions) as session:
             query = (
                 select(Reminder.id)

@@ -20,6 +20,7 @@ from sharedcourt.db.case import Case
 from sharedcourt.db.conversation import Conversation, Resident
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.domain.clock import TZ
+from sharedcourt.sites import finder
 
 NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=TZ)  # Sunday
 VILLAGE = "330802005001"  # 柯城区新新街道金桂社区, which has its own site
@@ -30,7 +31,7 @@ VILLAGE_SITE = "GX330802005001"
 def wired(sessions: async_sessionmaker[AsyncSession]) -> Iterator[None]:
     actions.wiring.sessions = sessions
     actions.wiring.clock = lambda: NOW
-    site_actions._registry = None
+    finder.forget_registry()
     yield
     actions.wiring.reset()
 
