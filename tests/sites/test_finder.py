@@ -1,0 +1,64 @@
+"""Site finding without a database: which place the resident means, the next question, the registry cache."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sharedcourt.db.conversation import Resident
+from sharedcourt.sites import finder
+from sharedcourt.sites.finder import Heard, PlaceQuestion
+from sharedcourt.sites.registry import Location, SiteRegistry
+
+VILLAGE = "330802005001"  # 柯城区新新街道金桂社区
+TOWN = "330802005"
+
+
+def test_no_place_known_asks_the_county() -> None:
+    asked = finder.where(Heard("c1", "共享法庭在哪", intent="find_site"), None, None)
+    assert isinstance(asked, PlaceQuestion) and "哪个县" in asked.question
+    assert len(asked.places) == 6 and asked.accept is None and asked.within is None
+
+
+def test_a_town_asks_the_village_and_can_be_accepted() -> None:
+    asked = finder.where(Heard("c1", "柯城区新新街道", intent="find_site"), None, None)
+    assert isinstance(asked, PlaceQuestion) and "哪个村" in asked.question
+    assert asked.accept is not None and asked.accept.code == TOWN and asked.within == TOWN
+    accepted = finder.where(
+        Heard("c1", "/choose_place", intent="choose_place", choice=TOWN + finder.ACCEPT), None, None
+    )
+    assert accepted == Location(place_code=TOWN)
+
+
+def test_a_village_is_remembered_as_the_residents_place() -> None:
+    resident = Resident(channel="webchat", channel_user_id="u1")
+    found = finder.where(Heard("c1", "/choose_place", intent="choose_place", choice=VILLAGE), None, resident)
+    assert found == Location(place_code=VILLAGE) and resident.place_code == VILLAGE
+    # Next time the place is known; "按地址找其他共享法庭" asks again.
+    assert finder.where(Heard("c1", "共享法庭在哪", intent="find_site"), None, resident) == Location(VILLAGE)
+    again = finder.where(Heard("c1", "/find_site_elsewhere", intent="find_site_elsewhere"), None, resident)
+    assert isinstance(again, PlaceQuestion)
+
+
+def test_an_unknown_answer_within_a_town_asks_its_villages_again() -> None:
+    heard = Heard("c1", "不太清楚", slots={finder.PLACE: TOWN, finder.STAGE: "place"})
+    asked = finder.where(heard, None, None)
+    assert isinstance(asked, PlaceQuestion) and "哪个村" in asked.question and asked.within == TOWN
+
+
+async def test_registry_is_cached_for_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
+    loads: list[SiteRegistry] = []
+
+    async def from_session(cls: Any, session: Any) -> SiteRegistry:
+        loads.append(SiteRegistry.default())
+        return loads[-1]
+
+    monkeypatch.setattr(SiteRegistry, "from_session", classmethod(from_session))
+    finder.forget_registry()
+    first = await finder.registry(None)  # type: ignore[arg-type]
+    assert await finder.registry(None) is first and len(loads) == 1  # type: ignore[arg-type]
+    monkeypatch.setattr(finder, "REGISTRY_TTL", -1.0)  # the cached registry has expired
+    await finder.registry(None)  # type: ignore[arg-type]
+    assert len(loads) == 2
+    finder.forget_registry()
