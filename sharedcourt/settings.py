@@ -87,6 +87,16 @@ class Settings:
     handoff_tick_seconds: float = 5.0
     handoff_roster: str = ""  # empty: the sample sharedcourt/data/roster.yml
     app_internal_url: str = ""  # empty: http://127.0.0.1:$PORT
+    # Trust (issue 11). Secrets are generated into .env by the first `make run`; see .env.example.
+    bind_host: str = "127.0.0.1"  # where Rasa and the action server listen; a cluster sets its private address
+    rasa_jwt_secret: str = ""  # signs the front door's bearer tokens for Rasa's HTTP API (never in a URL)
+    action_server_token: str = ""  # Rasa sends it to the action server in a header; the action server checks it
+    link_secret: str = ""  # signs expiring links to transcripts and evidence
+    transcript_link_hours: int = 24
+    webchat_per_sender_per_minute: int = 20
+    webchat_per_address_per_minute: int = 60
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 900
     # The whole environment as read, handed to the processes `make run` starts; never read for a setting.
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 

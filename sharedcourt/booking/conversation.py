@@ -21,7 +21,7 @@ from sharedcourt.booking.views import view_of
 from sharedcourt.db.booking import Booking
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.db.site import Site
-from sharedcourt.domain.values import parse_phone
+from sharedcourt.domain.values import mask_personal_data, parse_phone
 from sharedcourt.errors import Conflict, NotFound, SlotFull
 from sharedcourt.messaging.replies import Button, Reply
 from sharedcourt.sites import finder
@@ -119,11 +119,6 @@ async def slot_preference(sessions: Sessions, heard: Heard, now: dt.datetime) ->
     return Step([offer], {STAGE: "choose_slot", OFFERED: ids})
 
 
-def _masked(phone: str) -> str:
-    """138****5678: the number said back without its middle digits."""
-    return f"{phone[:3]}****{phone[-4:]}" if len(phone) == 11 else phone
-
-
 async def request_callback(sessions: Sessions, heard: Heard, now: dt.datetime) -> Step:
     """None of the times fit: record a callback request (asking for a phone number when we have none)."""
     async with unit_of_work(sessions) as session:
@@ -145,5 +140,5 @@ async def request_callback(sessions: Sessions, heard: Heard, now: dt.datetime) -
             phone=str(known),
             preference=heard.typed,
         )
-    text = f"好的，已为您登记回电，工作人员会在工作时间打电话（{_masked(str(known))}）和您商量调解时间。"
+    text = f"好的，已为您登记回电，工作人员会在工作时间打电话（{mask_personal_data(str(known))}）和您商量调解时间。"
     return Step([Reply(text)], cleared())

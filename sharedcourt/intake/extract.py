@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sharedcourt.domain import values
+from sharedcourt.domain.values.libraries import cn2an
 from sharedcourt.messaging.replies import Button
 
 _MONTHS = re.compile(r"([0-9一二两三四五六七八九十半]+)\s?个多?月(?!前|之前|以前)")
@@ -22,12 +22,6 @@ _CASE_NUMBER = re.compile(r"[（(]\s?20\d{2}\s?[)）]\s?浙\s?\d{4}\s?[\u4e00-\u
 _COURT = re.compile(r"[\u4e00-\u9fff]{2,12}?(?:人民法院|法院)")
 _ESTATE = re.compile(r"(?:住在|住|在|是|我们|我家)?([\u4e00-\u9fff]{2,6}?(?:小区|花园|公寓|家园|苑))")
 _WAGES = re.compile(r"工资|薪|工钱|没发|不发|拖欠|欠")
-
-
-@functools.lru_cache(maxsize=1)
-def _cn2an() -> Any:
-    # Imported on first use: cn2an loads its dictionaries at import.
-    return importlib.import_module("cn2an")
 
 
 @functools.lru_cache(maxsize=1)
@@ -52,7 +46,7 @@ def count(text: str) -> int | None:
     if raw.isdigit():
         return int(raw)
     try:
-        return int(_cn2an().cn2an(raw, "smart"))
+        return int(cn2an().cn2an(raw, "smart"))
     except (ValueError, KeyError, TypeError):
         return None
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -111,8 +111,10 @@ class Outbox:
         base_delay: float = 2.0,
         max_delay: float = 600.0,
         max_attempts: int = 8,
+        clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.sessions = sessions
+        self.clock = clock
         self.senders: dict[str, Sender] = {}
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -156,7 +158,7 @@ class Outbox:
             )
 
     async def _finish(self, item: Item, result: SendResult) -> None:
-        now = utcnow()
+        now = self.clock()
         values: dict[str, Any] = {"last_error": result.detail[:2000] or None}
         message_status: str | None = None
         if result.status == "sent":
@@ -210,7 +212,7 @@ class Outbox:
                     select(OutboxItem.id)
                     .where(
                         OutboxItem.status == "queued",
-                        OutboxItem.next_attempt_at <= utcnow(),
+                        OutboxItem.next_attempt_at <= self.clock(),
                         # Only channels this process can send: another process may be configured for the rest.
                         OutboxItem.channel.in_(list(self.senders)),
                     )
@@ -243,7 +245,7 @@ class Outbox:
             result = await session.execute(
                 update(OutboxItem)
                 .where(OutboxItem.channel == channel, OutboxItem.recipient == recipient, OutboxItem.status == "held")
-                .values(status="queued", next_attempt_at=utcnow())
+                .values(status="queued", next_attempt_at=self.clock())
             )
             count: int = result.rowcount  # type: ignore[attr-defined]
         if count:

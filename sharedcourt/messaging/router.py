@@ -221,7 +221,7 @@ class Router:
         if earlier is not None:
             # Keep order: older kept messages go first, their answers by the channel's delivery route.
             await self.drain(conversation.id)
-        return await self._run_turn(message_id, conversation.id, text, metadata, hold=True) or []
+        return await self.run_turn(message_id, conversation.id, text, metadata, hold=True) or []
 
     async def _turn_input(self, session: AsyncSession, message: Message) -> tuple[str, dict[str, Any]]:
         """The text Rasa gets for a stored message (a chosen button is its payload) and the turn's metadata."""
@@ -240,7 +240,7 @@ class Router:
             return ()
         return Reply.from_payload(last_out.text, last_out.payload).buttons
 
-    async def _run_turn(
+    async def run_turn(
         self, message_id: int, conversation_id: str, text: str, metadata: dict[str, Any], *, hold: bool
     ) -> list[Reply] | None:
         """One Rasa turn; on an outage keep the message (and, if `hold`, answer with the holding reply)."""
@@ -331,7 +331,7 @@ class Router:
                     continue
                 text, metadata = await self._turn_input(session, message)
                 conv_id, channel, message_id = message.conversation_id, message.channel, message.id
-            replies = await self._run_turn(message_id, conv_id, text, metadata, hold=False)
+            replies = await self.run_turn(message_id, conv_id, text, metadata, hold=False)
             if replies is None:
                 return done
             await self._deliver(channel, conv_id, replies)

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sharedcourt.db.base import utcnow
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.outbox import OutboxItem
 from sharedcourt.db.session import unit_of_work
@@ -74,19 +75,23 @@ async def test_enqueue_writes_the_transcript_and_send_marks_it(sessions: async_s
 
 
 async def test_failure_that_did_not_deliver_is_retried_with_backoff(sessions: async_sessionmaker[AsyncSession]) -> None:
-    outbox = Outbox(sessions, base_delay=0.05)
+    # A clock the test moves: the backoff is checked without depending on how fast the machine is.
+    now = [utcnow()]
+    outbox = Outbox(sessions, base_delay=0.05, clock=lambda: now[0])
     sender = ScriptedSender(SendResult("retry", "system busy"), SendResult("retry", "system busy"))
     outbox.register("dingtalk", sender)
     item_id = await outbox.add("dingtalk", "staff-1", {"type": "text", "text": "x"})
+    now[0] = utcnow()  # the item was queued at the real time
     assert await outbox.run_once() == 0
     first = await _item(sessions, item_id)
     assert (first.status, first.attempts, first.last_error) == ("queued", 1, "system busy")
     assert await outbox.run_once() == 0  # not due yet
-    await asyncio.sleep(0.06)
+    assert len(sender.sent) == 1
+    now[0] += dt.timedelta(seconds=0.06)
     assert await outbox.run_once() == 0
     second = await _item(sessions, item_id)
     assert second.next_attempt_at - first.next_attempt_at >= dt.timedelta(seconds=0.09)
-    await asyncio.sleep(0.12)
+    now[0] += dt.timedelta(seconds=0.12)
     assert await outbox.run_once() == 1
     assert (await _item(sessions, item_id)).attempts == 3
     assert outbox.backoff(1) == 0.05 and outbox.backoff(4) == 0.4

@@ -33,6 +33,7 @@ from sharedcourt.db.site import Site
 from sharedcourt.messaging.outbox import Outbox
 from sharedcourt.messaging.replies import Reply
 from sharedcourt.messaging.router import Inbound, Router, Stored
+from sharedcourt.messaging.transcript import store_replies
 
 Work = Callable[[Stored], Awaitable[list[Reply]]]
 Plan = tuple[Inbound | None, Work, str | None]  # what to store, the turn's work, which quota window it opens
@@ -118,27 +119,13 @@ class Turns:
             return await self.router.process(stored.message_id)
         data = {"channel": CHANNEL, "message_id": stored.message_id, "kind": kind, **metadata}
         # The router's own turn runner (store, outage hold, replies stored) with a trusted text.
-        return await self.router._run_turn(stored.message_id, stored.conversation_id, payload, data, hold=True) or []
+        return await self.router.run_turn(stored.message_id, stored.conversation_id, payload, data, hold=True) or []
 
     async def answer(self, stored: Stored, replies: Sequence[Reply], *, author: str = "bot") -> list[Reply]:
         """Replies decided here (not by Rasa), stored like the router stores Rasa's."""
         async with unit_of_work(self.sessions) as session:
             await session.execute(update(Message).where(Message.id == stored.message_id).values(status="processed"))
-            for reply in replies:
-                data = reply.to_json()
-                text = data.pop("text")
-                session.add(
-                    Message(
-                        conversation_id=stored.conversation_id,
-                        direction="out",
-                        channel=CHANNEL,
-                        kind="text",
-                        author=author,
-                        text=text,
-                        payload=data,
-                        status="stored",
-                    )
-                )
+            store_replies(session, stored.conversation_id, replies, author=author, channel=CHANNEL)
         return list(replies)
 
     async def _silent(self, stored: Stored) -> list[Reply]:
