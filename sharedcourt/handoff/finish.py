@@ -65,9 +65,10 @@ class Finish(HandoffCore):
                     offer_deadline=now + self.accept_window,
                     updated_at=now,
                 )
+                .returning(Ticket.id)
                 .execution_options(synchronize_session=False)
             )
-            if moved.rowcount != 1:  # type: ignore[attr-defined]
+            if moved.scalar_one_or_none() is None:
                 return Outcome(False, f"工单 {ticket.number} 不在您手上，不能转交。", ticket.number, ticket.state)
             self._event(session, ticket, "transferred", now, actor=f"staff:{staff_key}", to=target.id)
             await session.refresh(ticket)
@@ -111,9 +112,10 @@ class Finish(HandoffCore):
                 update(Ticket)
                 .where(Ticket.id == ticket.id, Ticket.holder == staff_key, Ticket.state == "accepted")
                 .values(state="closed", outcome=outcome, note=note[:2000], closed_at=now, updated_at=now)
+                .returning(Ticket.id)
                 .execution_options(synchronize_session=False)
             )
-            if closed.rowcount != 1:  # type: ignore[attr-defined]
+            if closed.scalar_one_or_none() is None:
                 return Outcome(False, f"工单 {ticket.number} 不在您手上或已结束。", ticket.number, ticket.state)
             actor = "resident" if kind == "ended_by_resident" else f"staff:{staff_key}"
             self._event(session, ticket, kind, now, actor=actor, outcome=outcome, note=note[:500])
@@ -156,9 +158,10 @@ class Finish(HandoffCore):
                 update(Ticket)
                 .where(Ticket.id == ticket.id, Ticket.holder.is_(None), Ticket.state.in_(OPEN_STATES))
                 .values(state="closed", note="居民取消", closed_at=now, offer_deadline=None, updated_at=now)
+                .returning(Ticket.id)
                 .execution_options(synchronize_session=False)
             )
-            if moved.rowcount != 1:  # type: ignore[attr-defined]
+            if moved.scalar_one_or_none() is None:
                 return Outcome(False, "工作人员刚刚已经接单了，请直接和工作人员说。")
             self._event(session, ticket, "cancelled", now, actor="resident")
             await self._set_mode(session, conversation_id, "bot")

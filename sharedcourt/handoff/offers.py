@@ -182,9 +182,11 @@ class Offers(HandoffCore):
                     offer_deadline=None,
                     updated_at=now,
                 )
+                .returning(Ticket.id)
                 .execution_options(synchronize_session=False)
             )
-            if won.rowcount != 1:  # type: ignore[attr-defined]
+            # The row RETURNING gives back is the claim: SQLite's count of matched rows was seen to lie under load.
+            if won.scalar_one_or_none() is None:
                 await session.refresh(ticket)
                 holder = self._person(ticket.holder)
                 if ticket.state == "accepted" and holder is not None:
@@ -276,9 +278,10 @@ class Offers(HandoffCore):
                     Ticket.holder.is_(None),
                 )
                 .values(**values)
+                .returning(Ticket.id)
                 .execution_options(synchronize_session=False)
             )
-            if moved.rowcount != 1:  # type: ignore[attr-defined]
+            if moved.scalar_one_or_none() is None:
                 return 0
             moves = {"from": ticket.assignee, "to": values.get("assignee"), "level": ticket.level + 1}
             session.add(TicketEvent(ticket_id=ticket.id, kind=kind, detail=moves, at=now))
@@ -324,9 +327,10 @@ class Offers(HandoffCore):
                     offer_deadline=now + self.accept_window,
                     updated_at=now,
                 )
+                .returning(Ticket.id)
                 .execution_options(synchronize_session=False)
             )
-            if moved.rowcount != 1:  # type: ignore[attr-defined]
+            if moved.scalar_one_or_none() is None:
                 return 0
             self._event(session, ticket, "offered", now, to=first.id, callback=True)
             await session.refresh(ticket)

@@ -10,8 +10,9 @@ A ticket's life (every change stamped on the ticket and written to ticket_events
         │          ▼
         └─► callback (out of hours)   expired (nobody took it: a callback is owed)
 
-- Acceptance is one conditional UPDATE (`holder IS NULL AND state IN open states`): of two people pressing 接单 at
-  once exactly one gets rowcount 1; the other is told who has it.
+- Acceptance is one conditional `UPDATE … RETURNING` (`holder IS NULL AND state IN open states`): of two people
+  pressing 接单 at once exactly one gets the ticket's row back; the other is told who has it. Every other move
+  (escalate, wake, transfer, close, cancel) decides the same way, on the returned row, never on a count.
 - Escalation is driven by `tick(now)`, called by the app's background task and by tests with an injected time.
 - While a person holds the ticket the conversation's mode is "human": the router hands every resident message to
   `relay_inbound`, and Rasa's tracker is paused. Hand-back appends `resume` + `action_listen` (tech brief §4/§0.8),
