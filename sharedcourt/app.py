@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -29,6 +30,7 @@ from sharedcourt.settings import Settings
 from sharedcourt.web import bookings as booking_api
 from sharedcourt.web import console
 from sharedcourt.web import handoff as handoff_web
+from sharedcourt.web.limits import BodyLimit
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +160,14 @@ def create_app(
             await rasa.aclose()
             await engine.dispose()
 
-    app = Starlette(routes=_routes(settings, extra_routes), lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
+    # Outermost: the body limit applies to every route before any handler reads the body.
+    limits = [Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]
+    app = Starlette(
+        routes=_routes(settings, extra_routes),
+        middleware=limits,
+        lifespan=lifespan,
+        exception_handlers=EXCEPTION_HANDLERS,
+    )
     app.state.settings = settings
     return app
 
@@ -177,4 +186,6 @@ def _routes(settings: Settings, extra_routes: list[RouteFactory] | None) -> list
 def asgi() -> Starlette:
     """Entry point for uvicorn's --factory."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    settings.check_secrets()  # refuse to serve with an empty or published secret
+    return create_app(settings)

@@ -44,6 +44,25 @@ _CHECKS: dict[str, Callable[[str], Any]] = {
 }
 _CASTS: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "str": str}
 
+# The secrets the system cannot run without; `make run` generates the missing ones into .env.
+SECRET_KEYS = ("staff_token", "rasa_token", "rasa_jwt_secret", "action_server_token", "link_secret")
+# Values once published as defaults; a secret starting with this prefix is refused like an empty one.
+PUBLISHED_PREFIX = "change-me"
+ENV_EXAMPLE = ROOT / ".env.example"
+
+
+def published_values(example: Path = ENV_EXAMPLE) -> set[str]:
+    """The non-empty values `.env.example` shows for the secret keys: known to everyone, so never secret."""
+    if not example.is_file():
+        return set()
+    keys = {key.upper() for key in SECRET_KEYS}
+    values = set()
+    for line in example.read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() in keys and value.strip():
+            values.add(value.strip())
+    return values
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -53,7 +72,7 @@ class Settings:
     port: int = 8000
     public_url: str = ""  # empty: http://127.0.0.1:$PORT
     rasa_url: str = "http://127.0.0.1:5005"
-    rasa_token: str = "change-me-rasa-token"
+    rasa_token: str = ""  # a secret: generated into .env by the first `make run`
     rasa_timeout: float = 10.0
     action_server_url: str = "http://127.0.0.1:5055"
     redis_url: str = ""
@@ -61,7 +80,7 @@ class Settings:
     rasa_lock_host: str = "127.0.0.1"
     rasa_lock_port: int = 6379
     retry_interval: float = 5.0
-    staff_token: str = "change-me-staff-token"
+    staff_token: str = ""  # a secret: generated into .env by the first `make run`
     max_body_bytes: int = 64 * 1024
     wechat_token: str = ""
     wechat_appid: str = ""
@@ -124,6 +143,16 @@ class Settings:
             except ValueError as exc:
                 raise ConfigError(f"invalid setting {key}={raw!r}: {exc}") from exc
         return cls(**values, extra=env)
+
+    def check_secrets(self, example: Path = ENV_EXAMPLE) -> None:
+        """Refuse to start with an empty or published secret: ConfigError naming the first such key."""
+        published = published_values(example)
+        for name in SECRET_KEYS:
+            value = getattr(self, name)
+            if not value:
+                raise ConfigError(f"{name.upper()} is empty; `make run` generates it into .env")
+            if value.startswith(PUBLISHED_PREFIX) or value in published:
+                raise ConfigError(f"{name.upper()} is a published default; set a secret of your own in .env")
 
     @property
     def rasa_tracker_url(self) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sharedcourt.errors import ConfigError
-from sharedcourt.settings import Settings
+from sharedcourt.settings import SECRET_KEYS, Settings, published_values
 
 
 def test_defaults_without_environment(tmp_path: Path) -> None:
@@ -101,3 +101,61 @@ def test_only_settings_reads_the_environment(repo_root: Path) -> None:
                 if ENV_READ.search(line):
                     readers.append(f"{path.relative_to(repo_root)}:{number}: {line.strip()}")
     assert readers == []
+
+
+# --- no default secrets (issue 11) -------------------------------------------------------------------------
+
+SECRET_ENV = {name.upper(): f"test-{name}-0123456789abcdef" for name in SECRET_KEYS}
+
+
+def test_secrets_have_no_default(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, env_file=tmp_path / "absent.env")
+    assert [getattr(settings, name) for name in SECRET_KEYS] == ["", "", "", "", ""]
+
+
+def test_env_example_publishes_no_secret(repo_root: Path) -> None:
+    text = (repo_root / ".env.example").read_text()
+    assert "=change-me" not in text
+    assert published_values(repo_root / ".env.example") == set()
+
+
+def test_every_secret_set_passes_the_check(tmp_path: Path) -> None:
+    Settings.from_env(SECRET_ENV, env_file=tmp_path / "absent.env").check_secrets()
+
+
+@pytest.mark.parametrize("key", [name.upper() for name in SECRET_KEYS])
+def test_an_empty_secret_is_refused_by_name(tmp_path: Path, key: str) -> None:
+    settings = Settings.from_env({**SECRET_ENV, key: ""}, env_file=tmp_path / "absent.env")
+    with pytest.raises(ConfigError, match=f"^{key} is empty"):
+        settings.check_secrets()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("STAFF_TOKEN", "change-me-staff-token"), ("RASA_TOKEN", "change-me-rasa-token")]
+)
+def test_a_published_default_is_refused_by_name(tmp_path: Path, key: str, value: str) -> None:
+    settings = Settings.from_env({**SECRET_ENV, key: value}, env_file=tmp_path / "absent.env")
+    with pytest.raises(ConfigError, match=f"^{key} is a published default"):
+        settings.check_secrets()
+
+
+def test_a_value_listed_in_env_example_is_refused(tmp_path: Path) -> None:
+    example = tmp_path / ".env.example"
+    example.write_text("# sample\nLINK_SECRET=sample-link-secret\nPORT=8000\n")
+    settings = Settings.from_env({**SECRET_ENV, "LINK_SECRET": "sample-link-secret"}, env_file=tmp_path / "x")
+    with pytest.raises(ConfigError, match=r"^LINK_SECRET is a published default"):
+        settings.check_secrets(example)
+    Settings.from_env({**SECRET_ENV, "PORT": "8000"}, env_file=tmp_path / "x").check_secrets(example)
+
+
+@pytest.mark.parametrize(("key", "value"), [("STAFF_TOKEN", "change-me-staff-token"), ("RASA_TOKEN", "")])
+def test_the_uvicorn_factory_refuses_to_start(monkeypatch: pytest.MonkeyPatch, key: str, value: str) -> None:
+    from sharedcourt.app import asgi
+
+    for name, secret in SECRET_ENV.items():
+        monkeypatch.setenv(name, secret)
+    monkeypatch.setenv(key, value)  # the environment wins over any .env in the checkout
+    with pytest.raises(ConfigError, match=f"^{key} "):
+        asgi()
+    monkeypatch.setenv(key, SECRET_ENV[key])
+    assert asgi().state.settings.staff_token == SECRET_ENV["STAFF_TOKEN"]

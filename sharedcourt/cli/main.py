@@ -14,8 +14,14 @@ from sharedcourt.settings import Settings
 
 def _run(args: argparse.Namespace) -> int:
     from sharedcourt.cli.procs import run_forever
+    from sharedcourt.cli.secrets import ENV_FILE, ensure_secrets
 
-    return run_forever(Settings.from_env())
+    generated = ensure_secrets(Settings.from_env(env_file=ENV_FILE), ENV_FILE)
+    if generated.keys:
+        print(generated.announcement(), flush=True)
+    settings = Settings.from_env(env_file=ENV_FILE)
+    settings.check_secrets()
+    return run_forever(settings)
 
 
 def _train(args: argparse.Namespace) -> int:

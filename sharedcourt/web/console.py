@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import hmac
+import math
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,15 @@ from sharedcourt.domain.disputes import BY_CODE
 from sharedcourt.domain.values import mask_personal_data
 from sharedcourt.errors import AuthError, NotFound
 from sharedcourt.settings import Settings
-from sharedcourt.web.auth import COOKIE, cookie_value, require_staff
+from sharedcourt.web.auth import (
+    COOKIE,
+    COOKIE_SECONDS,
+    LoginThrottle,
+    client_address,
+    cookie_value,
+    require_staff,
+    token_matches,
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 AUTHORS = {"resident": "居民", "bot": "机器人", "system": "系统"}
@@ -108,20 +116,38 @@ class ConsolePages:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
+        self.throttle = LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds)
 
     async def login_form(self, request: Request) -> Response:
         """The sign-in page."""
         return self.templates.TemplateResponse(request, "login.html", {"error": None})
 
     async def login(self, request: Request) -> Response:
-        """Check the staff token and set the login cookie (never the token itself)."""
+        """Check the staff token (throttled per address) and set the login cookie (never the token itself)."""
+        address = client_address(request)
+        locked = self.throttle.retry_after(address)
+        if locked:
+            return self._locked_out(request, locked)
         form = await request.form()
-        token = str(form.get("token", ""))
-        if not hmac.compare_digest(token.encode(), self.settings.staff_token.encode()):
+        if not token_matches(self.settings, str(form.get("token", ""))):
+            locked = self.throttle.failed(address)
+            if locked:
+                return self._locked_out(request, locked)
             return self.templates.TemplateResponse(request, "login.html", {"error": "口令不正确"}, status_code=403)
+        self.throttle.succeeded(address)
         response = RedirectResponse("/console", status_code=303)
-        response.set_cookie(COOKIE, cookie_value(self.settings), httponly=True, samesite="strict", max_age=12 * 3600)
+        secure = self.settings.public_url.startswith("https://")
+        response.set_cookie(
+            COOKIE, cookie_value(self.settings), max_age=COOKIE_SECONDS, httponly=True, samesite="strict", secure=secure
+        )
         return response
+
+    def _locked_out(self, request: Request, seconds: int) -> Response:
+        """429 with Retry-After: too many wrong tokens from this address, whatever this attempt holds."""
+        minutes = math.ceil(seconds / 60)
+        context = {"error": f"尝试次数过多，请 {minutes} 分钟后再试"}
+        headers = {"Retry-After": str(seconds)}
+        return self.templates.TemplateResponse(request, "login.html", context, status_code=429, headers=headers)
 
     async def dashboard(self, request: Request) -> Response:
         """Counts, two charts and the latest conversations."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import httpx
 import pytest
 
 from sharedcourt.cli.procs import Stack, free_port, model_path, running
-from sharedcourt.settings import Settings
+from sharedcourt.settings import SECRET_KEYS, Settings
 
 
 @dataclass
@@ -72,8 +73,9 @@ def system(database_url: str, trained_model: Path, tmp_path_factory: pytest.Temp
             "PORT": str(free_port()),
             "RASA_URL": f"http://127.0.0.1:{free_port()}",
             "ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}",
-            "RASA_TOKEN": uuid.uuid4().hex,
             "RETRY_INTERVAL": "1",
+            # Every secret generated for this run: the app refuses to start with an empty or published one.
+            **{name.upper(): secrets.token_urlsafe(32) for name in SECRET_KEYS},
         }
     )
     log_dir = tmp_path_factory.mktemp("logs")

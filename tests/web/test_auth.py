@@ -1,0 +1,62 @@
+"""Staff sign-in pieces: the token compare, the expiring cookie and the login throttle (on a fake clock)."""
+
+from __future__ import annotations
+
+from sharedcourt.settings import Settings
+from sharedcourt.web.auth import COOKIE_SECONDS, LoginThrottle, cookie_valid, cookie_value, token_matches
+
+SETTINGS = Settings(staff_token="the-staff-token")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_token_matches_only_the_staff_token_and_never_an_empty_one() -> None:
+    assert token_matches(SETTINGS, "the-staff-token")
+    assert not token_matches(SETTINGS, "the-staff-toke")
+    assert not token_matches(Settings(staff_token=""), "")
+
+
+def test_a_cookie_is_valid_until_its_end_and_only_for_its_token() -> None:
+    value = cookie_value(SETTINGS, now=5000)
+    assert cookie_valid(SETTINGS, value, now=5000 + COOKIE_SECONDS - 1)
+    assert not cookie_valid(SETTINGS, value, now=5000 + COOKIE_SECONDS)
+    assert not cookie_valid(Settings(staff_token="rotated-token"), value, now=5001)
+    assert not cookie_valid(SETTINGS, "garbage", now=5001)
+    assert "the-staff-token" not in value
+
+
+def test_the_lockout_ends_after_its_window() -> None:
+    clock = Clock()
+    throttle = LoginThrottle(3, 900, clock)
+    assert [throttle.failed("a"), throttle.failed("a"), throttle.failed("a")] == [0, 0, 900]
+    clock.now += 899.5
+    assert throttle.retry_after("a") == 1
+    assert throttle.retry_after("b") == 0
+    clock.now += 1
+    assert throttle.retry_after("a") == 0
+    assert throttle.failed("a") == 0  # counting starts afresh after a lockout
+
+
+def test_failures_older_than_the_window_do_not_count() -> None:
+    clock = Clock()
+    throttle = LoginThrottle(3, 60, clock)
+    throttle.failed("a")
+    throttle.failed("a")
+    clock.now += 61
+    assert throttle.failed("a") == 0
+    assert throttle.failed("a") == 0
+    assert throttle.failed("a") == 60
+
+
+def test_success_forgets_the_failures() -> None:
+    throttle = LoginThrottle(2, 60, Clock())
+    throttle.failed("a")
+    throttle.succeeded("a")
+    assert throttle.failed("a") == 0
+    assert throttle.failed("a") == 60
