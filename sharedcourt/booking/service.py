@@ -170,14 +170,16 @@ def schedule_reminders(session: AsyncSession, booking: Booking, now: dt.datetime
 
 
 async def _end(session: AsyncSession, booking_id: int, status: str, changed_by: str, reason: str | None) -> Booking:
-    """Move a confirmed booking to `status` exactly once (conditional UPDATE) and give its seat back."""
+    """Move a confirmed booking to `status` exactly once (conditional UPDATE … RETURNING) and give its seat back."""
     result = await session.execute(
         update(Booking)
         .where(Booking.id == booking_id, Booking.status == CONFIRMED)
         .values(status=status, changed_by=changed_by, reason=reason, updated_at=dt.datetime.now(dt.timezone.utc))
+        .returning(Booking.id)
         .execution_options(synchronize_session=False)
     )
-    if int(getattr(result, "rowcount", 0)) != 1:
+    # Only the row RETURNING gives back proves this call ended it: a false count would release the seat twice.
+    if result.scalar_one_or_none() is None:
         if await session.get(Booking, booking_id) is None:
             raise NotFound(f"booking {booking_id}")
         raise Conflict("这个预约已经取消或改过了")
