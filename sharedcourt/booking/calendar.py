@@ -1,7 +1,7 @@
 """A site's bookable slots: opening hours x mediators, minus public holidays and closures.
 
-- `HolidayCalendar.load()` reads China's official holiday / 调休 calendar (sharedcourt/data/holidays.yml).
-  A 调休 weekend day is a working day: the site opens with its weekday hours.
+- The holiday / 调休 calendar is `sharedcourt.domain.holidays.HolidayCalendar` (sharedcourt/data/holidays.yml),
+  shared with the handoff's duty hours. A 调休 weekend day is a working day: the site opens with its weekday hours.
 - `plan_slots(...)` is pure: which windows a site offers on which days, one row per seat (mediator).
   Each opening-hours block ("08:30-12:00") is cut into `slot_minutes` windows from its start; a remainder
   shorter than a window is not offered.
@@ -17,94 +17,26 @@ per slot). A site without registered mediators gets one seat hosted by its 庭�
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sharedcourt.data import DATA_DIR
 from sharedcourt.db.booking import SiteClosure, Slot
 from sharedcourt.db.site import Site, SiteStaff
-from sharedcourt.domain.clock import TZ, WEEKDAY_ZH, WEEKDAYS
+from sharedcourt.domain.clock import TZ, WEEKDAY_ZH
+from sharedcourt.domain.holidays import HolidayCalendar
 
 log = logging.getLogger(__name__)
 
-HOLIDAYS_YML = DATA_DIR / "holidays.yml"
 MEDIATOR_ROLES = ("mediator", "family_mediator")
 DEFAULT_SLOT_MINUTES = 60
 DEFAULT_WEEKS = 3
-# Statutory fixed-date holidays (《全国年节及纪念日放假办法》, 2024 revision) for years the calendar lacks.
-_FIXED_HOLIDAYS = {
-    (1, 1): "元旦",
-    (5, 1): "劳动节",
-    (5, 2): "劳动节",
-    (10, 1): "国庆节",
-    (10, 2): "国庆节",
-    (10, 3): "国庆节",
-}
-
-
-@dataclass(frozen=True)
-class HolidayCalendar:
-    """China's public holidays and 调休 working weekend days, by date."""
-
-    holidays: dict[dt.date, str]
-    workdays: dict[dt.date, str]
-    years: frozenset[int]
-
-    @classmethod
-    def load(cls, path: Path | str | None = None) -> HolidayCalendar:
-        """The calendar in holidays.yml (read once per path)."""
-        return _load_calendar(str(path or HOLIDAYS_YML))
-
-    @classmethod
-    def from_data(cls, data: dict[str, Any]) -> HolidayCalendar:
-        """The calendar from parsed YAML: per year, holiday ranges and working weekend days."""
-        holidays: dict[dt.date, str] = {}
-        workdays: dict[dt.date, str] = {}
-        for _year, spec in (data.get("years") or {}).items():
-            for h in spec.get("holidays") or []:
-                day, last = _as_date(h["from"]), _as_date(h["to"])
-                while day <= last:
-                    holidays[day] = str(h["name"])
-                    day += dt.timedelta(days=1)
-            for w in spec.get("workdays") or []:
-                workdays[_as_date(w["date"])] = str(w["name"])
-        return cls(holidays, workdays, frozenset(int(y) for y in (data.get("years") or {})))
-
-    def holiday(self, day: dt.date) -> str | None:
-        """The holiday's name when `day` is a public holiday, else None."""
-        if day in self.holidays:
-            return self.holidays[day]
-        if day.year not in self.years:
-            return _FIXED_HOLIDAYS.get((day.month, day.day))
-        return None
-
-    def is_makeup_workday(self, day: dt.date) -> bool:
-        """A weekend day that is a working day (调休上班)."""
-        return day in self.workdays
-
-    def covers(self, day: dt.date) -> bool:
-        """True when the calendar lists the year of `day` (else only fixed-date holidays are known)."""
-        return day.year in self.years
-
-
-def _as_date(value: Any) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-
-
-@functools.lru_cache(maxsize=4)
-def _load_calendar(path: str) -> HolidayCalendar:
-    with open(path, encoding="utf-8") as f:
-        return HolidayCalendar.from_data(yaml.safe_load(f))
 
 
 @dataclass(frozen=True)
@@ -147,17 +79,10 @@ def _blocks(spec: Iterable[str]) -> list[tuple[dt.time, dt.time]]:
 
 
 def day_hours(opening_hours: dict[str, Any], day: dt.date, calendar: HolidayCalendar) -> list[tuple[dt.time, dt.time]]:
-    """Opening blocks on `day` (local time); empty when closed for a public holiday or by the weekly hours."""
-    if calendar.holiday(day):
-        return []
-    key = WEEKDAYS[day.weekday()]
-    if calendar.is_makeup_workday(day):
-        # A 调休 working weekend day runs as a weekday: the day's own hours, else the first weekday's.
-        spec: list[str] = opening_hours.get(key) or next(
-            (opening_hours[k] for k in WEEKDAYS[:5] if opening_hours.get(k)), []
-        )
-        return _blocks(spec)
-    return _blocks(opening_hours.get(key) or [])
+    """Opening blocks on `day` (local time); empty when closed for a public holiday or by the weekly hours.
+
+    A 调休 working weekend day runs as a weekday: the day's own hours, else the first weekday's."""
+    return _blocks(calendar.hours_on(opening_hours, day))
 
 
 def plan_slots(

@@ -18,6 +18,7 @@ import yaml
 
 from sharedcourt.data import DATA_DIR
 from sharedcourt.domain.clock import TZ, WEEKDAY_ZH_BY_KEY, WEEKDAYS
+from sharedcourt.domain.holidays import HolidayCalendar
 from sharedcourt.errors import ConfigError
 
 ROUTING_FILE = DATA_DIR / "routing.yml"
@@ -32,6 +33,8 @@ ROLE_ZH = {
     "dispatch": "矛调中心指挥中心",
 }
 CONDITIONS = ("dispute_types", "litigation", "complex", "legal_question")
+# The roster's key for hours kept on public holidays (a schedule without it is off duty on them).
+HOLIDAY = "holiday"
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
@@ -46,29 +49,39 @@ def _load_yaml(path: Path) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Schedule:
-    """Weekly working hours in China Standard Time: {"mon": [(start, end), ...]} as minutes after midnight."""
+    """Weekly working hours in China Standard Time: {"mon": [(start, end), ...]} as minutes after midnight.
+
+    The holiday calendar booking uses decides the day: on a public holiday only the optional `holiday` hours hold
+    (none: off duty), and a 调休 working weekend day runs on the day's own hours, else the first weekday's."""
 
     spans: Mapping[str, tuple[tuple[int, int], ...]]
+    calendar: HolidayCalendar = field(default_factory=HolidayCalendar.load, compare=False, repr=False)
 
     @classmethod
-    def parse(cls, data: Mapping[str, Sequence[str]]) -> Schedule:
-        """Read {"mon": ["08:30-12:00", ...]} from the roster file."""
+    def parse(cls, data: Mapping[str, Sequence[str]], calendar: HolidayCalendar | None = None) -> Schedule:
+        """Read {"mon": ["08:30-12:00", ...], "holiday": [...]} from the roster file."""
         spans: dict[str, tuple[tuple[int, int], ...]] = {}
         for day, ranges in data.items():
-            if day not in WEEKDAYS:
+            if day not in WEEKDAYS and day != HOLIDAY:
                 raise ConfigError(f"unknown weekday {day!r}")
             parsed = []
             for text in ranges:
                 start, end = (part.strip() for part in str(text).split("-"))
                 parsed.append((_minutes(start), _minutes(end)))
             spans[day] = tuple(sorted(parsed))
-        return cls(spans)
+        return cls(spans, calendar or HolidayCalendar.load())
+
+    def spans_on(self, day: dt.date) -> Sequence[tuple[int, int]]:
+        """The working spans on that local date, after public holidays and 调休."""
+        if self.calendar.holiday(day):
+            return self.spans.get(HOLIDAY, ())
+        return self.calendar.hours_on(self.spans, day)
 
     def on_duty(self, when: dt.datetime) -> bool:
-        """Whether `when` falls inside one of the working spans."""
+        """Whether `when` falls inside one of the working spans of its day."""
         local = when.astimezone(TZ)
         minute = local.hour * 60 + local.minute
-        return any(start <= minute < end for start, end in self.spans.get(WEEKDAYS[local.weekday()], ()))
+        return any(start <= minute < end for start, end in self.spans_on(local.date()))
 
     def next_start(self, when: dt.datetime) -> dt.datetime | None:
         """The next moment (at or after `when`) this schedule is on duty, within two weeks."""
@@ -77,7 +90,7 @@ class Schedule:
         local = when.astimezone(TZ)
         for offset in range(15):
             day = (local + dt.timedelta(days=offset)).date()
-            for start, _end in self.spans.get(WEEKDAYS[day.weekday()], ()):
+            for start, _end in self.spans_on(day):
                 moment = dt.datetime.combine(day, dt.time(start // 60, start % 60), TZ)
                 if moment > local:
                     return moment.astimezone(dt.timezone.utc)

@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sharedcourt.booking.calendar import (
-    HolidayCalendar,
     Seat,
     Window,
     close_days,
@@ -24,6 +23,7 @@ from sharedcourt.db.booking import Slot
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.db.site import Site, SiteStaff
 from sharedcourt.domain.clock import TZ
+from sharedcourt.domain.holidays import HolidayCalendar
 
 HOURS = {d: ["08:30-12:00", "14:00-17:30"] for d in ("mon", "tue", "wed", "thu", "fri")}
 CAL = HolidayCalendar.load()

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from sharedcourt.domain.clock import TZ
+from sharedcourt.domain.holidays import HolidayCalendar
 from sharedcourt.errors import ConfigError
 from sharedcourt.handoff.staff_routing import Roster, RouteRequest, Routing, Schedule, load_default, when_zh
 
@@ -109,3 +110,71 @@ def test_bad_config_is_refused(tmp_path: object) -> None:
     roster = Roster.load()
     with pytest.raises(ConfigError):
         Routing([], roster, complex_amount=1, litigation_keywords=[])
+
+
+# Public holidays and 调休 from sharedcourt/data/holidays.yml: 国庆节 2026-10-01..07, 调休 Saturday 2026-10-10.
+NATIONAL_DAY_MONDAY_10 = dt.datetime(2026, 10, 5, 10, 0, tzinfo=TZ)
+MAKEUP_SATURDAY = dt.date(2026, 10, 10)
+OFFICE = {d: ["08:30-12:00", "14:00-17:30"] for d in ("mon", "tue", "wed", "thu", "fri")}
+
+
+def test_the_calendar_file_has_the_dates_these_tests_use() -> None:
+    calendar = HolidayCalendar.load()
+    national_day = [dt.date(2026, 10, d) for d in range(1, 8)]
+    assert all(calendar.holiday(day) == "国庆节" for day in national_day)
+    assert calendar.holiday(dt.date(2026, 10, 8)) is None
+    assert calendar.is_makeup_workday(MAKEUP_SATURDAY) and MAKEUP_SATURDAY.weekday() == 5
+
+
+def test_nobody_with_office_hours_is_on_duty_on_a_public_holiday() -> None:
+    office = Schedule.parse(OFFICE)
+    for day in range(1, 8):
+        assert not office.on_duty(dt.datetime(2026, 10, day, 10, 0, tzinfo=TZ)), day
+    assert office.on_duty(dt.datetime(2026, 10, 8, 10, 0, tzinfo=TZ)), "the first working day after 国庆"
+    # Before the holiday ends, the next start is the first working morning after it.
+    assert office.next_start(dt.datetime(2026, 9, 30, 18, 0, tzinfo=TZ)) == dt.datetime(2026, 10, 8, 8, 30, tzinfo=TZ)
+
+
+def test_a_makeup_saturday_runs_on_weekday_hours() -> None:
+    office = Schedule.parse(OFFICE)
+    assert office.on_duty(dt.datetime(2026, 10, 10, 10, 0, tzinfo=TZ))
+    assert not office.on_duty(dt.datetime(2026, 10, 10, 13, 0, tzinfo=TZ)), "the lunch break still holds"
+    assert not office.on_duty(dt.datetime(2026, 10, 17, 10, 0, tzinfo=TZ)), "an ordinary Saturday is off"
+    # Friday evening after 国庆: the next start is the 调休 Saturday morning, not Monday.
+    assert office.next_start(dt.datetime(2026, 10, 9, 18, 0, tzinfo=TZ)) == dt.datetime(2026, 10, 10, 8, 30, tzinfo=TZ)
+
+
+def test_a_weekend_schedule_keeps_its_own_hours_on_a_makeup_day_and_rests_on_a_holiday() -> None:
+    dispatch = Schedule.parse({**{d: ["08:00-20:00"] for d in OFFICE}, "sat": ["08:30-17:30"], "sun": ["08:30-17:30"]})
+    assert dispatch.on_duty(dt.datetime(2026, 10, 10, 9, 0, tzinfo=TZ))
+    assert not dispatch.on_duty(dt.datetime(2026, 10, 10, 8, 15, tzinfo=TZ)), "Saturday's own hours, as booking"
+    assert not dispatch.on_duty(dt.datetime(2026, 10, 3, 10, 0, tzinfo=TZ)), "a Saturday inside 国庆"
+
+
+def test_a_national_day_request_is_a_callback_after_the_holiday(routing: Routing) -> None:
+    route = routing.route(RouteRequest(dispute_code="neighbor"), NATIONAL_DAY_MONDAY_10)
+    assert route.callback and route.chain == ()
+    assert route.callback_to is not None and route.callback_to.id == "baiyun-director"
+    assert route.callback_after == dt.datetime(2026, 10, 8, 8, 30, tzinfo=TZ)
+
+
+def test_a_makeup_saturday_request_goes_to_the_site_people(routing: Routing) -> None:
+    saturday_10 = dt.datetime(2026, 10, 10, 10, 0, tzinfo=TZ)
+    route = routing.route(RouteRequest(dispute_code="neighbor"), saturday_10)
+    assert [p.id for p in route.chain] == [
+        "baiyun-director",
+        "baiyun-mediator-1",
+        "baiyun-mediator-2",
+        "kecheng-dispatch",
+    ]
+    ordinary = routing.route(RouteRequest(dispute_code="neighbor"), saturday_10 + dt.timedelta(days=7))
+    assert roles(ordinary) == ["dispatch"]
+
+
+def test_holiday_hours_keep_a_post_on_duty_on_public_holidays_only() -> None:
+    staffed = Schedule.parse({**OFFICE, "holiday": ["09:00-17:00"]})
+    assert staffed.on_duty(dt.datetime(2026, 10, 5, 10, 0, tzinfo=TZ))
+    assert not staffed.on_duty(dt.datetime(2026, 10, 5, 8, 45, tzinfo=TZ)), "holiday hours, not Monday's"
+    assert not staffed.on_duty(dt.datetime(2026, 10, 17, 10, 0, tzinfo=TZ)), "an ordinary Saturday stays off"
+    with pytest.raises(ConfigError):
+        Schedule.parse({"holidays": ["09:00-17:00"]})
