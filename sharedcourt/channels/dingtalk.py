@@ -1,33 +1,60 @@
 """DingTalk (浙政钉) for mediators and judges: the robot's HTTP callback in, robot messages out.
 
-Inbound `/dingtalk/callback`: verified before anything is parsed (the `timestamp` header within one hour of now,
-`sign` == Base64(HmacSHA256(appSecret, timestamp + "\\n" + appSecret)), compared in constant time); a failure is
-403 with nothing relayed. Then the text (typed, or sent by a card button's dtmd link) goes to
-`HandoffService.staff_says`: a command (接单 / 转交 / 结束 / 交还) or words for the resident. The answer for the
-person goes back through the message's `sessionWebhook` while it is valid, else through the robot API.
+Inbound `/dingtalk/callback`, refused (403, nothing stored or relayed) unless:
+- signed: `sign` == Base64(HmacSHA256(appSecret, timestamp + "\\n" + appSecret)), compared in constant time;
+- fresh: the `timestamp` header within `MAX_SKEW_MS` (5 minutes) either side of now (DingTalk allows an hour;
+  the signature covers only the timestamp, so the window is kept short);
+- new: the (timestamp, sign) pair was not seen before; pairs are kept in the database (`seen_signatures`) for
+  the window, so every front door shares the memory.
+A sender (`senderStaffId`) who is not on the roster is ignored: 200, a log line, nothing relayed or answered.
+The `msgId` is claimed in the database before handling and marked handled after it (`dingtalk_inbound`): a
+handled message re-delivered is a no-op on any front door; one being handled elsewhere is 409 (DingTalk retries);
+a failed handling releases the claim, so the retry is processed.
+Then the text (typed, or sent by a card button's dtmd link) goes to `HandoffService.staff_says`. The answer goes
+back through the message's `sessionWebhook` only while it is valid and on DingTalk's API host (or the configured
+API base); any other host is never contacted and the robot API answers instead.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import hmac
 import json
 import logging
 import time
-from collections import OrderedDict
 from typing import Any
 
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sharedcourt.clients.dingtalk import Card, DingTalkClient, sign
-from sharedcourt.errors import AuthError, BadRequest, UpstreamError
+from sharedcourt.db.audit import DingTalkInbound, SeenSignature
+from sharedcourt.db.base import utcnow
+from sharedcourt.db.session import unit_of_work
+from sharedcourt.errors import AuthError, BadRequest, Conflict, UpstreamError
+from sharedcourt.handoff.service import HandoffService
 from sharedcourt.handoff.texts import TEXT_ONLY
 
 log = logging.getLogger(__name__)
 
-MAX_SKEW_MS = 60 * 60 * 1000
-_SEEN_LIMIT = 2048
+CHANNEL = "dingtalk"
+MAX_SKEW_MS = 5 * 60 * 1000
+# A claim older than this was left by a front door that died mid-handling; a re-delivery may take it over.
+CLAIM_LEASE = dt.timedelta(minutes=2)
+KEEP_HANDLED = dt.timedelta(days=2)  # DingTalk re-delivers within minutes; older msgIds are forgotten
+
+
+class Claim(enum.Enum):
+    """What this front door may do with an inbound msgId."""
+
+    MINE = "mine"
+    HANDLED = "handled"
+    BUSY = "busy"
 
 
 def verify(app_secret: str, timestamp: str, signature: str, now_ms: int | None = None) -> None:
@@ -35,15 +62,68 @@ def verify(app_secret: str, timestamp: str, signature: str, now_ms: int | None =
     if not app_secret:
         raise AuthError("DingTalk is not configured")
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    try:
-        sent = int(timestamp)
-    except ValueError:
-        raise AuthError("timestamp is not a number") from None
-    if abs(now_ms - sent) > MAX_SKEW_MS:
-        raise AuthError("timestamp outside one hour")
+    if not timestamp.isdigit() or len(timestamp) > 16 or len(signature) > 100:
+        raise AuthError("timestamp is not a number")
+    if abs(now_ms - int(timestamp)) > MAX_SKEW_MS:
+        raise AuthError("timestamp outside five minutes")
     expected = sign(app_secret, timestamp)
     if not signature or not hmac.compare_digest(expected.encode(), signature.encode()):
         raise AuthError("bad signature")
+
+
+async def remember_signature(
+    sessions: async_sessionmaker[AsyncSession], timestamp: str, signature: str, now: dt.datetime
+) -> None:
+    """Record a verified (timestamp, sign) pair; AuthError if any front door saw it already (a replay)."""
+    key = f"{timestamp}:{signature}"
+    try:
+        async with unit_of_work(sessions) as session:
+            too_old = now - dt.timedelta(milliseconds=2 * MAX_SKEW_MS)
+            await session.execute(
+                delete(SeenSignature).where(SeenSignature.channel == CHANNEL, SeenSignature.seen_at < too_old)
+            )
+            if await session.get(SeenSignature, (CHANNEL, key)) is not None:
+                raise AuthError("replayed signature")
+            session.add(SeenSignature(channel=CHANNEL, signature=key, seen_at=now))
+    except IntegrityError:
+        raise AuthError("replayed signature") from None  # another front door stored it a moment ago
+
+
+async def claim_message(sessions: async_sessionmaker[AsyncSession], msg_id: str, now: dt.datetime) -> Claim:
+    """Claim a msgId for handling here, unless it was handled or another front door is handling it."""
+    try:
+        async with unit_of_work(sessions) as session:
+            await session.execute(delete(DingTalkInbound).where(DingTalkInbound.claimed_at < now - KEEP_HANDLED))
+            row = await session.scalar(
+                select(DingTalkInbound).where(DingTalkInbound.msg_id == msg_id).with_for_update()
+            )
+            if row is None:
+                session.add(DingTalkInbound(msg_id=msg_id, claimed_at=now))
+                return Claim.MINE
+            if row.handled_at is not None:
+                return Claim.HANDLED
+            if row.claimed_at > now - CLAIM_LEASE:
+                return Claim.BUSY
+            row.claimed_at = now  # its first handler died; take it over
+            return Claim.MINE
+    except IntegrityError:
+        return Claim.BUSY  # another front door claimed it at the same moment
+
+
+async def mark_handled(sessions: async_sessionmaker[AsyncSession], msg_id: str, now: dt.datetime) -> None:
+    """The message was handled: a re-delivery is now a no-op everywhere."""
+    async with unit_of_work(sessions) as session:
+        row = await session.get(DingTalkInbound, msg_id)
+        if row is not None:
+            row.handled_at = now
+
+
+async def release(sessions: async_sessionmaker[AsyncSession], msg_id: str) -> None:
+    """Handling failed: forget the claim so DingTalk's re-delivery is processed."""
+    async with unit_of_work(sessions) as session:
+        await session.execute(
+            delete(DingTalkInbound).where(DingTalkInbound.msg_id == msg_id, DingTalkInbound.handled_at.is_(None))
+        )
 
 
 def _text_of(data: dict[str, Any]) -> str:
@@ -56,12 +136,8 @@ def _text_of(data: dict[str, Any]) -> str:
     return ""
 
 
-async def callback(request: Request) -> Response:
-    """The robot's callback: verify, drop re-deliveries, pass the text to the handoff, answer the person."""
-    settings = request.app.state.settings
-    verify(settings.dingtalk_app_secret, request.headers.get("timestamp", ""), request.headers.get("sign", ""))
-    body = await request.body()
-    if len(body) > settings.max_body_bytes:
+def _parse(body: bytes, limit: int) -> dict[str, Any]:
+    if len(body) > limit:
         raise BadRequest("body too large")
     try:
         data = json.loads(body)
@@ -69,39 +145,54 @@ async def callback(request: Request) -> Response:
         raise BadRequest("body must be JSON") from None
     if not isinstance(data, dict):
         raise BadRequest("body must be a JSON object")
-    seen: OrderedDict[str, None] = request.app.state.dingtalk_seen
-    msg_id = str(data.get("msgId") or "")
-    if msg_id:
-        if msg_id in seen:
-            return JSONResponse({})  # DingTalk re-delivered it; it was handled
-        seen[msg_id] = None
-        while len(seen) > _SEEN_LIMIT:
-            seen.popitem(last=False)
-    staff_id = str(data.get("senderStaffId") or "")
-    text = _text_of(data)
-    handoff = request.app.state.handoff
-    if not staff_id:
-        raise BadRequest("senderStaffId missing")
-    if not text:
-        answer = TEXT_ONLY
-    else:
-        outcome = await handoff.service.staff_says(staff_id, text)
-        answer = outcome.text
+    return data
+
+
+async def callback(request: Request) -> Response:
+    """The robot's callback: verify, refuse replays, ignore strangers, handle each msgId once, answer the person."""
+    state = request.app.state
+    timestamp, signature = request.headers.get("timestamp", ""), request.headers.get("sign", "")
+    verify(state.settings.dingtalk_app_secret, timestamp, signature)
+    await remember_signature(state.sessions, timestamp, signature, utcnow())
+    data = _parse(await request.body(), state.settings.max_body_bytes)
+    staff_id, msg_id = str(data.get("senderStaffId") or ""), str(data.get("msgId") or "")
+    if not staff_id or not msg_id or len(msg_id) > 128:
+        raise BadRequest("senderStaffId and msgId are required")
+    service: HandoffService = state.handoff.service
+    if service.roster.by_dingtalk.get(staff_id) is None:
+        log.warning("dingtalk: message from %s, who is not on the roster, ignored", staff_id[:64])
+        return JSONResponse({})
+    claim = await claim_message(state.sessions, msg_id, utcnow())
+    if claim is Claim.HANDLED:
+        return JSONResponse({})  # DingTalk re-delivered it; it was handled
+    if claim is Claim.BUSY:
+        raise Conflict("this message is being handled")
+    try:
+        text = _text_of(data)
+        answer = (await service.staff_says(staff_id, text)).text if text else TEXT_ONLY
+    except BaseException:
+        await release(state.sessions, msg_id)
+        raise
+    await mark_handled(state.sessions, msg_id, utcnow())
     if answer:
         await _answer(request, data, staff_id, Card(title="共享法庭", text=answer))
     return JSONResponse({})
 
 
 async def _answer(request: Request, data: dict[str, Any], staff_id: str, card: Card) -> None:
-    """sessionWebhook while it is valid, else the robot one-to-one API; failures are logged, not raised."""
+    """sessionWebhook while valid and on DingTalk's host, else the robot one-to-one API; failures are logged."""
     client: DingTalkClient | None = getattr(getattr(request.app.state.handoff, "notifier", None), "client", None)
     if client is None:
         return
-    webhook = data.get("sessionWebhook")
+    webhook = str(data.get("sessionWebhook") or "")
     expires = data.get("sessionWebhookExpiredTime")
+    fresh = bool(webhook) and isinstance(expires, int | float) and expires > time.time() * 1000
+    if fresh and not client.webhook_allowed(webhook):
+        log.warning("dingtalk: sessionWebhook off DingTalk's host not contacted; answering %s by robot", staff_id)
+        fresh = False
     try:
-        if webhook and isinstance(expires, int | float) and expires > time.time() * 1000:
-            await client.reply_webhook(str(webhook), card, at_user=staff_id)
+        if fresh:
+            await client.reply_webhook(webhook, card, at_user=staff_id)
         else:
             await client.send_to_users([staff_id], card)
     except UpstreamError as exc:

@@ -34,6 +34,8 @@ DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 TOKEN_MARGIN = 300.0  # refresh the token five minutes before DingTalk says it expires
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 CARD_KEYS = {1: "sampleActionCard", 2: "sampleActionCard2", 3: "sampleActionCard3", 4: "sampleActionCard4"}
+# Where DingTalk's sessionWebhooks live; a callback naming any other host is never contacted (SSRF).
+DINGTALK_HOSTS = frozenset({"oapi.dingtalk.com", "api.dingtalk.com"})
 
 
 class DingTalkError(UpstreamError):
@@ -181,8 +183,24 @@ class DingTalkClient:
             return result
         raise DingTalkError("robot send refused after refreshing the token")  # pragma: no cover
 
+    def webhook_allowed(self, url: str) -> bool:
+        """Whether `url` is on DingTalk's API hosts (HTTPS) or on this client's own API base (a stand-in in tests)."""
+        try:
+            target = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError):
+            return False
+        if target.userinfo:
+            return False
+        if target.scheme == "https" and target.host in DINGTALK_HOSTS and target.port in (None, 443):
+            return True
+        base = self._http.base_url
+        return bool(target.host) and (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port)
+
     async def reply_webhook(self, url: str, card: Card, at_user: str | None = None) -> None:
-        """Reply through an inbound message's sessionWebhook (valid until sessionWebhookExpiredTime)."""
+        """Reply through an inbound message's sessionWebhook (valid until sessionWebhookExpiredTime); a URL off
+        DingTalk's hosts is refused without being contacted."""
+        if not self.webhook_allowed(url):
+            raise DingTalkError("session webhook is not on DingTalk's API host")
         body = card.webhook_body()
         if at_user:
             body["at"] = {"atUserIds": [at_user]}

@@ -1,5 +1,6 @@
 """Imports every model so that `Base.metadata` is complete (Alembic, tests)."""
 
+from sharedcourt.db.audit import DingTalkInbound, LinkOpening, SeenSignature
 from sharedcourt.db.base import Base
 from sharedcourt.db.booking import Booking, CallbackRequest, Reminder, SiteClosure, Slot
 from sharedcourt.db.case import Case, Evidence
@@ -15,12 +16,15 @@ __all__ = [
     "CallbackRequest",
     "Case",
     "Conversation",
+    "DingTalkInbound",
     "Evidence",
+    "LinkOpening",
     "Message",
     "OutboxItem",
     "Rating",
     "Reminder",
     "Resident",
+    "SeenSignature",
     "Site",
     "SiteClosure",
     "SiteStaff",

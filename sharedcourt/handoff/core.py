@@ -19,6 +19,7 @@ from sharedcourt.db.session import unit_of_work
 from sharedcourt.db.ticket import Ticket, TicketEvent
 from sharedcourt.domain.disputes import BY_CODE
 from sharedcourt.errors import NotFound, RasaUnavailable, UpstreamError
+from sharedcourt.handoff.links import TranscriptLinks, placeholder
 from sharedcourt.handoff.notify import StaffNotifier
 from sharedcourt.handoff.staff_routing import Routing, Staffer
 from sharedcourt.handoff.texts import RATING_LABELS, RATING_PROMPT
@@ -83,7 +84,7 @@ class HandoffCore:
         *,
         accept_seconds: int = 180,
         clock: Clock = utcnow,
-        public_url: str = "",
+        links: TranscriptLinks | None = None,
     ) -> None:
         self.sessions = sessions
         self.router = router
@@ -92,7 +93,7 @@ class HandoffCore:
         self.notifier = notifier
         self.accept_window = dt.timedelta(seconds=accept_seconds)
         self.clock = clock
-        self.public_url = public_url.rstrip("/")
+        self.links = links if links is not None else TranscriptLinks(secret="", hours=24)
 
     def _person(self, key: str | None) -> Staffer | None:
         return self.roster.find(key) if key else None
@@ -137,7 +138,7 @@ class HandoffCore:
         if person is None:
             return
         try:
-            await self.notifier.notify(person, card)
+            await self.notifier.notify(person, self.links.personal(card, person.id, self.clock()))
             kind, detail = "notified", {"to": person.id, "title": card.title}
         except UpstreamError as exc:
             log.warning("handoff: could not reach %s: %s", person.id, exc)
@@ -183,8 +184,10 @@ class HandoffCore:
             if kind == "resume_pending":
                 await self._resume(ticket_id, conversation_id)
 
-    def _transcript_url(self, ticket: Ticket) -> str:
-        return f"{self.public_url}/handoff/tickets/{ticket.number}/transcript?key={ticket.transcript_key}"
+    @staticmethod
+    def _transcript_url(ticket: Ticket) -> str:
+        # Signed per person when the card is sent (`_notify`): the link names whom it was for.
+        return placeholder(ticket.number or "")
 
     async def _resident_lines(self, session: AsyncSession, conversation_id: str, limit: int = 5) -> list[str]:
         rows = await session.scalars(

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sharedcourt.clients.dingtalk import DingTalkClient
 from sharedcourt.db.base import utcnow
 from sharedcourt.handoff.core import Clock
+from sharedcourt.handoff.links import TranscriptLinks
 from sharedcourt.handoff.notify import DingTalkNotifier, InboxNotifier, OutboxNotifier, StaffNotifier
 from sharedcourt.handoff.service import HandoffService
 from sharedcourt.handoff.staff_routing import ROSTER_FILE, load_default
@@ -73,7 +74,7 @@ def build(
         notifier,
         accept_seconds=settings.handoff_accept_seconds,
         clock=clock,
-        public_url=settings.public_url,
+        links=TranscriptLinks(settings.link_secret, settings.transcript_link_hours, settings.public_url),
     )
     router.relay = service.relay_inbound
     return Runtime(service, notifier, closers)

@@ -1,8 +1,9 @@
 """The handoff's HTTP API (Bearer STAFF_TOKEN: the action server and a console call it) and the transcript page
-linked from staff cards (its own key)."""
+linked from staff cards (a signed, expiring link per person; every opening logged, personal data masked)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,9 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from sharedcourt.domain.clock import local
-from sharedcourt.errors import BadRequest
+from sharedcourt.errors import AuthError, BadRequest
 from sharedcourt.handoff.core import HandoffRequest, Outcome, as_number
+from sharedcourt.handoff.links import LinkQuery, open_transcript
 from sharedcourt.handoff.notify import InboxNotifier
 from sharedcourt.handoff.service import HandoffService
 from sharedcourt.handoff.texts import TRANSCRIPT_AUTHORS
@@ -21,6 +23,8 @@ from sharedcourt.web.auth import require_staff
 from sharedcourt.web.payload import json_object
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+log = logging.getLogger(__name__)
+NO_STORE = {"Cache-Control": "no-store"}  # a transcript never stays in a shared or browser cache
 
 
 def _service(request: Request) -> HandoffService:
@@ -120,19 +124,36 @@ def routes() -> list[Route]:
     templates = Jinja2Templates(directory=str(TEMPLATES))
 
     async def get_transcript(request: Request) -> Response:
-        """The conversation behind a ticket, for whoever has the card's link (its key)."""
-        number, key = request.path_params["number"], request.query_params.get("key", "")
-        ticket, messages = await _service(request).transcript(number, key)
+        """The conversation behind a ticket, masked, for the person whose signed link this is; 403 page otherwise."""
+        service, params = _service(request), request.query_params
+        number = request.path_params["number"]
+        link = LinkQuery(params.get("staff", ""), params.get("expires", ""), params.get("sig", ""))
+        try:
+            opened = await open_transcript(
+                service.sessions,
+                service.links,
+                number,
+                link,
+                now=service.clock(),
+                on_roster=service.roster.by_id.get(link.staff) is not None,
+                address=request.client.host if request.client else None,
+            )
+        except AuthError as exc:
+            log.warning("transcript link for %s refused: %s", number[:16], exc)
+            return templates.TemplateResponse(
+                request, "handoff_transcript.html", {"refused": True}, status_code=403, headers=NO_STORE
+            )
         rows = [
             {
                 "time": f"{local(m.created_at):%m-%d %H:%M}",
                 "who": TRANSCRIPT_AUTHORS.get(m.author.split(":")[0], "工作人员"),
-                "text": m.text,
+                "text": text,
             }
-            for m in messages
+            for m, text in zip(opened.messages, opened.texts, strict=True)
         ]
-        context = {"number": ticket.number, "site_name": ticket.site_name, "rows": rows}
-        return templates.TemplateResponse(request, "handoff_transcript.html", context)
+        ticket = opened.ticket
+        context = {"number": ticket.number, "site_name": ticket.site_name, "rows": rows, "refused": False}
+        return templates.TemplateResponse(request, "handoff_transcript.html", context, headers=NO_STORE)
 
     return [
         Route("/handoff/requests", post_request, methods=["POST"]),

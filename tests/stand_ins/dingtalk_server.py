@@ -9,6 +9,8 @@ Serves:
 It records everything, can be told to fail (`fail_next[path] = [500, …]`), and plays the people: `say()` posts a
 signed robot callback to the app, as DingTalk does when a person types to the robot, and `press()` presses a
 card button (its dtmd://dingtalkclient/sendMessage link sends the button's text to the robot the same way).
+Every callback it signs has a new timestamp (the app refuses a replayed (timestamp, sign) pair).
+`Listener` is any other HTTP server (an SSRF target): it records every request it gets.
 
     with DingTalkStandIn(app_key="k", app_secret="s") as dt:
         settings DINGTALK_API_BASE = dt.base_url
@@ -90,6 +92,7 @@ class DingTalkStandIn:
         self._cond = threading.Condition(self._lock)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._last_ts = 0
 
     # ---- control ----------------------------------------------------------------------------------------
     def __enter__(self) -> DingTalkStandIn:
@@ -143,7 +146,9 @@ class DingTalkStandIn:
                 self._cond.wait(left)
 
     # ---- the people: a robot callback as DingTalk sends it ----------------------------------------------
-    def callback_body(self, staff_id: str, text: str, *, session_valid: bool = True) -> dict[str, Any]:
+    def callback_body(
+        self, staff_id: str, text: str, *, session_valid: bool = True, webhook: str | None = None
+    ) -> dict[str, Any]:
         now_ms = int(time.time() * 1000)
         session = uuid.uuid4().hex
         return {
@@ -162,12 +167,16 @@ class DingTalkStandIn:
             "robotCode": self.robot_code,
             "isAdmin": False,
             "isInAtList": True,
-            "sessionWebhook": f"{self.base_url}/robot/sendBySession?session={session}",
+            "sessionWebhook": webhook or f"{self.base_url}/robot/sendBySession?session={session}",
             "sessionWebhookExpiredTime": now_ms + (90 * 60 * 1000 if session_valid else -1000),
         }
 
     def signed_headers(self, timestamp: str | None = None, secret: str | None = None) -> dict[str, str]:
-        ts = timestamp or str(int(time.time() * 1000))
+        if timestamp is None:
+            with self._lock:  # DingTalk signs each delivery anew: never the same millisecond twice here
+                self._last_ts = max(self._last_ts + 1, int(time.time() * 1000))
+                timestamp = str(self._last_ts)
+        ts = timestamp
         return {
             "timestamp": ts,
             "sign": dingtalk_sign(secret or self.app_secret, ts),
@@ -257,3 +266,39 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, {"errcode": 0, "errmsg": "ok"})
         else:
             self._reply(404, {"code": "NotFound", "message": url.path})
+
+
+class Listener:
+    """Any other HTTP server (a host an attacker names): answers 200 to everything and records what it got."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str]] = []
+        listener = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _any(self) -> None:
+                listener.requests.append((self.command, self.path))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            do_GET = do_POST = do_PUT = _any
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Listener:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
