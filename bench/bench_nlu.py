@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from sharedcourt.cli.procs import Stack, free_port, model_path, start_rasa
+from sharedcourt.clients.rasa import bearer_token
 from sharedcourt.settings import Settings
 
 # Varied resident texts written for this benchmark (not evaluation data).
@@ -50,21 +51,26 @@ def main() -> None:
     model = model_path()
     if not model.exists():
         raise SystemExit(f"no model {model.name}: run `make train` first")
-    settings = replace(Settings.from_env(), rasa_url=f"http://127.0.0.1:{free_port()}", rasa_token=uuid.uuid4().hex)
+    settings = replace(
+        Settings.from_env(),
+        rasa_url=f"http://127.0.0.1:{free_port()}",
+        rasa_jwt_secret=uuid.uuid4().hex + uuid.uuid4().hex,
+        action_server_token=uuid.uuid4().hex,
+    )
     stack = Stack(settings, Path("var/log/bench"))
     started = time.monotonic()
     start_rasa(stack, model)
     try:
         load = stack.wait_healthy("rasa", f"{settings.rasa_url}/", 300)
-        with httpx.Client(base_url=settings.rasa_url, timeout=30) as client:
+        # One token for the whole run: the benchmark times parsing, and finishes well within an hour.
+        auth = {"Authorization": f"Bearer {bearer_token(settings.rasa_jwt_secret, lifetime=3600)}"}
+        with httpx.Client(base_url=settings.rasa_url, timeout=30, headers=auth) as client:
             for text in TEXTS:  # warm-up
-                client.post("/model/parse", params={"token": settings.rasa_token}, json={"text": text})
+                client.post("/model/parse", json={"text": text})
             latencies = []
             for i in range(args.n):
                 t = time.perf_counter()
-                r = client.post(
-                    "/model/parse", params={"token": settings.rasa_token}, json={"text": TEXTS[i % len(TEXTS)]}
-                )
+                r = client.post("/model/parse", json={"text": TEXTS[i % len(TEXTS)]})
                 r.raise_for_status()
                 latencies.append((time.perf_counter() - t) * 1000)
     finally:

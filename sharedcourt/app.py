@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import logging
@@ -131,7 +132,7 @@ def create_app(
         engine = make_engine(settings.database_url)
         sessions = make_sessionmaker(engine)
         rasa = RasaClient(
-            settings.rasa_url, settings.rasa_token, timeout=settings.rasa_timeout, transport=rasa_transport
+            settings.rasa_url, settings.rasa_jwt_secret, timeout=settings.rasa_timeout, transport=rasa_transport
         )
         router = Router(sessions, rasa, {webchat.CHANNEL: webchat.WebChatDeliverer()})
         app.state.settings = settings
@@ -143,6 +144,7 @@ def create_app(
         app.state.handoff = handoff.build(
             settings, sessions, router, dingtalk_transport=dingtalk_transport, outbox=outbox
         )
+        app.state.dingtalk_seen = collections.OrderedDict()
         wechat_channel = wechat.install(app, settings, router, outbox)
         wecom.install(app, settings, router, outbox)
         tasks = _background(app, settings) if background else []

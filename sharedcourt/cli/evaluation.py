@@ -302,10 +302,10 @@ def code_from_parse(parse_result: dict[str, Any]) -> tuple[str | None, float]:
     return best
 
 
-async def _parse_all(rasa_url: str, token: str, texts: Sequence[str], concurrency: int) -> list[dict[str, Any]]:
+async def _parse_all(rasa_url: str, jwt_secret: str, texts: Sequence[str], concurrency: int) -> list[dict[str, Any]]:
     from sharedcourt.clients.rasa import RasaClient
 
-    client = RasaClient(rasa_url, token, timeout=60.0)
+    client = RasaClient(rasa_url, jwt_secret, timeout=60.0)
     semaphore = asyncio.Semaphore(max(1, concurrency))
 
     async def one(text: str) -> dict[str, Any]:
@@ -323,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="eval-nlu", description="Evaluate dispute-type classification.")
     parser.add_argument("--data", required=True, help="CSV with columns text,code")
     parser.add_argument("--rasa-url", required=True)
-    parser.add_argument("--token", required=True)
+    parser.add_argument("--jwt-secret", required=True, help="RASA_JWT_SECRET: signs the bearer token for /model/parse")
     parser.add_argument("--nlu-data", default=str(DEFAULT_NLU_DATA), help="training data for the baseline")
     parser.add_argument("--png", default=str(DEFAULT_PNG), help="confusion-matrix image for Rasa")
     parser.add_argument("--concurrency", type=int, default=4)
@@ -337,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("no rows to evaluate", file=sys.stderr)
         return 2
 
-    parses = asyncio.run(_parse_all(args.rasa_url, args.token, [row.text for row in rows], args.concurrency))
+    parses = asyncio.run(_parse_all(args.rasa_url, args.jwt_secret, [row.text for row in rows], args.concurrency))
     predicted = {row.text: code_from_parse(parse)[0] for row, parse in zip(rows, parses, strict=True)}
     rasa_report = evaluate(rows, lambda text: predicted[text], name="rasa")
 

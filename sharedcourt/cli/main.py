@@ -90,7 +90,9 @@ def _eval_nlu(args: argparse.Namespace) -> int:
     from sharedcourt.cli import evaluation
 
     def work(settings: Settings) -> int:
-        return evaluation.main(["--data", args.data, "--rasa-url", settings.rasa_url, "--token", settings.rasa_token])
+        return evaluation.main(
+            ["--data", args.data, "--rasa-url", settings.rasa_url, "--jwt-secret", settings.rasa_jwt_secret]
+        )
 
     return _with_rasa(Settings.from_env(), work)
 

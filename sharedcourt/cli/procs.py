@@ -91,11 +91,20 @@ def free_port() -> int:
         return port
 
 
+def require_secrets(settings: Settings, *names: str) -> None:
+    """Refuse to start a server whose caller check would have an empty secret (ConfigError names each key)."""
+    missing = [name.upper() for name in names if not getattr(settings, name)]
+    if missing:
+        raise ConfigError(f"{', '.join(missing)} empty: set it in .env before starting the servers")
+
+
 def rasa_env(settings: Settings) -> dict[str, str]:
     """Environment for `rasa` commands: the environment as read, plus what endpoints.yml reads."""
     env = dict(settings.extra)
     env.update(
         ACTION_ENDPOINT_URL=f"{settings.action_server_url}/webhook",
+        # endpoints.yml sends it to the action server as `Authorization: Bearer …`.
+        ACTION_SERVER_TOKEN=settings.action_server_token,
         RASA_TRACKER_URL=settings.rasa_tracker_url,
         RASA_LOCK_STORE=settings.rasa_lock_store,
         RASA_LOCK_HOST=settings.rasa_lock_host,
@@ -125,11 +134,12 @@ class Stack:
     def start(self, name: str, cmd: list[str], env: Mapping[str, str]) -> None:
         """Start one process in its own process group, its output appended to `<log_dir>/<name>.log`."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = (self.log_dir / f"{name}.log").open("ab")
-        # Own process group so Ctrl-C in the terminal reaches us first and we stop children in order.
-        self.procs[name] = subprocess.Popen(
-            cmd, cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        # The child keeps its own copy of the log descriptor; ours is closed once it has started.
+        with (self.log_dir / f"{name}.log").open("ab") as log:
+            # Own process group so Ctrl-C in the terminal reaches us first and we stop children in order.
+            self.procs[name] = subprocess.Popen(
+                cmd, cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     def wait_healthy(self, name: str, url: str, timeout: float) -> float:
         """Poll `url` until 200; raise if the process died or the time is up. Returns seconds waited."""
@@ -160,12 +170,14 @@ class Stack:
 
 
 def start_rasa(stack: Stack, model: Path) -> None:
-    """`rasa run` with the HTTP API on the port of RASA_URL."""
+    """`rasa run` on BIND_HOST and the port of RASA_URL; its HTTP API takes only JWTs signed with RASA_JWT_SECRET."""
     settings = stack.settings
+    require_secrets(settings, "rasa_jwt_secret", "action_server_token")
+    # No --auth-token: Rasa reads that one from `?token=`, which lands in access logs.
     cmd = [
         str(RASA_BIN), "run",
-        "--enable-api", "--auth-token", settings.rasa_token,
-        "-i", "127.0.0.1", "-p", str(_port(settings.rasa_url)),
+        "--enable-api", "--jwt-secret", settings.rasa_jwt_secret, "--jwt-method", "HS256",
+        "-i", settings.bind_host, "-p", str(_port(settings.rasa_url)),
         "-m", str(model),
         "--credentials", "bot/credentials.yml",
         "--endpoints", "bot/endpoints.yml",
@@ -180,17 +192,39 @@ def app_env(settings: Settings) -> dict[str, str]:
         DATABASE_URL=settings.database_url,
         PORT=str(settings.port),
         RASA_URL=settings.rasa_url,
-        RASA_TOKEN=settings.rasa_token,
+        RASA_JWT_SECRET=settings.rasa_jwt_secret,
         ACTION_SERVER_URL=settings.action_server_url,
     )
     return env
 
 
+def actions_cmd(settings: Settings) -> list[str]:
+    """The action server command: our launcher (actions/server.py), which checks the caller's token."""
+    return [
+        str(APP_PYTHON),
+        "-m",
+        "actions.server",
+        "--actions",
+        "actions",
+        "--port",
+        str(_port(settings.action_server_url)),
+    ]
+
+
+def actions_env(settings: Settings) -> dict[str, str]:
+    """Environment of the action server: the app's, plus its bind address and the token it demands."""
+    return {
+        **app_env(settings),
+        "APP_INTERNAL_URL": settings.internal_url,
+        "BIND_HOST": settings.bind_host,
+        "ACTION_SERVER_TOKEN": settings.action_server_token,
+    }
+
+
 def start_actions(stack: Stack) -> None:
-    """The rasa-sdk action server on the port of ACTION_SERVER_URL; it reaches the app at `internal_url`."""
-    port = _port(stack.settings.action_server_url)
-    cmd = [str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
-    stack.start("actions", cmd, {**app_env(stack.settings), "APP_INTERNAL_URL": stack.settings.internal_url})
+    """The action server on BIND_HOST and the port of ACTION_SERVER_URL; it reaches the app at `internal_url`."""
+    require_secrets(stack.settings, "action_server_token")
+    stack.start("actions", actions_cmd(stack.settings), actions_env(stack.settings))
 
 
 def start_app(stack: Stack) -> None:
@@ -219,7 +253,7 @@ def running(
             start_app(stack)
         stack.wait_healthy("actions", f"{settings.action_server_url}/health", 60)
         if app:
-            stack.wait_healthy("app", f"http://127.0.0.1:{settings.port}/webchat/messages?sender=probe", 60)
+            stack.wait_healthy("app", f"http://127.0.0.1:{settings.port}/", 60)
         if rasa:
             stack.wait_healthy("rasa", f"{settings.rasa_url}/", 240)
         yield stack

@@ -48,7 +48,7 @@ def understanding_of(parsed: Mapping[str, Any], today: dt.date) -> dict[str, Any
 
 async def understand_text(settings: Settings, text: str, *, today: dt.date | None = None) -> dict[str, Any]:
     """Parse one message with the running Rasa and report the type and the facts."""
-    client = RasaClient(settings.rasa_url, settings.rasa_token, timeout=settings.rasa_timeout)
+    client = RasaClient(settings.rasa_url, settings.rasa_jwt_secret, timeout=settings.rasa_timeout)
     try:
         parsed = await client.parse(text)
     finally:

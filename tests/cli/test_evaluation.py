@@ -156,8 +156,8 @@ def test_main_prints_json_last(
         encoding="utf-8",
     )
 
-    async def fake_parse_all(url: str, token: str, texts: list[str], concurrency: int) -> list[dict[str, object]]:
-        assert token == "t"
+    async def fake_parse_all(url: str, jwt_secret: str, texts: list[str], concurrency: int) -> list[dict[str, object]]:
+        assert jwt_secret == "t"
         return [{"intent": {"name": "dispute_labor", "confidence": 0.9}, "intent_ranking": []} for _ in texts]
 
     monkeypatch.setattr(evaluation, "_parse_all", fake_parse_all)
@@ -168,7 +168,7 @@ def test_main_prints_json_last(
             str(data),
             "--rasa-url",
             "http://127.0.0.1:9",
-            "--token",
+            "--jwt-secret",
             "t",
             "--nlu-data",
             str(nlu),

@@ -1,10 +1,16 @@
-"""What decides whether the Rasa model must be retrained."""
+"""What decides whether the Rasa model must be retrained, and how the servers are started (bind, secrets)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
-from sharedcourt.cli.procs import TRAINING_INPUTS, fingerprint
+import pytest
+import yaml
+
+from sharedcourt.cli.procs import TRAINING_INPUTS, Stack, app_env, fingerprint, start_actions, start_rasa
+from sharedcourt.errors import ConfigError
+from sharedcourt.settings import ROOT, Settings
 
 
 def make_tree(root: Path) -> None:
@@ -32,3 +38,90 @@ def test_bytecode_caches_do_not_force_a_retrain(tmp_path: Path) -> None:
     cache.mkdir()
     (cache / "ngram_classifier.cpython-310.pyc").write_bytes(b"\x00compiled")
     assert fingerprint(tmp_path) == before
+
+
+class Recording(Stack):
+    """A Stack that records what it would start instead of starting it."""
+
+    def __init__(self, settings: Settings, log_dir: Path) -> None:
+        super().__init__(settings, log_dir)
+        self.started: list[tuple[str, list[str], dict[str, str]]] = []
+
+    def start(self, name: str, cmd: list[str], env: Mapping[str, str]) -> None:
+        self.started.append((name, cmd, dict(env)))
+
+
+def secured(**overrides: str) -> Settings:
+    values = {
+        "rasa_url": "http://127.0.0.1:5105",
+        "action_server_url": "http://127.0.0.1:5155",
+        "rasa_jwt_secret": "jwt-secret-6b0c2f",
+        "action_server_token": "action-token-93ad1e",
+        "bind_host": "127.0.0.1",
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def flag(cmd: list[str], name: str) -> str:
+    return cmd[cmd.index(name) + 1]
+
+
+def test_rasa_binds_the_bind_host_and_takes_only_jwts(tmp_path: Path) -> None:
+    stack = Recording(secured(bind_host="10.1.2.3"), tmp_path)
+    start_rasa(stack, tmp_path / "model.tar.gz")
+    [(name, cmd, env)] = stack.started
+    assert name == "rasa"
+    assert flag(cmd, "-i") == "10.1.2.3"
+    assert flag(cmd, "-p") == "5105"
+    assert flag(cmd, "--jwt-secret") == "jwt-secret-6b0c2f"
+    assert flag(cmd, "--jwt-method") == "HS256"
+    assert "--auth-token" not in cmd  # Rasa reads that one from ?token=, which lands in access logs
+    assert env["ACTION_SERVER_TOKEN"] == "action-token-93ad1e"
+    assert env["ACTION_ENDPOINT_URL"] == "http://127.0.0.1:5155/webhook"
+
+
+def test_the_action_server_gets_its_token_and_bind_host(tmp_path: Path) -> None:
+    stack = Recording(secured(bind_host="10.1.2.3"), tmp_path)
+    start_actions(stack)
+    [(name, cmd, env)] = stack.started
+    assert name == "actions"
+    assert cmd[1:3] == ["-m", "actions.server"]  # our launcher with the caller check, not bare `rasa_sdk`
+    assert flag(cmd, "--port") == "5155"
+    assert env["ACTION_SERVER_TOKEN"] == "action-token-93ad1e"
+    assert env["BIND_HOST"] == "10.1.2.3"
+
+
+def test_the_app_signs_with_the_jwt_secret(tmp_path: Path) -> None:
+    env = app_env(secured())
+    assert env["RASA_JWT_SECRET"] == "jwt-secret-6b0c2f"
+
+
+@pytest.mark.parametrize(
+    ("missing", "start"),
+    [
+        ("rasa_jwt_secret", "rasa"),
+        ("action_server_token", "rasa"),
+        ("action_server_token", "actions"),
+    ],
+)
+def test_an_empty_secret_fails_loudly_and_starts_nothing(tmp_path: Path, missing: str, start: str) -> None:
+    stack = Recording(secured(**{missing: ""}), tmp_path)
+    with pytest.raises(ConfigError, match=missing.upper()):
+        if start == "rasa":
+            start_rasa(stack, tmp_path / "model.tar.gz")
+        else:
+            start_actions(stack)
+    assert stack.started == []
+
+
+def test_endpoints_send_the_token_as_a_header_never_in_the_url() -> None:
+    endpoints = yaml.safe_load((ROOT / "bot" / "endpoints.yml").read_text(encoding="utf-8"))
+    action = endpoints["action_endpoint"]
+    assert action["headers"] == {"Authorization": "Bearer ${ACTION_SERVER_TOKEN}"}
+    assert "token" not in action and "params" not in action
+
+
+def test_endpoints_are_not_a_training_input() -> None:
+    # Changing how Rasa reaches the action server must not force a retrain.
+    assert not any(entry.startswith("bot/endpoints") for entry in TRAINING_INPUTS)

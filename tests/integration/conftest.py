@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from sharedcourt.cli.procs import Stack, free_port, model_path, running
+from sharedcourt.clients.rasa import bearer_token
 from sharedcourt.settings import SECRET_KEYS, Settings
 
 
@@ -41,9 +42,10 @@ class System:
         return data
 
     def tracker(self, sender_conversation: str) -> dict[str, Any]:
+        # Rasa's API takes a bearer JWT only (never ?token=), signed as the front door's RasaClient signs it.
         response = httpx.get(
             f"{self.settings.rasa_url}/conversations/{sender_conversation}/tracker",
-            params={"token": self.settings.rasa_token},
+            headers={"Authorization": f"Bearer {bearer_token(self.settings.rasa_jwt_secret)}"},
             timeout=10,
         )
         response.raise_for_status()
