@@ -8,6 +8,7 @@ SharedCourtError
 ├── DuplicateMessage       a channel re-delivered a message we already stored
 ├── UpstreamError          a remote system failed (Rasa, WeChat, DingTalk)
 │   └── RasaUnavailable    Rasa cannot be reached or answered with an error
+│       └── RasaTimeout    the request reached Rasa and no answer came back: the turn may have run
 ├── NotFound               a record asked for does not exist
 └── Conflict               a concurrent change won (slot taken, ticket already accepted)
     └── SlotFull           no seat is left in the slot (or at its site and time)
@@ -50,6 +51,10 @@ class UpstreamError(SharedCourtError):
 
 class RasaUnavailable(UpstreamError):
     """Rasa could not be reached or answered with an error."""
+
+
+class RasaTimeout(RasaUnavailable):
+    """The request reached Rasa but no answer came back (timeout, dropped connection, 5xx): it may have run."""
 
 
 class NotFound(SharedCourtError):
