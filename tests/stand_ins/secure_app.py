@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -24,7 +25,6 @@ from sharedcourt.app import create_app
 from sharedcourt.db.conversation import Message
 from sharedcourt.settings import Settings
 from stand_ins.dingtalk_server import DingTalkStandIn
-from stand_ins.wechat_harness import FakeRasa
 from stand_ins.wechat_push import WeChatPusher
 from stand_ins.wechat_server import WeChatStandIn
 
@@ -56,6 +56,26 @@ SECRETS: dict[str, str] = {
     "WECOM_AES_KEY": WECOM_AES_KEY,
     "DINGTALK_APP_SECRET": DINGTALK_SECRET,
 }
+
+
+class FakeRasa:
+    """Rasa's HTTP API: the REST channel records each turn and answers; tracker calls are accepted."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []  # the REST channel's turns: {"sender", "message", ...}
+        self.requests: list[httpx.Request] = []  # every call, to check how the front door authenticates
+        self.reply = "您好，请说说您遇到的问题。"
+
+    async def handler(self, request: httpx.Request) -> httpx.Response:
+        """Answer one call to Rasa."""
+        self.requests.append(request)
+        if request.url.path == "/webhooks/rest/webhook":
+            body = json.loads(request.content)
+            self.received.append(body)
+            return httpx.Response(200, json=[{"recipient_id": body["sender"], "text": self.reply}])
+        if request.url.path == "/":
+            return httpx.Response(200, text="Hello from Rasa: 3.6.21")
+        return httpx.Response(200, json={})
 
 
 @dataclass
@@ -151,7 +171,7 @@ async def secure_app(
     app = create_app(settings, rasa_transport=httpx.MockTransport(rasa.handler), background=False)
     async with app.router.lifespan_context(app):
         # A 500 comes back as a response (the suite asserts "never 5xx") instead of raising in the test.
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=bool(os.environ.get("SECURITY_RAISE")))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30) as client:
             pusher = WeChatPusher(WECHAT_TOKEN, WECHAT_APPID, WECHAT_AES_KEY)
             yield Stack(app, settings, client, rasa, dingtalk, wechat_api, pusher)
