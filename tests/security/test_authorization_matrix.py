@@ -8,13 +8,12 @@ another secret: each must be refused. With the right token they must not be refu
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from stand_ins.secure_app import STAFF_TOKEN, Stack, secure_app, secure_settings
-from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from stand_ins.served_routes import sample_url, served
 
 from sharedcourt.app import create_app
 from sharedcourt.settings import Settings
@@ -50,26 +49,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("POST", "/staff/bookings/{booking_id:int}/{verb:str}"): STAFF,
 }
 
-# Values for path parameters when a route is called.
-SAMPLE_PARAMS = {"conversation_id": "0" * 32, "number": "T0000000", "booking_id": "1", "verb": "cancel"}
 CONSOLE_LOGIN = "/console/login"
-
-
-def served(routes: list[BaseRoute], prefix: str = "") -> set[tuple[str, str]]:
-    """(method, path) of every route, Mount children included; HEAD is decided with its GET."""
-    found: set[tuple[str, str]] = set()
-    for route in routes:
-        if isinstance(route, Mount):
-            children = route.routes or []
-            found |= served(list(children), prefix + route.path) if children else {("*", prefix + route.path)}
-        elif isinstance(route, Route):
-            methods = route.methods or {"*"}
-            found |= {(m, prefix + route.path) for m in methods if m != "HEAD" or "GET" not in methods}
-        elif isinstance(route, WebSocketRoute):
-            found.add(("WEBSOCKET", prefix + route.path))
-        else:
-            found.add(("?", f"{prefix}{getattr(route, 'path', repr(route))}"))
-    return found
 
 
 def _all_channels() -> Settings:
@@ -102,10 +82,6 @@ def _secrets_only() -> dict[str, str]:
     return {k: v for k, v in SECRETS.items() if not k.startswith(channel_prefixes)}
 
 
-def _url(path: str) -> str:
-    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: SAMPLE_PARAMS[m.group(1)], path)
-
-
 def refused(response: httpx.Response) -> bool:
     """401/403, or (for a console page a browser opens) a redirect to the sign-in form."""
     if response.status_code in (401, 403):
@@ -136,7 +112,7 @@ async def _call(
         sent["cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
     stack.client.cookies.clear()
     content = b"{}" if method == "POST" else None
-    request = stack.client.build_request(method, _url(path), content=content, headers=sent, params=params)
+    request = stack.client.build_request(method, sample_url(path), content=content, headers=sent, params=params)
     return await stack.client.send(request, follow_redirects=False)
 
 
