@@ -56,8 +56,10 @@ async def take_quota(sessions: async_sessionmaker[AsyncSession], openid: str) ->
                 WeChatQuota.openid == openid, WeChatQuota.used < WeChatQuota.quota, WeChatQuota.window_end > utcnow()
             )
             .values(used=WeChatQuota.used + 1)
+            .returning(WeChatQuota.openid)
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        # The row RETURNING gives back is the reservation; SQLite's count of matched rows was seen to lie.
+        return result.scalar_one_or_none() is not None
 
 
 async def give_back_quota(sessions: async_sessionmaker[AsyncSession], openid: str) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 
+from stand_ins.misreporting import misreporting
 from stand_ins.wechat_harness import OPENID, Harness, sent_at_least
 
 from sharedcourt.db.conversation import Message
@@ -46,5 +47,23 @@ async def test_retry_after_the_budget_does_not_answer_twice(h: Harness) -> None:
     third = await h.client.post("/wechat/callback", params=push.params, content=push.body)
     assert third.text == "success"
     await asyncio.sleep(0.3)
+    assert len(h.api.sent_texts(OPENID)) == 1
+    assert len(h.rasa.received) == 1
+
+
+async def test_retries_through_a_driver_that_misreports_rowcount_give_one_answer(h: Harness) -> None:
+    """Who answers a push is decided on the rows `UPDATE … RETURNING` and a read give back, never on rowcount."""
+    h.app.state.wechat.budget = 0.3
+    h.rasa.delay = 0.8
+    push = h.pusher.push(h.pusher.text(OPENID, "第一次"))
+    with misreporting("wechat_turns") as liar:
+        first, second = await asyncio.gather(
+            *(h.client.post("/wechat/callback", params=push.params, content=push.body) for _ in range(2))
+        )
+        await h.idle()
+        await h.until(lambda: sent_at_least(h, 1))
+        await asyncio.sleep(0.5)
+    assert first.text == second.text == "success"
+    assert liar.on("wechat_turns"), "the claims went through the liar"
     assert len(h.api.sent_texts(OPENID)) == 1
     assert len(h.rasa.received) == 1
