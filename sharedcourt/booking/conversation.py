@@ -3,7 +3,8 @@
 Each step takes the action server's session factory, the resident's latest turn (`Heard`) and the clock's `now`,
 and answers a `Step`: the replies to say and the slots to set. Button payloads carry ids in the `booking_choice`
 entity; the router turns a typed "2" into the second button. Finding the site is in sharedcourt.booking.finding;
-my bookings, cancel and reschedule are in sharedcourt.booking.manage.
+my bookings, cancel and reschedule are in sharedcourt.booking.manage. A booking being moved (the
+`booking_reschedule` slot, the caller's word) must be the conversation's own resident's (`manage.owns`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sharedcourt.booking import service
+from sharedcourt.booking import manage, service
 from sharedcourt.booking.offers import offer_at_site, slot_offer
 from sharedcourt.booking.preferences import parse_preference, pick_by_number
-from sharedcourt.booking.turns import OFFERED, RESCHEDULE, SITE, Step, as_int, cleared, numbered, payload
+from sharedcourt.booking.turns import MY_BOOKINGS, OFFERED, RESCHEDULE, SITE, Step, as_int, cleared, numbered, payload
 from sharedcourt.booking.views import view_of
 from sharedcourt.db.booking import Booking
 from sharedcourt.db.session import unit_of_work
@@ -85,8 +86,12 @@ async def book_slot(sessions: Sessions, heard: Heard, now: dt.datetime) -> Step:
         slot_id = pick_by_number([int(i) for i in heard.slot(OFFERED) or []], heard.text)
     if slot_id is None:
         return Step([Reply("请回复上面时间前面的序号，或者告诉我您哪天方便。")])
+    moving = as_int(heard.slot(RESCHEDULE))
     try:
         async with unit_of_work(sessions) as session:
+            if moving is not None and not await manage.owns(session, heard.conversation_id, moving):
+                log.warning("conversation %s tried to move booking %s, not its own", heard.conversation_id, moving)
+                return Step([Reply(manage.NOT_FOUND, (MY_BOOKINGS,))], cleared())
             booked = await _book_or_move(session, heard, slot_id, now)
             info = await view_of(session, booked) if booked is not None else None
     except (Conflict, NotFound) as exc:
@@ -95,7 +100,7 @@ async def book_slot(sessions: Sessions, heard: Heard, now: dt.datetime) -> Step:
     if info is None:
         return Step([Reply("还没有需要预约的案件。请先说说您遇到的纠纷，我帮您登记后再预约。")], cleared())
     confirmation = info.confirmation_zh()
-    if as_int(heard.slot(RESCHEDULE)) is not None:
+    if moving is not None:
         confirmation = "改约成功！\n" + confirmation.removeprefix("预约成功！\n")
     return Step([Reply(confirmation)], {**cleared(), SITE: info.site_code})
 

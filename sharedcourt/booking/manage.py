@@ -1,7 +1,9 @@
 """The chat steps for bookings already made: "我的预约", cancel (with confirmation), keep, reschedule.
 
 Each step takes the action server's session factory, the resident's latest turn (`Heard`) and `now`, and answers a
-`Step` (replies to say, slots to set). Buttons carry the booking's id in the `booking_choice` entity.
+`Step` (replies to say, slots to set). Buttons carry the booking's id in the `booking_choice` entity. Booking ids
+are sequential and the tracker is the caller's word: every step acts only on a booking of the conversation's own
+resident (`owns`), and answers anyone else's id as if there were no such booking.
 """
 
 from __future__ import annotations
@@ -24,6 +26,14 @@ from sharedcourt.sites.finder import STAGE, Heard
 
 Sessions = async_sessionmaker[AsyncSession]
 GONE = "这个预约已经取消或改过了。"
+NOT_FOUND = "找不到这个预约，请在“我的预约”里选择。"
+
+
+async def owns(session: AsyncSession, conversation_id: str, booking_id: int) -> bool:
+    """Whether the booking is this conversation's resident's (False for anyone else's and for no such booking)."""
+    booking = await session.get(Booking, booking_id)
+    resident = await service.resident_for_conversation(session, conversation_id)
+    return booking is not None and resident is not None and booking.resident_id == resident.id
 
 
 async def my_bookings(sessions: Sessions, heard: Heard, now: dt.datetime) -> Step:
@@ -55,9 +65,12 @@ async def _pick_booking(
     async with unit_of_work(sessions) as session:
         resident = await service.resident_for_conversation(session, heard.conversation_id)
         mine = await service.my_bookings(session, resident.id, now) if resident else []
-    if wanted is not None:
         found = next((b for b in mine if b.id == wanted), None)
-        return found if found is not None else Step([Reply(GONE, (MY_BOOKINGS,))])
+        if wanted is not None and found is None:
+            gone = await owns(session, heard.conversation_id, wanted)
+            return Step([Reply(GONE if gone else NOT_FOUND, (MY_BOOKINGS,))])
+    if found is not None:
+        return found
     if not mine:
         return Step([Reply(f"您目前没有可以{verb}的预约。", (MY_BOOKINGS,))])
     if len(mine) == 1:
@@ -79,9 +92,7 @@ async def cancel_booking(sessions: Sessions, heard: Heard, now: dt.datetime) -> 
 
 async def _cancel_own(session: AsyncSession, conversation_id: str, booking_id: int, now: dt.datetime) -> BookingView:
     """Cancel the booking if it is this conversation's resident's; NotFound when it is not theirs."""
-    booking = await session.get(Booking, booking_id)
-    resident = await service.resident_for_conversation(session, conversation_id)
-    if booking is None or resident is None or booking.resident_id != resident.id:
+    if not await owns(session, conversation_id, booking_id):
         raise NotFound(f"booking {booking_id}")
     return await view_of(session, await service.cancel(session, booking_id, now=now, by="resident"))
 
@@ -94,7 +105,9 @@ async def confirm_cancel(sessions: Sessions, heard: Heard, now: dt.datetime) -> 
     try:
         async with unit_of_work(sessions) as session:
             info = await _cancel_own(session, heard.conversation_id, booking_id, now)
-    except (Conflict, NotFound):
+    except NotFound:
+        return Step([Reply(NOT_FOUND, (MY_BOOKINGS,))], cleared())
+    except Conflict:
         return Step([Reply(GONE, (MY_BOOKINGS,))], cleared())
     text = f"已取消{info.when_zh}在{info.site_name}的调解预约。案件{info.case_number}仍然保留，需要时可以重新预约。"
     return Step([Reply(text, (Button("重新预约", "/find_site"), Button("联系调解员", "/request_human")))], cleared())

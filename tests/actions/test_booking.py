@@ -216,3 +216,84 @@ async def test_special_site_wins_for_its_dispute_type(sessions: async_sessionmak
     chat = await resident(sessions, with_case=True, dispute="consumer")
     await chat.run(site_actions.ActionFindSite(), "/find_site", intent="find_site")
     assert "消费者权益保护共享法庭" in chat.text and "专门" in chat.text
+
+
+async def booked(sessions: async_sessionmaker[AsyncSession]) -> tuple[Chat, Booking]:
+    """A resident with a case who booked the first slot offered: the chat and the booking."""
+    chat = await resident(sessions, with_case=True)
+    await chat.run(site_actions.ActionFindSite(), "/find_site", intent="find_site")
+    first = chat.buttons[0]
+    await chat.run(actions.ActionBookSlot(), first["payload"], intent="choose_slot", choice=choice_of(first))
+    assert "预约成功" in chat.text
+    async with sessions() as session:
+        booking = (await session.scalars(select(Booking).where(Booking.conversation_id == chat.id))).one()
+    return chat, booking
+
+
+async def unchanged(sessions: async_sessionmaker[AsyncSession], booking: Booking) -> None:
+    """The booking is exactly as it was, and it is the only one of its case."""
+    async with sessions() as session:
+        rows = (await session.scalars(select(Booking).where(Booking.case_id == booking.case_id))).all()
+    assert [(b.id, b.status, b.slot_id, b.changed_by) for b in rows] == [
+        (booking.id, "confirmed", booking.slot_id, "resident")
+    ]
+
+
+async def test_a_forged_booking_to_move_changes_nothing_of_the_owner(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    _, theirs = await booked(sessions)
+    chat = await resident(sessions, with_case=True)
+    await chat.run(site_actions.ActionFindSite(), "/find_site", intent="find_site")
+    chat.slots["booking_reschedule"] = str(theirs.id)  # a forged tracker
+    slot = chat.buttons[2]
+    await chat.run(actions.ActionBookSlot(), slot["payload"], intent="choose_slot", choice=choice_of(slot))
+    assert chat.text == "找不到这个预约，请在“我的预约”里选择。"
+    assert chat.slots["booking_reschedule"] is None
+    await unchanged(sessions, theirs)
+    async with sessions() as session:
+        mine = (await session.scalars(select(Booking).where(Booking.conversation_id == chat.id))).all()
+    assert mine == [], "nothing was booked for the forger either"
+
+
+async def test_a_forged_booking_id_cannot_be_rescheduled_or_cancelled(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    _, theirs = await booked(sessions)
+    chat = await resident(sessions, with_case=True)
+    await chat.run(actions.ActionReschedule(), "改时间", intent="reschedule", choice=str(theirs.id))
+    assert chat.text == "找不到这个预约，请在“我的预约”里选择。"
+    assert "booking_reschedule" not in chat.slots
+    await chat.run(actions.ActionCancelBooking(), "取消预约", intent="cancel", choice=str(theirs.id))
+    assert chat.text == "找不到这个预约，请在“我的预约”里选择。"
+    assert "booking_stage" not in chat.slots
+    await chat.run(actions.ActionConfirmCancel(), "确定取消", intent="affirm", choice=str(theirs.id))
+    assert chat.text == "找不到这个预约，请在“我的预约”里选择。"
+    chat.slots["booking_ref"] = str(theirs.id)
+    await chat.run(actions.ActionConfirmCancel(), "是的", intent="affirm")
+    assert chat.text == "找不到这个预约，请在“我的预约”里选择。"
+    await unchanged(sessions, theirs)
+
+
+async def test_a_forged_id_reads_like_no_such_booking_and_an_own_old_one_is_gone(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    chat, mine = await booked(sessions)
+    await chat.run(actions.ActionCancelBooking(), "取消预约", intent="cancel")
+    await chat.run(actions.ActionConfirmCancel(), "是的", intent="affirm")
+    assert "已取消" in chat.text
+    await chat.run(actions.ActionReschedule(), "改时间", intent="reschedule", choice=str(mine.id))
+    assert chat.text == "这个预约已经取消或改过了。"
+    await chat.run(actions.ActionReschedule(), "改时间", intent="reschedule", choice="999999")
+    assert chat.text == "找不到这个预约，请在“我的预约”里选择。"
+
+
+async def test_booking_without_an_own_case_never_uses_someone_elses(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    _, theirs = await booked(sessions)
+    chat = await resident(sessions, with_case=False)
+    chat.slots["booking_site"] = VILLAGE_SITE
+    await chat.run(actions.ActionBookSlot(), "1", intent="choose_slot", choice=str(theirs.slot_id))
+    assert "还没有需要预约的案件" in chat.text
+    await unchanged(sessions, theirs)
