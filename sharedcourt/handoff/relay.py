@@ -15,12 +15,17 @@ from sharedcourt.db.ticket import LIVE_STATES, OPEN_STATES, OUTCOMES, Ticket
 from sharedcourt.handoff.core import Outcome
 from sharedcourt.handoff.finish import Finish
 from sharedcourt.handoff.offers import Offers
-from sharedcourt.handoff.staff_routing import Staffer
-from sharedcourt.handoff.texts import HELP, is_end
+from sharedcourt.handoff.staff_routing import ROLE_ZH, Staffer
+from sharedcourt.handoff.texts import HELP, ROLE_WORDS, UNKNOWN_COMMAND, is_end
 from sharedcourt.messaging.replies import Reply
 
 _NUMBER = re.compile(r"\bT\d{5,}\b", re.IGNORECASE)
-_COMMAND = re.compile(r"^\s*(接单|抢单|转交|结束|交还|帮助)\s*(.*)$", re.DOTALL)
+VERBS = ("接单", "抢单", "转交", "结束", "交还", "帮助")
+# A leading marker makes the message a command whatever follows the verb (documented in texts.HELP).
+MARKERS = ("#", "＃")
+# A transfer target typed without the marker: a post's word (法官) or a roster / DingTalk id (baiyun-judge).
+_STAFF_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]*")
+_TRAILING = " \t\u3000。！!"
 
 
 @dataclass(frozen=True)
@@ -32,15 +37,42 @@ class Command:
     rest: str
 
 
+def _is_target(word: str) -> bool:
+    return word in ROLE_WORDS or word in ROLE_ZH or _STAFF_ID.fullmatch(word) is not None
+
+
+def _whole(verb: str, rest: str, spaced: bool) -> bool:
+    """Whether an unmarked message is the command itself: the verb alone (or with a ticket number), or the verb
+    with the argument it takes - 结束 <outcome or, after a space, anything>, 转交 <post or id>."""
+    if not rest.strip(_TRAILING):
+        return True
+    if verb == "结束":
+        return spaced or rest.startswith(OUTCOMES)
+    if verb == "转交":
+        return _is_target(rest.strip(_TRAILING))
+    return False
+
+
 def parse_command(text: str) -> Command | None:
-    """'接单 T00001', '转交 法官', '结束 调解成功 备注' ...; None when the text is words for the resident."""
-    match = _COMMAND.match(text)
-    if match is None:
+    """'接单 T00001', '转交 法官', '结束 调解成功 备注', '#交还' ...; None when the text is words for the resident.
+
+    Without the marker the whole message must be the command: "交还押金的事我问了" is words for the resident."""
+    body = text.strip()
+    marked = body.startswith(MARKERS)
+    if marked:
+        body = body[1:].strip()
+    verb = next((v for v in VERBS if body.startswith(v)), None)
+    if verb is None:
         return None
-    rest = match.group(2).strip()
-    number_match = _NUMBER.search(rest)
+    after = body[len(verb) :]
+    number_match = _NUMBER.search(after)
     number = number_match.group(0).upper() if number_match else None
-    return Command(match.group(1), number, _NUMBER.sub("", rest).strip())
+    rest = _NUMBER.sub("", after).strip()
+    if verb == "转交":
+        rest = rest.removeprefix("给").strip(_TRAILING)
+    if not marked and not _whole(verb, rest, after[:1].isspace()):
+        return None
+    return Command(verb, number, rest)
 
 
 class Relay(Offers, Finish):
@@ -90,6 +122,8 @@ class Relay(Offers, Finish):
         command = parse_command(text)
         if command is not None:
             return await self._command(person, command)
+        if text.startswith(MARKERS):
+            return Outcome(False, UNKNOWN_COMMAND + HELP)
         number_match = _NUMBER.match(text)
         number = number_match.group(0).upper() if number_match else await self._held_by(person)
         if number_match:
