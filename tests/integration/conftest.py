@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 import secrets
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from sharedcourt.channels.webchat import COOKIE, new_token, resident_id
 from sharedcourt.cli.procs import Stack, free_port, model_path, running
 from sharedcourt.clients.rasa import bearer_token
 from sharedcourt.settings import SECRET_KEYS, Settings
@@ -24,19 +24,34 @@ class System:
     settings: Settings
     stack: Stack
     model: Path
+    # One simulated browser per resident name, each with its own cookie jar (web chat's only identity).
+    browsers: dict[str, httpx.Client] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.settings.port}"
 
+    def browser(self, sender: str) -> httpx.Client:
+        """The browser of one resident name; a name from new_sender() already holds its web chat cookie."""
+        if sender not in self.browsers:
+            client = httpx.Client(timeout=60)
+            if sender in _TOKENS:
+                client.cookies.set(COOKIE, _TOKENS[sender], domain="127.0.0.1", path="/")
+            self.browsers[sender] = client
+        return self.browsers[sender]
+
+    def resident(self, sender: str) -> str:
+        """The resident id stored for a browser (Resident.channel_user_id): the hash of its cookie."""
+        return resident_id(self.browser(sender).cookies[COOKIE])
+
     def say(self, sender: str, text: str) -> dict[str, Any]:
-        response = httpx.post(f"{self.url}/webchat/messages", json={"sender": sender, "text": text}, timeout=60)
+        response = self.browser(sender).post(f"{self.url}/webchat/messages", json={"text": text})
         response.raise_for_status()
         data: dict[str, Any] = response.json()
         return data
 
     def poll(self, sender: str, after: int) -> dict[str, Any]:
-        response = httpx.get(f"{self.url}/webchat/messages", params={"sender": sender, "after": after}, timeout=10)
+        response = self.browser(sender).get(f"{self.url}/webchat/messages", params={"after": after}, timeout=10)
         response.raise_for_status()
         data: dict[str, Any] = response.json()
         return data
@@ -53,8 +68,16 @@ class System:
         return data
 
 
+# Cookies of the residents new_sender() made, by resident id: the tests look residents up by that id.
+_TOKENS: dict[str, str] = {}
+
+
 def new_sender() -> str:
-    return f"t-{uuid.uuid4().hex[:12]}"
+    """A new resident whose browser already holds a web chat cookie; returns the resident id stored for it."""
+    token = new_token()
+    sender = resident_id(token)
+    _TOKENS[sender] = token
+    return sender
 
 
 @pytest.fixture(scope="session")
@@ -76,6 +99,8 @@ def system(database_url: str, trained_model: Path, tmp_path_factory: pytest.Temp
             "RASA_URL": f"http://127.0.0.1:{free_port()}",
             "ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}",
             "RETRY_INTERVAL": "1",
+            # Every simulated resident comes from 127.0.0.1: the per-address web chat limit is for real networks.
+            "WEBCHAT_PER_ADDRESS_PER_MINUTE": "100000",
             # Every secret generated for this run: the app refuses to start with an empty or published one.
             **{name.upper(): secrets.token_urlsafe(32) for name in SECRET_KEYS},
         }
@@ -84,4 +109,9 @@ def system(database_url: str, trained_model: Path, tmp_path_factory: pytest.Temp
     started = time.monotonic()
     with running(settings, model=trained_model, log_dir=log_dir) as stack:
         print(f"system up in {time.monotonic() - started:.1f} s (logs in {log_dir})")
-        yield System(settings, stack, trained_model)
+        system = System(settings, stack, trained_model)
+        try:
+            yield system
+        finally:
+            for browser in system.browsers.values():
+                browser.close()

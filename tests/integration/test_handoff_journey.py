@@ -75,7 +75,7 @@ def _restart_app(system: System, settings: Any) -> None:
     system.stack.stop("app")
     system.stack.settings = settings
     start_app(system.stack)
-    system.stack.wait_healthy("app", f"http://127.0.0.1:{settings.port}/webchat/messages?sender=probe", 60)
+    system.stack.wait_healthy("app", f"http://127.0.0.1:{settings.port}/webchat/messages?after=0", 60)
 
 
 def always_on_duty(tmp: Path) -> Path:

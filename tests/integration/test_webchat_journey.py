@@ -6,9 +6,11 @@ import asyncio
 import re
 import time
 
+import httpx
 import pytest
 from sqlalchemy import select
 
+from sharedcourt.channels.webchat import COOKIE, resident_id
 from sharedcourt.cli.procs import start_rasa
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.session import make_engine, make_sessionmaker
@@ -102,3 +104,45 @@ def test_rasa_outage_holds_then_answers_without_loss(system: System) -> None:
     assert answered and any("联系" in t for t in answered), answered
     rows = _stored(system.settings.database_url, sender)
     assert [m.status for m in rows if m.direction == "in"] == ["processed", "processed"]
+
+
+def test_the_server_issues_the_cookie_and_a_reopened_page_shows_the_conversation(system: System) -> None:
+    with httpx.Client(timeout=60) as browser:
+        first = browser.get(f"{system.url}/webchat/messages", params={"after": 0})
+        assert first.json()["messages"] == []
+        flags = [p.strip().lower() for p in first.headers["set-cookie"].split(";")]
+        assert flags[0].startswith(f"{COOKIE.lower()}=") and "httponly" in flags and "samesite=strict" in flags
+        assert "secure" not in flags  # PUBLIC_URL is http://127.0.0.1 here
+        token = browser.cookies[COOKIE]
+        greeting = browser.post(f"{system.url}/webchat/messages", json={"text": "你好"}).json()
+    assert "共享法庭" in greeting["replies"][0]["text"]
+    rows = _stored(system.settings.database_url, resident_id(token))
+    assert [m.text for m in rows if m.direction == "in"] == ["你好"]
+    # The page reopened in the same browser: the same cookie, the whole conversation from after=0.
+    with httpx.Client(timeout=60) as reopened:
+        reopened.cookies.set(COOKIE, token, domain="127.0.0.1", path="/")
+        history = reopened.get(f"{system.url}/webchat/messages", params={"after": 0}).json()["messages"]
+    assert [(m["author"], m["text"]) for m in history][:2] == [
+        ("resident", "你好"),
+        ("bot", greeting["replies"][0]["text"]),
+    ]
+    assert [m["id"] for m in history] == [m.id for m in rows]
+
+
+def test_another_browser_can_neither_read_nor_write_the_conversation(system: System) -> None:
+    victim = new_sender()
+    system.say(victim, "我的电话是13812345678，对方欠我两万元")
+    before = system.poll(victim, 0)["messages"]
+    with httpx.Client(timeout=60) as stranger:
+        url = f"{system.url}/webchat/messages"
+        tries: list[dict[str, str]] = [{"after": "0"}, {"sender": victim, "after": "0"}, {"user_id": victim}]
+        for params in tries:
+            assert stranger.get(url, params=params).json()["messages"] == [], params
+        written = stranger.post(url, json={"sender": victim, "text": "取消预约"})
+        assert written.status_code == 200
+        theirs = resident_id(stranger.cookies[COOKIE])
+    assert system.poll(victim, 0)["messages"] == before
+    assert [m.text for m in _stored(system.settings.database_url, victim) if m.direction == "in"] == [
+        "我的电话是13812345678，对方欠我两万元"
+    ]
+    assert [m.text for m in _stored(system.settings.database_url, theirs) if m.direction == "in"] == ["取消预约"]

@@ -95,7 +95,7 @@ def wechat_system(system: System, tmp_path_factory: pytest.TempPathFactory) -> I
         stack = Stack(settings, tmp_path_factory.mktemp("wechat-logs"))
         try:
             start_app(stack)
-            stack.wait_healthy("app", f"http://127.0.0.1:{settings.port}/webchat/messages?sender=probe", 60)
+            stack.wait_healthy("app", f"http://127.0.0.1:{settings.port}/webchat/messages?after=0", 60)
             yield WeChatSystem(settings, api, WeChatPusher(TOKEN, APPID, AES_KEY), evidence_dir)
         finally:
             stack.stop()
