@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sharedcourt.db.base import Base, created, intpk, str32, str64, str255, utcnow
@@ -80,6 +80,11 @@ class Message(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Channel's own id (WeChat MsgId, or openid+CreateTime for events) for de-duplication.
     external_id: Mapped[str | None] = mapped_column(String(128))
-    # in: received -> processed | pending (Rasa down) | relayed (to a person); out: stored
+    # in: received -> processing (a worker's turn) -> processed | pending (kept: Rasa down) | relayed (to a person)
+    # out: stored | queued -> sent | held | failed | unknown | cancelled (through the outbox)
     status: Mapped[str] = mapped_column(String(16), default="received")
+    # When a worker claimed the inbound message for a turn: its lease (a crash leaves it; `recover` takes it back).
+    claimed_at: Mapped[dt.datetime | None]
+    # A turn for it reached Rasa and no answer came back (timeout, crash): read the tracker before replaying.
+    turn_unsure: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[created]

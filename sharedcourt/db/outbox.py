@@ -18,6 +18,8 @@ class OutboxItem(Base):
             | queued again with a later `next_attempt_at` (a failure that surely did not deliver)
             | failed (gave up, or will never deliver) | unknown (the API may or may not have delivered it)
             | cancelled (the user left)
+    An item left `sending` past its lease (`claimed_at`) by a crash is queued again on channels that can take
+    a repeat, and `unknown` on those that cannot dedupe (never sent twice).
     """
 
     __tablename__ = "outbox"
@@ -39,6 +41,8 @@ class OutboxItem(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # When a sender claimed it (queued -> sending): the lease a crash leaves behind.
+    claimed_at: Mapped[dt.datetime | None]
     created_at: Mapped[created]
     sent_at: Mapped[dt.datetime | None]
 

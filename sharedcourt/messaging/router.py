@@ -5,20 +5,23 @@ Order of work for one inbound message:
 2. if a person holds the conversation, hand it to the relay and stop;
 3. otherwise turn it into safe text for Rasa (button numbers become the bot's own payloads,
    a typed leading "/" never reaches Rasa as a command), run the turn, store every reply.
-If Rasa is down the message stays `pending` and the resident gets a holding reply; the
-retry loop processes pending messages in order once Rasa answers again.
+If Rasa is down the message is kept (`pending`) and the resident gets a holding reply; the retry loop
+processes kept messages in order once Rasa answers again, each by the conversation's mode at that moment (a
+person who took the conversation meanwhile gets them). A turn that reached Rasa unanswered (a timeout) is never
+replayed blindly: Rasa's tracker says whether it ran, and if it did its answer is stored instead.
+Every turn works under a claim (sharedcourt.messaging.claims), and replies for a channel's later delivery are
+queued in the transaction that stores them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,16 +29,19 @@ from sharedcourt.clients.rasa import RasaClient
 from sharedcourt.db.base import utcnow
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.session import unit_of_work
-from sharedcourt.errors import DuplicateMessage, RasaUnavailable
+from sharedcourt.errors import DuplicateMessage, RasaTimeout, RasaUnavailable
+from sharedcourt.messaging import claims
+from sharedcourt.messaging.claims import Lease
+from sharedcourt.messaging.delivery import AfterCommit, Queuer, store_for_delivery
+from sharedcourt.messaging.delivery import Deliverer as Deliverer
+from sharedcourt.messaging.rasa_text import rasa_text
 from sharedcourt.messaging.replies import Button, Reply
+from sharedcourt.messaging.tracker import find_turn, shown
 from sharedcourt.messaging.transcript import store_replies
 
 log = logging.getLogger(__name__)
 
 HOLDING_REPLY = "系统正在维护，您的消息已收到并保存，恢复后会第一时间回复您。紧急情况请拨打110或120。"
-FULLWIDTH_SLASH = "／"
-_CHOICE = re.compile(r"^\s*(?:第)?([0-9０-９一二三四五六七八九十]{1,2})(?:个|项|号)?[.。、\s]*$")
-_CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
 
 @dataclass
@@ -61,46 +67,9 @@ class Stored:
     mode: str
 
 
-class Deliverer(Protocol):
-    """Sends replies that were not returned in the request that caused them."""
-
-    async def deliver(self, conversation_id: str, replies: Sequence[Reply]) -> None:
-        """Send `replies` to the resident of `conversation_id` through the channel."""
-
-
 Relay = Callable[[int], Awaitable[None]]
-
-
-def choice_number(text: str) -> int | None:
-    """'2', '２', '第二个' -> 2; anything else -> None."""
-    match = _CHOICE.match(text)
-    if not match:
-        return None
-    raw = match.group(1).translate(str.maketrans("０１２３４５６７８９", "0123456789"))
-    if raw.isdigit():
-        return int(raw)
-    if raw in _CN_DIGITS:
-        return _CN_DIGITS[raw]
-    return None
-
-
-def escape_command(text: str) -> str:
-    """Rasa reads a leading '/' as an injected intent; residents must not be able to do that."""
-    stripped = text.lstrip()
-    if stripped.startswith("/"):
-        return FULLWIDTH_SLASH + stripped[1:]
-    return text
-
-
-def rasa_text(text: str, offered: Sequence[Button]) -> str:
-    """The text sent to Rasa: a chosen button's payload (ours), else the escaped text."""
-    number = choice_number(text)
-    if number is not None and 1 <= number <= len(offered):
-        return offered[number - 1].payload
-    for button in offered:
-        if text.strip() == button.title.strip():
-            return button.payload
-    return escape_command(text)
+# What one step of `drain` did: nothing left, stopped (Rasa down), answered, relayed, or lost a race.
+Step = Literal["empty", "stop", "answered", "relayed", "skipped"]
 
 
 class Router:
@@ -110,11 +79,13 @@ class Router:
         self,
         sessions: async_sessionmaker[AsyncSession],
         rasa: RasaClient,
-        deliverers: dict[str, Deliverer] | None = None,
+        deliverers: dict[str, Deliverer | Queuer] | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.sessions = sessions
         self.rasa = rasa
-        self.deliverers: dict[str, Deliverer] = dict(deliverers or {})
+        self.deliverers: dict[str, Deliverer | Queuer] = dict(deliverers or {})
+        self.clock = clock
         self.relay: Relay | None = None
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
@@ -194,34 +165,41 @@ class Router:
         return conversation
 
     async def process(self, message_id: int) -> list[Reply]:
-        """Decide bot or human for a stored message and carry it out."""
+        """Decide bot or human for a stored message and carry it out (older kept messages of it go first)."""
+        lease: Lease | None = None
         async with unit_of_work(self.sessions) as session:
             message = await session.get_one(Message, message_id)
             conversation = await session.get_one(Conversation, message.conversation_id)
-            if conversation.mode == "human":
-                message.status = "relayed"
-                relay = True
+            earlier = await self._earlier_kept(session, message)
+            human = conversation.mode == "human"
+            if human:
+                relayed = await claims.mark_relayed(session, message_id)
             else:
-                relay = False
-                earlier = await session.scalar(
-                    select(Message.id)
-                    .where(
-                        Message.conversation_id == conversation.id,
-                        Message.direction == "in",
-                        Message.status == "pending",
-                        Message.id < message.id,
-                    )
-                    .limit(1)
-                )
+                lease = await claims.claim(session, message_id, "received", self.clock())
                 text, metadata = await self._turn_input(session, message)
-        if relay:
-            if self.relay is not None:
-                await self.relay(message_id)
-            return []
-        if earlier is not None:
+        if earlier:
             # Keep order: older kept messages go first, their answers by the channel's delivery route.
             await self.drain(conversation.id)
-        return await self.run_turn(message_id, conversation.id, text, metadata, hold=True) or []
+        if human:
+            if relayed and self.relay is not None:
+                await self.relay(message_id)
+            return []
+        if lease is None:
+            return []  # another worker has it, or it was answered already
+        return await self._turn(lease, conversation.id, text, metadata, hold=True) or []
+
+    async def _earlier_kept(self, session: AsyncSession, message: Message) -> bool:
+        earlier = await session.scalar(
+            select(Message.id)
+            .where(
+                Message.conversation_id == message.conversation_id,
+                Message.direction == "in",
+                Message.status == "pending",
+                Message.id < message.id,
+            )
+            .limit(1)
+        )
+        return earlier is not None
 
     async def _turn_input(self, session: AsyncSession, message: Message) -> tuple[str, dict[str, Any]]:
         """The text Rasa gets for a stored message (a chosen button is its payload) and the turn's metadata."""
@@ -243,99 +221,148 @@ class Router:
     async def run_turn(
         self, message_id: int, conversation_id: str, text: str, metadata: dict[str, Any], *, hold: bool
     ) -> list[Reply] | None:
-        """One Rasa turn; on an outage keep the message (and, if `hold`, answer with the holding reply)."""
+        """One Rasa turn for a just-stored message with a text of our choosing (a menu key), under a claim.
+
+        On an outage the message is kept (and, if `hold`, answered with the holding reply); None when it was
+        kept without one, or another worker has the message.
+        """
+        async with unit_of_work(self.sessions) as session:
+            lease = await claims.claim(session, message_id, "received", self.clock())
+        if lease is None:
+            return None
+        return await self._turn(lease, conversation_id, text, metadata, hold=hold)
+
+    async def _turn(
+        self, lease: Lease, conversation_id: str, text: str, metadata: dict[str, Any], *, hold: bool
+    ) -> list[Reply] | None:
+        """Send the claimed message to Rasa; store (and, unless `hold`, deliver) the answer, or keep it."""
+        channel = str(metadata["channel"])
         try:
             raw = await self.rasa.send(conversation_id, text, metadata)
         except RasaUnavailable as exc:
-            log.warning("rasa unavailable, message %s kept: %s", message_id, exc)
-            holding = Reply(HOLDING_REPLY)
-            async with unit_of_work(self.sessions) as session:
-                await session.execute(
-                    update(Message)
-                    .where(Message.id == message_id, Message.status.in_(("received", "processing")))
-                    .values(status="pending")
-                )
-                if hold:
-                    store_replies(session, conversation_id, (holding,), author="system", channel=metadata["channel"])
-            return [holding] if hold else None
-        replies = [
-            Reply.from_rasa(m) for m in raw if m.get("text") or m.get("image") or m.get("buttons") or m.get("custom")
-        ]
+            log.warning("rasa unavailable, message %s kept: %s", lease.message_id, exc)
+            return await self._keep(lease, conversation_id, channel, hold=hold, unsure=isinstance(exc, RasaTimeout))
+        replies = [Reply.from_rasa(m) for m in raw if shown(m)]
+        return await self._answered(lease, conversation_id, channel, replies, deliver=not hold)
+
+    async def _keep(
+        self, lease: Lease, conversation_id: str, channel: str, *, hold: bool, unsure: bool
+    ) -> list[Reply] | None:
+        """Back to `pending` for the retry loop; a timeout marks the turn unsure (an earlier mark stays)."""
+        holding = Reply(HOLDING_REPLY)
         async with unit_of_work(self.sessions) as session:
-            await session.execute(update(Message).where(Message.id == message_id).values(status="processed"))
-            store_replies(session, conversation_id, replies, author="bot", channel=metadata["channel"])
+            kept = await claims.settle(session, lease, "pending", unsure=True if unsure else None)
+            if kept and hold:
+                store_replies(session, conversation_id, (holding,), author="system", channel=channel)
+        if not hold:
+            return None
+        return [holding] if kept else []
+
+    async def _answered(
+        self, lease: Lease, conversation_id: str, channel: str, replies: list[Reply], *, deliver: bool
+    ) -> list[Reply]:
+        """Settle the claim as processed and store the bot's replies in one transaction."""
+        after: AfterCommit | None = None
+        async with unit_of_work(self.sessions) as session:
+            if not await claims.settle(session, lease, "processed", unsure=False):
+                log.warning("message %s was taken over by another worker; its answer is theirs", lease.message_id)
+                return []
+            after = await self._store(session, conversation_id, channel, replies, author="bot", deliver=deliver)
+        if after is not None:
+            await after()
         return replies
+
+    async def _store(
+        self,
+        session: AsyncSession,
+        conversation_id: str,
+        channel: str,
+        replies: Sequence[Reply],
+        *,
+        author: str,
+        kind: str = "text",
+        deliver: bool = True,
+    ) -> AfterCommit | None:
+        """Store replies, queued with them for the channel's later delivery unless `deliver` is False."""
+        target = self.deliverers.get(channel) if deliver else None
+        return await store_for_delivery(session, target, conversation_id, channel, replies, author=author, kind=kind)
 
     async def send(self, conversation_id: str, replies: Sequence[Reply], *, author: str, kind: str = "text") -> None:
         """Send messages that no inbound request is waiting for (a person's reply, a reminder)."""
         async with unit_of_work(self.sessions) as session:
             conversation = await session.get_one(Conversation, conversation_id)
-            channel = conversation.channel
-            store_replies(session, conversation_id, replies, author=author, channel=channel, kind=kind)
-        await self._deliver(channel, conversation_id, replies)
-
-    async def _deliver(self, channel: str, conversation_id: str, replies: Sequence[Reply]) -> None:
-        deliverer = self.deliverers.get(channel)
-        if deliverer is not None and replies:
-            await deliverer.deliver(conversation_id, replies)
+            after = await self._store(session, conversation_id, conversation.channel, replies, author=author, kind=kind)
+        if after is not None:
+            await after()
 
     async def recover(self, stale_after: dt.timedelta) -> int:
-        """Keep messages a crashed process left half-way (`received`/`processing`), so `drain` answers them.
+        """Keep messages a crashed process left half-way, so `drain` answers them.
 
-        Only messages older than `stale_after` are touched: a younger one may be in another replica's hands.
+        Only a `received` message older than `stale_after`, or one `processing` on a lease that old, is taken
+        back: a younger one may be in another replica's hands (a turn's Rasa call times out much sooner).
         """
         async with unit_of_work(self.sessions) as session:
-            kept = await session.scalars(
-                update(Message)
-                .where(
-                    Message.direction == "in",
-                    Message.status.in_(("received", "processing")),
-                    Message.created_at < utcnow() - stale_after,
-                )
-                .values(status="pending")
-                .returning(Message.id)
-                .execution_options(synchronize_session=False)
-            )
-            ids = list(kept)
+            ids = await claims.recover(session, self.clock() - stale_after)
         if ids:
             log.warning("messages %s were left half-way; kept for another turn", ids)
         return len(ids)
 
     async def drain(self, conversation_id: str | None = None) -> int:
-        """Process kept (pending) messages in order; returns how many were answered."""
+        """Process kept (pending) messages in order; returns how many were answered or relayed."""
         done = 0
         while True:
-            async with unit_of_work(self.sessions) as session:
-                query = (
-                    select(Message)
-                    .where(Message.direction == "in", Message.status == "pending")
-                    .order_by(Message.id)
-                    .limit(1)
-                )
-                if conversation_id is not None:
-                    query = query.where(Message.conversation_id == conversation_id)
-                message = await session.scalar(query)
-                if message is None:
-                    return done
-                # Claim it atomically so two workers never answer the same kept message.
-                # RETURNING says which row this statement changed; SQLite's rowcount was seen to misreport
-                # here under load, leaving a claimed message `processing` and never answered.
-                claimed = await session.scalar(
-                    update(Message)
-                    .where(Message.id == message.id, Message.status == "pending")
-                    .values(status="processing")
-                    .returning(Message.id)
-                    .execution_options(synchronize_session=False)
-                )
-                if claimed is None:
-                    continue
-                text, metadata = await self._turn_input(session, message)
-                conv_id, channel, message_id = message.conversation_id, message.channel, message.id
-            replies = await self.run_turn(message_id, conv_id, text, metadata, hold=False)
-            if replies is None:
+            step = await self._drain_one(conversation_id)
+            if step in ("empty", "stop"):
                 return done
-            await self._deliver(channel, conv_id, replies)
-            done += 1
+            if step in ("answered", "relayed"):
+                done += 1
+
+    async def _drain_one(self, conversation_id: str | None) -> Step:
+        """Claim the oldest kept message and answer it as its conversation's mode says now."""
+        async with unit_of_work(self.sessions) as session:
+            query = select(Message).where(Message.direction == "in", Message.status == "pending")
+            if conversation_id is not None:
+                query = query.where(Message.conversation_id == conversation_id)
+            message = await session.scalar(query.order_by(Message.id).limit(1))
+            if message is None:
+                return "empty"
+            lease = await claims.claim(session, message.id, "pending", self.clock())
+            if lease is None:
+                return "skipped"
+            conversation = await session.get_one(Conversation, message.conversation_id)
+            human = conversation.mode == "human"
+            if human:
+                # A person took the conversation while the message was kept: it is theirs now.
+                await claims.settle(session, lease, "relayed")
+            else:
+                text, metadata = await self._turn_input(session, message)
+        if human:
+            if self.relay is not None:
+                await self.relay(message.id)
+            return "relayed"
+        if lease.turn_unsure:
+            checked = await self._from_tracker(lease, message.conversation_id, message.channel)
+            if checked is not None:
+                return checked
+        replies = await self._turn(lease, message.conversation_id, text, metadata, hold=False)
+        return "stop" if replies is None else "answered"
+
+    async def _from_tracker(self, lease: Lease, conversation_id: str, channel: str) -> Step | None:
+        """An unsure turn: store what Rasa answered if it ran; None when it never ran (replay it)."""
+        try:
+            tracker = await self.rasa.tracker(conversation_id)
+        except RasaUnavailable as exc:
+            log.warning("rasa tracker unavailable, message %s kept: %s", lease.message_id, exc)
+            await self._keep(lease, conversation_id, channel, hold=False, unsure=True)
+            return "stop"
+        turn = find_turn(tracker.get("events") or [], lease.message_id)
+        if not turn.ran:
+            return None
+        log.info(
+            "message %s: Rasa had run its turn before the timeout; its answer stored, not replayed", lease.message_id
+        )
+        await self._answered(lease, conversation_id, channel, list(turn.replies), deliver=True)
+        return "answered"
 
     async def messages_after(self, channel: str, user_id: str, after: int, limit: int = 50) -> list[Message]:
         """Outbound messages for a channel user after a cursor (web chat polling)."""

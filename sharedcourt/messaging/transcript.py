@@ -41,7 +41,8 @@ def store_replies(
     author: str,
     channel: str,
     kind: str = "text",
-) -> None:
-    """Add a transcript row per reply to the caller's transaction."""
-    for reply in replies:
-        session.add(outbound_message(conversation_id, channel, reply.to_json(), author=author, kind=kind))
+) -> list[Message]:
+    """Add a transcript row per reply to the caller's transaction; returns the rows (ids after a flush)."""
+    rows = [outbound_message(conversation_id, channel, reply.to_json(), author=author, kind=kind) for reply in replies]
+    session.add_all(rows)
+    return rows

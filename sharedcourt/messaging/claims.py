@@ -1,0 +1,97 @@
+"""Who works on an inbound message: a claim with a lease, read back with RETURNING, settled only by its holder.
+
+A worker claims a message (received/pending -> processing) and records when (`claimed_at`, the lease). Only
+the holder of that lease may settle the message (processed, pending, relayed): a worker whose lease was taken
+over by `recover` can no longer overwrite the new holder's state. `recover` takes back messages a crash left
+half-way by their lease, never by their age alone (a message kept through a long outage is old but may be in a
+live worker's hands).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, case, or_, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sharedcourt.db.conversation import Message
+
+
+@dataclass(frozen=True)
+class Lease:
+    """One worker's claim on one inbound message."""
+
+    message_id: int
+    claimed_at: dt.datetime
+    # An earlier turn for this message reached Rasa unanswered: the tracker decides before any replay.
+    turn_unsure: bool
+
+
+async def claim(session: AsyncSession, message_id: int, from_status: str, now: dt.datetime) -> Lease | None:
+    """Take the message if it is still `from_status`; None when another worker has it or it is done."""
+    row = (
+        await session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.status == from_status)
+            .values(status="processing", claimed_at=now)
+            .returning(Message.claimed_at, Message.turn_unsure)
+            .execution_options(synchronize_session=False)
+        )
+    ).one_or_none()
+    if row is None or row.claimed_at is None:
+        return None
+    return Lease(message_id, row.claimed_at, bool(row.turn_unsure))
+
+
+async def settle(session: AsyncSession, lease: Lease, status: str, *, unsure: bool | None = None) -> bool:
+    """End the lease with `status` (and `turn_unsure` when given); False when the lease was taken over."""
+    values: dict[str, object] = {"status": status, "claimed_at": None}
+    if unsure is not None:
+        values["turn_unsure"] = unsure
+    settled = await session.scalar(
+        update(Message)
+        .where(Message.id == lease.message_id, Message.status == "processing", Message.claimed_at == lease.claimed_at)
+        .values(**values)
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    )
+    return settled is not None
+
+
+async def mark_relayed(session: AsyncSession, message_id: int) -> bool:
+    """A just-stored message goes to the person holding the conversation; False if someone else took it."""
+    relayed = await session.scalar(
+        update(Message)
+        .where(Message.id == message_id, Message.status == "received")
+        .values(status="relayed")
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    )
+    return relayed is not None
+
+
+async def recover(session: AsyncSession, cutoff: dt.datetime) -> list[int]:
+    """Keep (pending) what a crash left: `received` since before `cutoff`, or `processing` on a lease that old.
+
+    A message taken back from `processing` may have reached Rasa, so its next turn reads the tracker first.
+    """
+    lease_start = case((Message.claimed_at.is_(None), Message.created_at), else_=Message.claimed_at)
+    kept = await session.scalars(
+        update(Message)
+        .where(
+            Message.direction == "in",
+            or_(
+                and_(Message.status == "received", Message.created_at < cutoff),
+                and_(Message.status == "processing", lease_start < cutoff),
+            ),
+        )
+        .values(
+            status="pending",
+            claimed_at=None,
+            turn_unsure=case((Message.status == "processing", true()), else_=Message.turn_unsure),
+        )
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(kept)
