@@ -14,6 +14,7 @@ from sharedcourt.handoff.staff_routing import Roster, RouteRequest, Routing, Sch
 MONDAY_10 = dt.datetime(2026, 11, 30, 10, 0, tzinfo=TZ)  # a Monday, in office hours
 MONDAY_13 = dt.datetime(2026, 11, 30, 13, 0, tzinfo=TZ)  # lunch break: only the dispatch centre is on duty
 SATURDAY_22 = dt.datetime(2026, 12, 5, 22, 0, tzinfo=TZ)
+GENERAL_CHAIN = ["baiyun-director", "baiyun-mediator-1", "baiyun-mediator-2", "kecheng-dispatch"]
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +70,7 @@ def test_complex_case_names_the_guiding_judge(routing: Routing) -> None:
 
 def test_general_chain_is_director_then_mediators_then_dispatch(routing: Routing) -> None:
     route = routing.route(RouteRequest(dispute_code="neighbor"), MONDAY_10)
-    assert [p.id for p in route.chain] == [
-        "baiyun-director",
-        "baiyun-mediator-1",
-        "baiyun-mediator-2",
-        "kecheng-dispatch",
-    ]
+    assert [p.id for p in route.chain] == GENERAL_CHAIN
 
 
 def test_unknown_site_falls_back_to_the_default_roster(routing: Routing) -> None:
@@ -161,12 +157,7 @@ def test_a_national_day_request_is_a_callback_after_the_holiday(routing: Routing
 def test_a_makeup_saturday_request_goes_to_the_site_people(routing: Routing) -> None:
     saturday_10 = dt.datetime(2026, 10, 10, 10, 0, tzinfo=TZ)
     route = routing.route(RouteRequest(dispute_code="neighbor"), saturday_10)
-    assert [p.id for p in route.chain] == [
-        "baiyun-director",
-        "baiyun-mediator-1",
-        "baiyun-mediator-2",
-        "kecheng-dispatch",
-    ]
+    assert [p.id for p in route.chain] == GENERAL_CHAIN
     ordinary = routing.route(RouteRequest(dispute_code="neighbor"), saturday_10 + dt.timedelta(days=7))
     assert roles(ordinary) == ["dispatch"]
 
