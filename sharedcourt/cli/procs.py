@@ -23,6 +23,7 @@ from sharedcourt.errors import ConfigError, UpstreamError
 from sharedcourt.settings import ROOT, Settings
 
 RASA_BIN = ROOT / ".venv" / "rasa" / "bin" / "rasa"
+RASA_PYTHON = ROOT / ".venv" / "rasa" / "bin" / "python"
 APP_PYTHON = ROOT / ".venv" / "app" / "bin" / "python"
 MODELS = ROOT / "models"
 LOGS = ROOT / "var" / "log"
@@ -169,20 +170,33 @@ class Stack:
                 proc.wait()
 
 
-def start_rasa(stack: Stack, model: Path) -> None:
-    """`rasa run` on BIND_HOST and the port of RASA_URL; its HTTP API takes only JWTs signed with RASA_JWT_SECRET."""
-    settings = stack.settings
-    require_secrets(settings, "rasa_jwt_secret", "action_server_token")
+# Rasa 3.6 reads its JWT secret from argv only; adding it in-process keeps it out of `ps` (/proc/<pid>/cmdline).
+RASA_BOOT = (
+    "import os, sys; from rasa.__main__ import main; "
+    "sys.argv = ['rasa', *sys.argv[1:], '--jwt-secret', os.environ['RASA_JWT_SECRET']]; sys.exit(main())"
+)
+
+
+def rasa_run_cmd(settings: Settings, model: Path) -> list[str]:
+    """`rasa run` on BIND_HOST and the port of RASA_URL, its HTTP API open only to JWTs (secret from the env)."""
     # No --auth-token: Rasa reads that one from `?token=`, which lands in access logs.
-    cmd = [
-        str(RASA_BIN), "run",
-        "--enable-api", "--jwt-secret", settings.rasa_jwt_secret, "--jwt-method", "HS256",
+    return [
+        str(RASA_PYTHON), "-c", RASA_BOOT, "run",
+        "--enable-api", "--jwt-method", "HS256",
         "-i", settings.bind_host, "-p", str(_port(settings.rasa_url)),
         "-m", str(model),
         "--credentials", "bot/credentials.yml",
         "--endpoints", "bot/endpoints.yml",
     ]  # fmt: skip
-    stack.start("rasa", cmd, rasa_env(settings))
+
+
+def start_rasa(stack: Stack, model: Path) -> None:
+    """Start Rasa (rasa_run_cmd); refuses when a secret its callers or its action endpoint need is empty."""
+    settings = stack.settings
+    require_secrets(settings, "rasa_jwt_secret", "action_server_token")
+    stack.start(
+        "rasa", rasa_run_cmd(settings, model), {**rasa_env(settings), "RASA_JWT_SECRET": settings.rasa_jwt_secret}
+    )
 
 
 def app_env(settings: Settings) -> dict[str, str]:
@@ -255,7 +269,8 @@ def running(
         if app:
             stack.wait_healthy("app", f"http://127.0.0.1:{settings.port}/", 60)
         if rasa:
-            stack.wait_healthy("rasa", f"{settings.rasa_url}/", 240)
+            # ~40 s on an idle 2-core machine (docs/BENCHMARKS.md), but 323 s was measured under a load of 9.
+            stack.wait_healthy("rasa", f"{settings.rasa_url}/", 600)
         yield stack
     finally:
         stack.stop()

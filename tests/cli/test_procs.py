@@ -74,9 +74,12 @@ def test_rasa_binds_the_bind_host_and_takes_only_jwts(tmp_path: Path) -> None:
     assert name == "rasa"
     assert flag(cmd, "-i") == "10.1.2.3"
     assert flag(cmd, "-p") == "5105"
-    assert flag(cmd, "--jwt-secret") == "jwt-secret-6b0c2f"
     assert flag(cmd, "--jwt-method") == "HS256"
     assert "--auth-token" not in cmd  # Rasa reads that one from ?token=, which lands in access logs
+    # The secret travels in the environment (owner-only), never in the command line anyone can list with ps.
+    assert not any("jwt-secret-6b0c2f" in arg for arg in cmd)
+    assert env["RASA_JWT_SECRET"] == "jwt-secret-6b0c2f"
+    assert "'--jwt-secret', os.environ['RASA_JWT_SECRET']" in flag(cmd, "-c")
     assert env["ACTION_SERVER_TOKEN"] == "action-token-93ad1e"
     assert env["ACTION_ENDPOINT_URL"] == "http://127.0.0.1:5155/webhook"
 
