@@ -9,6 +9,10 @@
   delivered (a timeout after the request went out) ends as `unknown` and is never repeated.
 - A sender may answer `held` (WeChat's per-user quota is used up); held items go back to the queue when the
   channel calls `release_held` (the user wrote again).
+- A claim is a lease (`claimed_at`): an item a crash left `sending` past the lease is resolved by its channel's
+  semantics. Channels whose API can take a repeat (registered `resendable`) get it queued again; the others
+  (WeChat customer-service, DingTalk robot messages: no dedupe on their side) end `unknown`, never sent twice.
+- Every conditional change reads back what it changed (`UPDATE … RETURNING`), never a driver's row count.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sharedcourt.db.base import utcnow
@@ -33,6 +37,7 @@ log = logging.getLogger(__name__)
 
 Outcome = Literal["sent", "held", "retry", "failed", "unknown"]
 FINAL = ("sent", "failed", "unknown", "cancelled")
+LEASE = dt.timedelta(minutes=5)  # far beyond any sender's HTTP timeout: a `sending` item this old was left by a crash
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,7 @@ class Item:
     conversation_id: str | None
     urgent: bool
     attempts: int
+    claimed_at: dt.datetime | None = None
 
 
 class Sender(Protocol):
@@ -112,18 +118,24 @@ class Outbox:
         max_delay: float = 600.0,
         max_attempts: int = 8,
         clock: Callable[[], dt.datetime] = utcnow,
+        lease: dt.timedelta = LEASE,
+        resendable: Iterable[str] = ("webchat",),
     ) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.lease = lease
+        self.resendable = set(resendable)
         self.senders: dict[str, Sender] = {}
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.max_attempts = max_attempts
         self._wake = asyncio.Event()
 
-    def register(self, channel: str, sender: Sender) -> None:
-        """Send `channel`'s items through `sender` in this process."""
+    def register(self, channel: str, sender: Sender, *, resendable: bool = False) -> None:
+        """Send `channel`'s items through `sender` here; `resendable` when its API dedupes a repeated item."""
         self.senders[channel] = sender
+        if resendable:
+            self.resendable.add(channel)
 
     def kick(self) -> None:
         """Wake the sender loop now (after a commit that queued something)."""
@@ -144,45 +156,97 @@ class Outbox:
 
     async def _claim(self, item_id: int) -> Item | None:
         async with unit_of_work(self.sessions) as session:
-            claimed = await session.execute(
-                update(OutboxItem)
-                .where(OutboxItem.id == item_id, OutboxItem.status == "queued")
-                .values(status="sending", attempts=OutboxItem.attempts + 1)
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                return None
-            row = await session.get_one(OutboxItem, item_id)
-            await session.refresh(row)
-            return Item(
-                row.id, row.channel, row.recipient, dict(row.payload), row.conversation_id, row.urgent, row.attempts
-            )
+            row = (
+                await session.execute(
+                    update(OutboxItem)
+                    .where(OutboxItem.id == item_id, OutboxItem.status == "queued")
+                    .values(status="sending", attempts=OutboxItem.attempts + 1, claimed_at=self.clock())
+                    .returning(
+                        OutboxItem.id,
+                        OutboxItem.channel,
+                        OutboxItem.recipient,
+                        OutboxItem.payload,
+                        OutboxItem.conversation_id,
+                        OutboxItem.urgent,
+                        OutboxItem.attempts,
+                        OutboxItem.claimed_at,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+            ).one_or_none()
+        if row is None:
+            return None
+        return Item(
+            row.id,
+            row.channel,
+            row.recipient,
+            dict(row.payload),
+            row.conversation_id,
+            row.urgent,
+            row.attempts,
+            row.claimed_at,
+        )
 
-    async def _finish(self, item: Item, result: SendResult) -> None:
+    def _outcome(self, item: Item, result: SendResult) -> tuple[dict[str, Any], str | None]:
+        """The item's new values and its transcript rows' new status (None: unchanged) for a sender's result."""
         now = self.clock()
         values: dict[str, Any] = {"last_error": result.detail[:2000] or None}
-        message_status: str | None = None
         if result.status == "sent":
-            values.update(status="sent", sent_at=now)
-            message_status = "sent"
-        elif result.status == "held":
-            values.update(status="held")
-            message_status = "held"
-        elif result.status == "retry" and item.attempts < self.max_attempts:
+            return {**values, "status": "sent", "sent_at": now}, "sent"
+        if result.status == "held":
+            return {**values, "status": "held"}, "held"
+        if result.status == "retry" and item.attempts < self.max_attempts:
             delay = result.retry_after if result.retry_after is not None else self.backoff(item.attempts)
-            values.update(status="queued", next_attempt_at=now + dt.timedelta(seconds=delay))
-        elif result.status == "unknown":
-            values.update(status="unknown")
-            message_status = "unknown"
-        else:
-            values.update(status="failed")
-            message_status = "failed"
+            return {**values, "status": "queued", "next_attempt_at": now + dt.timedelta(seconds=delay)}, None
+        if result.status == "unknown":
+            return {**values, "status": "unknown"}, "unknown"
+        return {**values, "status": "failed"}, "failed"
+
+    async def _finish(self, item: Item, result: SendResult) -> None:
+        values, message_status = self._outcome(item, result)
         async with unit_of_work(self.sessions) as session:
-            await session.execute(update(OutboxItem).where(OutboxItem.id == item.id).values(**values))
-            row = await session.get_one(OutboxItem, item.id)
-            if message_status and row.message_ids:
+            # Only this claim's holder records the outcome (a lease reclaimed as `unknown` keeps its claimed_at:
+            # the real outcome, when it comes, still wins; one queued again and claimed anew is not overwritten).
+            message_ids = await session.scalar(
+                update(OutboxItem)
+                .where(OutboxItem.id == item.id, OutboxItem.claimed_at == item.claimed_at)
+                .values(**values, claimed_at=None)
+                .returning(OutboxItem.message_ids)
+                .execution_options(synchronize_session=False)
+            )
+            if message_status and message_ids:
+                await _mark_messages(session, message_ids, message_status)
+
+    async def reclaim(self) -> int:
+        """Resolve items left `sending` past the lease: queued again where resendable, else `unknown`."""
+        cutoff = self.clock() - self.lease
+        resend = OutboxItem.channel.in_(sorted(self.resendable))
+        async with unit_of_work(self.sessions) as session:
+            rows = (
                 await session.execute(
-                    update(Message).where(Message.id.in_(list(row.message_ids))).values(status=message_status)
+                    update(OutboxItem)
+                    .where(
+                        OutboxItem.status == "sending",
+                        func.coalesce(OutboxItem.claimed_at, OutboxItem.created_at) < cutoff,
+                    )
+                    .values(
+                        status=case((resend, "queued"), else_="unknown"),
+                        claimed_at=case((resend, None), else_=OutboxItem.claimed_at),
+                        next_attempt_at=self.clock(),
+                        last_error="left sending past the lease (a crash)",
+                    )
+                    .returning(OutboxItem.id, OutboxItem.status, OutboxItem.message_ids)
+                    .execution_options(synchronize_session=False)
                 )
+            ).all()
+            for row in rows:
+                if row.status == "unknown" and row.message_ids:
+                    await _mark_messages(session, row.message_ids, "unknown")
+        if rows:
+            log.warning(
+                "outbox items %s were left sending; resolved as %s", [r.id for r in rows], [r.status for r in rows]
+            )
+        return len(rows)
 
     async def send_one(self, item_id: int) -> Outcome | None:
         """Claim and send one item; None when someone else has it or it is not due."""
@@ -206,6 +270,7 @@ class Outbox:
         """Send every due item once, oldest first; returns how many were sent."""
         if not self.senders:
             return 0
+        await self.reclaim()
         async with self.sessions() as session:
             due = list(
                 await session.scalars(
@@ -242,33 +307,43 @@ class Outbox:
     async def release_held(self, channel: str, recipient: str) -> int:
         """Held items of one recipient go back to the queue (the channel's quota opened again)."""
         async with unit_of_work(self.sessions) as session:
-            result = await session.execute(
-                update(OutboxItem)
-                .where(OutboxItem.channel == channel, OutboxItem.recipient == recipient, OutboxItem.status == "held")
-                .values(status="queued", next_attempt_at=self.clock())
+            released = list(
+                await session.scalars(
+                    update(OutboxItem)
+                    .where(
+                        OutboxItem.channel == channel, OutboxItem.recipient == recipient, OutboxItem.status == "held"
+                    )
+                    .values(status="queued", next_attempt_at=self.clock())
+                    .returning(OutboxItem.id)
+                    .execution_options(synchronize_session=False)
+                )
             )
-            count: int = result.rowcount  # type: ignore[attr-defined]
-        if count:
+        if released:
             self.kick()
-        return count
+        return len(released)
 
     async def cancel(self, channel: str, recipient: str, reason: str) -> int:
-        """Drop everything not yet sent to a recipient (they unsubscribed)."""
+        """Drop everything not yet sent to a recipient (they unsubscribed); an item being sent is left alone."""
         async with unit_of_work(self.sessions) as session:
-            rows = list(
-                await session.scalars(
-                    select(OutboxItem).where(
+            rows = (
+                await session.execute(
+                    update(OutboxItem)
+                    .where(
                         OutboxItem.channel == channel,
                         OutboxItem.recipient == recipient,
                         OutboxItem.status.in_(("queued", "held")),
                     )
+                    .values(status="cancelled", last_error=reason)
+                    .returning(OutboxItem.id, OutboxItem.message_ids)
+                    .execution_options(synchronize_session=False)
                 )
-            )
+            ).all()
             for row in rows:
-                row.status = "cancelled"
-                row.last_error = reason
                 if row.message_ids:
-                    await session.execute(
-                        update(Message).where(Message.id.in_(list(row.message_ids))).values(status="cancelled")
-                    )
+                    await _mark_messages(session, row.message_ids, "cancelled")
             return len(rows)
+
+
+async def _mark_messages(session: AsyncSession, message_ids: Sequence[Any], status: str) -> None:
+    """The transcript rows an item carries follow its status."""
+    await session.execute(update(Message).where(Message.id.in_(list(message_ids))).values(status=status))

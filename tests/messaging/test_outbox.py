@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sharedcourt.db.base import utcnow
@@ -180,3 +181,88 @@ async def test_run_loop_wakes_on_kick(sessions: async_sessionmaker[AsyncSession]
     finally:
         loop.cancel()
         await asyncio.gather(loop, return_exceptions=True)
+
+
+async def _stuck_sending(outbox: Outbox, channel: str, text: str, conversation_id: str | None = None) -> int:
+    """An item a crashed sender left `sending` (claimed, never finished)."""
+    item_id = await outbox.add(channel, "r1", {"type": "text", "text": text}, conversation_id=conversation_id)
+    assert await outbox._claim(item_id) is not None
+    return item_id
+
+
+async def test_items_left_sending_past_the_lease_follow_channel_semantics(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    conversation_id = await _conversation(sessions)
+    now = [utcnow()]
+    outbox = Outbox(sessions, clock=lambda: now[0])
+    senders = {channel: ScriptedSender() for channel in ("wechat", "dingtalk", "webchat", "wecom")}
+    for channel, sender in senders.items():
+        outbox.register(channel, sender, resendable=channel == "wecom")
+    stuck = {c: await _stuck_sending(outbox, c, f"to {c}", conversation_id) for c in senders}
+    now[0] += dt.timedelta(minutes=4)
+    young = await _stuck_sending(outbox, "wechat", "young")
+    assert await outbox.run_once() == 0  # inside the lease: nobody touches them
+    assert {c: (await _item(sessions, i)).status for c, i in stuck.items()} == dict.fromkeys(senders, "sending")
+    now[0] += dt.timedelta(minutes=2)
+    assert await outbox.run_once() == 2  # the resendable ones, once each
+    statuses = {c: (await _item(sessions, i)).status for c, i in stuck.items()}
+    assert statuses == {"wechat": "unknown", "dingtalk": "unknown", "webchat": "sent", "wecom": "sent"}
+    assert [i.payload["text"] for i in senders["webchat"].sent] == ["to webchat"]
+    assert senders["wechat"].sent == [] and senders["dingtalk"].sent == []  # never sent twice
+    assert (await _item(sessions, young)).status == "sending"  # its lease (4 minutes younger) still runs
+    async with sessions() as session:
+        rows = {m.text: m.status for m in await session.scalars(select(Message))}
+    assert rows == {"to wechat": "unknown", "to dingtalk": "unknown", "to webchat": "sent", "to wecom": "sent"}
+
+
+async def test_a_late_sender_outcome_still_wins_over_unknown(sessions: async_sessionmaker[AsyncSession]) -> None:
+    now = [utcnow()]
+    outbox = Outbox(sessions, clock=lambda: now[0])
+    sender = ScriptedSender()
+    outbox.register("wechat", sender)
+    item_id = await outbox.add("wechat", "r1", {"text": "x"})
+    item = await outbox._claim(item_id)
+    assert item is not None
+    now[0] += dt.timedelta(minutes=10)
+    assert await outbox.reclaim() == 1
+    assert (await _item(sessions, item_id)).status == "unknown"
+    await outbox._finish(item, SendResult("sent"))  # the slow sender did get an answer in the end
+    assert (await _item(sessions, item_id)).status == "sent"
+
+
+async def test_a_stale_finisher_never_overwrites_a_new_claim(sessions: async_sessionmaker[AsyncSession]) -> None:
+    now = [utcnow()]
+    outbox = Outbox(sessions, clock=lambda: now[0])
+    outbox.register("webchat", ScriptedSender())
+    item_id = await outbox.add("webchat", "r1", {"text": "x"})
+    stale = await outbox._claim(item_id)
+    assert stale is not None
+    now[0] += dt.timedelta(minutes=10)
+    assert await outbox.reclaim() == 1
+    fresh = await outbox._claim(item_id)
+    assert fresh is not None and fresh.attempts == 2
+    await outbox._finish(stale, SendResult("failed", "old worker"))
+    assert (await _item(sessions, item_id)).status == "sending"  # the new holder's claim stands
+    await outbox._finish(fresh, SendResult("sent"))
+    assert (await _item(sessions, item_id)).status == "sent"
+
+
+@pytest.mark.parametrize("lie", [0, 1])
+async def test_claims_never_trust_the_drivers_row_count(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch, lie: int
+) -> None:
+    # A driver that misreports rowcount (SQLite was seen to under load) changes nothing: RETURNING decides.
+    monkeypatch.setattr(CursorResult, "rowcount", property(lambda self: lie))
+    outbox = Outbox(sessions)
+    sender = ScriptedSender(SendResult("held", "quota"))
+    outbox.register("wechat", sender)
+    item_id = await outbox.add("wechat", "o1", {"text": "x"})
+    assert await outbox.send_one(item_id) == "held"
+    assert await outbox.send_one(item_id) is None  # not queued: no second claim whatever rowcount says
+    assert await outbox.release_held("wechat", "o2") == 0
+    assert await outbox.release_held("wechat", "o1") == 1
+    assert await outbox.send_one(item_id) == "sent"
+    assert await outbox.send_one(item_id) is None
+    assert await outbox.cancel("wechat", "o1", "unsubscribed") == 0
+    assert len(sender.sent) == 2
