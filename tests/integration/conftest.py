@@ -5,17 +5,21 @@ from __future__ import annotations
 import os
 import secrets
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from sharedcourt.channels.webchat import COOKIE, new_token, resident_id
 from sharedcourt.cli.procs import Stack, free_port, model_path, running
 from sharedcourt.clients.rasa import bearer_token
+from sharedcourt.db.migrate import upgrade
 from sharedcourt.settings import SECRET_KEYS, Settings
 
 
@@ -78,6 +82,32 @@ def new_sender() -> str:
     sender = resident_id(token)
     _TOKENS[sender] = token
     return sender
+
+
+@pytest.fixture(scope="session")
+def database_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The running system's own database (same backend), never the unit tests' one.
+
+    The system's loops (retry of kept messages every second, outbox, handoff tick, reminders) run until the end
+    of the session; on a shared database they claimed the unit tests' rows (a kept message left `processing`
+    by the system's retry loop while a router test asserted on it).
+    """
+    if make_url(database_url).get_backend_name() == "sqlite":
+        own = f"sqlite:///{tmp_path_factory.mktemp('system-db') / 'system.db'}"
+        upgrade(own)
+        yield own
+        return
+    server = database_url.split("?", 1)[0]
+    schema = f"s_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    own = f"{server}?options=-csearch_path%3D{schema}"
+    try:
+        upgrade(own)
+        yield own
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture(scope="session")
