@@ -7,6 +7,7 @@ that count stored rows. Every secret is a distinctive string listed in `SECRETS`
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -65,6 +66,7 @@ class FakeRasa:
         self.received: list[dict[str, Any]] = []  # the REST channel's turns: {"sender", "message", ...}
         self.requests: list[httpx.Request] = []  # every call, to check how the front door authenticates
         self.reply = "您好，请说说您遇到的问题。"
+        self.delay = 0.0  # seconds before a turn is answered (a slow Rasa)
 
     async def handler(self, request: httpx.Request) -> httpx.Response:
         """Answer one call to Rasa."""
@@ -72,6 +74,7 @@ class FakeRasa:
         if request.url.path == "/webhooks/rest/webhook":
             body = json.loads(request.content)
             self.received.append(body)
+            await asyncio.sleep(self.delay)
             return httpx.Response(200, json=[{"recipient_id": body["sender"], "text": self.reply}])
         if request.url.path == "/":
             return httpx.Response(200, text="Hello from Rasa: 3.6.21")
@@ -158,6 +161,7 @@ async def secure_app(
     *,
     dingtalk: DingTalkStandIn | None = None,
     wechat_api: WeChatStandIn | None = None,
+    background: bool = False,
     **extra: str,
 ) -> AsyncIterator[Stack]:
     """The running app with every channel and a client; the lifespan ends on exit.
@@ -168,9 +172,9 @@ async def secure_app(
     dingtalk_base = dingtalk.base_url if dingtalk else NOWHERE
     settings = secure_settings(database_url, dingtalk_base, wechat_api.base_url if wechat_api else NOWHERE, **extra)
     rasa = FakeRasa()
-    app = create_app(settings, rasa_transport=httpx.MockTransport(rasa.handler), background=False)
+    app = create_app(settings, rasa_transport=httpx.MockTransport(rasa.handler), background=background)
     async with app.router.lifespan_context(app):
-        # A 500 comes back as a response (the suite asserts "never 5xx") instead of raising in the test.
+        # A 500 comes back as a response (the suite asserts "never 5xx"); SECURITY_RAISE=1 raises it for a traceback.
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=bool(os.environ.get("SECURITY_RAISE")))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30) as client:
             pusher = WeChatPusher(WECHAT_TOKEN, WECHAT_APPID, WECHAT_AES_KEY)
