@@ -45,7 +45,8 @@ def client(database_url: str, sessions: Any) -> Iterator[TestClient]:
         yield c
 
 
-async def _inbound(sessions: Any) -> int:
+async def _stored(sessions: Any) -> int:
+    """Messages stored so far (tests compare before and after: other modules' tests may leave rows)."""
     async with sessions() as session:
         count: int = await session.scalar(select(func.count()).select_from(Message)) or 0
         return count
@@ -58,13 +59,15 @@ def test_the_figure_is_64_kib_by_default() -> None:
 
 @pytest.mark.parametrize("path", ROUTES)
 async def test_a_declared_oversize_body_gets_413_on_every_route(client: TestClient, sessions: Any, path: str) -> None:
+    before = await _stored(sessions)
     response = client.post(path, content=b"x" * (LIMIT + 1), headers={"content-type": "application/json"})
     assert response.status_code == 413
     assert response.json() == TOO_LARGE
-    assert await _inbound(sessions) == 0
+    assert await _stored(sessions) == before
 
 
 async def test_a_chunked_body_is_cut_off_at_the_limit(client: TestClient, sessions: Any) -> None:
+    before = await _stored(sessions)
     sent: list[int] = []
 
     def chunks() -> Iterator[bytes]:
@@ -75,16 +78,17 @@ async def test_a_chunked_body_is_cut_off_at_the_limit(client: TestClient, sessio
     response = client.post("/webchat/messages", content=chunks())
     assert response.status_code == 413
     assert response.json() == TOO_LARGE
-    assert await _inbound(sessions) == 0
+    assert await _stored(sessions) == before
 
 
 async def test_a_body_at_the_limit_is_read(client: TestClient, sessions: Any) -> None:
     prefix, suffix = b'{"sender": "u1", "text": "a", "pad": "', b'"}'
     body = prefix + b"p" * (LIMIT - len(prefix) - len(suffix)) + suffix
     assert len(body) == LIMIT
+    before = await _stored(sessions)
     response = client.post("/webchat/messages", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 200
-    assert await _inbound(sessions) == 2  # the message and the bot's answer
+    assert await _stored(sessions) == before + 2  # the message and the bot's answer
 
 
 @pytest.mark.parametrize("target", ["/console/conversations/%00", "/console/conversations/a%0Ab", "/?x=%00"])

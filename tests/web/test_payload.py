@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from sharedcourt.app import create_app
@@ -84,10 +84,17 @@ def chat(database_url: str, sessions: Any, rasa: Rasa) -> Iterator[TestClient]:
         yield c
 
 
-async def _inbound_texts(sessions: Any) -> list[str]:
+async def _last_id(sessions: Any) -> int:
+    """The newest message id (tests look only after it: other modules' tests may leave rows)."""
     async with sessions() as session:
-        rows = await session.scalars(select(Message.text).where(Message.direction == "in").order_by(Message.id))
-        return list(rows)
+        last: int = await session.scalar(select(func.max(Message.id))) or 0
+        return last
+
+
+async def _inbound_texts(sessions: Any, after: int) -> list[str]:
+    async with sessions() as session:
+        query = select(Message.text).where(Message.direction == "in", Message.id > after).order_by(Message.id)
+        return list(await session.scalars(query))
 
 
 def _post(chat: TestClient, raw: bytes) -> httpx.Response:
@@ -108,10 +115,11 @@ def _post(chat: TestClient, raw: bytes) -> httpx.Response:
 async def test_bad_text_in_web_chat_is_refused_with_400_and_nothing_stored(
     chat: TestClient, sessions: Any, rasa: Rasa, raw: bytes, error: str
 ) -> None:
+    before = await _last_id(sessions)
     response = _post(chat, raw)
     assert response.status_code == 400
     assert response.json() == {"error": error}
-    assert await _inbound_texts(sessions) == []
+    assert await _inbound_texts(sessions, before) == []
     assert rasa.texts == []
 
 
@@ -119,11 +127,12 @@ async def test_control_characters_in_web_chat_are_removed_and_the_message_kept(
     chat: TestClient, sessions: Any, rasa: Rasa
 ) -> None:
     raw = rb'{"sender": "bad-text-2", "text": "\u6211\u0000\u8981\u0007\u8c03\u89e3\r\n\u8c22\u8c22\u001b"}'
+    before = await _last_id(sessions)
     response = _post(chat, raw)
     assert response.status_code == 200
     assert [r["text"] for r in response.json()["replies"]] == ["收到"]
-    assert await _inbound_texts(sessions) == ["我要调解\n谢谢"]
+    assert await _inbound_texts(sessions, before) == ["我要调解\n谢谢"]
     assert rasa.texts == ["我要调解\n谢谢"]
     # The same client goes on: the conversation continues (and a second message is stored after the first).
     assert _post(chat, rb'{"sender": "bad-text-2", "text": "\u597d\u0000"}').status_code == 200
-    assert await _inbound_texts(sessions) == ["我要调解\n谢谢", "好"]
+    assert await _inbound_texts(sessions, before) == ["我要调解\n谢谢", "好"]
