@@ -91,10 +91,14 @@ async def _stored_texts(stack: Stack) -> list[str]:
         return list(await session.scalars(select(Message.text)))
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-async def test_bad_body_is_4xx_and_stores_nothing(stack: Stack, case: str) -> None:
+# Holes found and not yet closed: each is proven by its own xfail test below and left out of the sweep.
+OPEN_HOLES = {("deeply nested json", "/dingtalk/callback")}
+
+
+async def _bad_bodies(stack: Stack, case: str, paths: list[str]) -> list[str]:
+    """What went wrong posting CASES[case] to each path (status not 4xx, or something stored or run)."""
     wrong: list[str] = []
-    for path in post_routes(stack.app):
+    for path in paths:
         before = (await stack.count(), len(stack.rasa.received))
         for content_type in ("application/json", "text/xml", FORM):
             response = await _post(stack, path, CASES[case], content_type)
@@ -102,7 +106,22 @@ async def test_bad_body_is_4xx_and_stores_nothing(stack: Stack, case: str) -> No
                 wrong.append(f"{path} [{content_type}] -> {response.status_code}")
         if (await stack.count(), len(stack.rasa.received)) != before:
             wrong.append(f"{path}: stored or ran something")
-    assert wrong == [], f"{case}: {wrong}"
+    return wrong
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+async def test_bad_body_is_4xx_and_stores_nothing(stack: Stack, case: str) -> None:
+    paths = [path for path in post_routes(stack.app) if (case, path) not in OPEN_HOLES]
+    assert await _bad_bodies(stack, case, paths) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open hole (channels/dingtalk.py, DingTalk developer): _parse catches ValueError but not RecursionError, "
+    "so a signed callback whose JSON nests 10,000 deep answers 500 (web/payload.parse_object handles it)",
+)
+async def test_deeply_nested_json_to_dingtalk_is_4xx(stack: Stack) -> None:
+    assert await _bad_bodies(stack, "deeply nested json", ["/dingtalk/callback"]) == []
 
 
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
