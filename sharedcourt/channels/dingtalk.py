@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hmac
-import json
 import logging
 import time
 from typing import Any
@@ -39,6 +38,7 @@ from sharedcourt.db.session import unit_of_work
 from sharedcourt.errors import AuthError, BadRequest, Conflict, UpstreamError
 from sharedcourt.handoff.service import HandoffService
 from sharedcourt.handoff.texts import TEXT_ONLY
+from sharedcourt.web.payload import parse_object
 
 log = logging.getLogger(__name__)
 
@@ -136,25 +136,13 @@ def _text_of(data: dict[str, Any]) -> str:
     return ""
 
 
-def _parse(body: bytes, limit: int) -> dict[str, Any]:
-    if len(body) > limit:
-        raise BadRequest("body too large")
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise BadRequest("body must be JSON") from None
-    if not isinstance(data, dict):
-        raise BadRequest("body must be a JSON object")
-    return data
-
-
 async def callback(request: Request) -> Response:
     """The robot's callback: verify, refuse replays, ignore strangers, handle each msgId once, answer the person."""
     state = request.app.state
     timestamp, signature = request.headers.get("timestamp", ""), request.headers.get("sign", "")
     verify(state.settings.dingtalk_app_secret, timestamp, signature)
     await remember_signature(state.sessions, timestamp, signature, utcnow())
-    data = _parse(await request.body(), state.settings.max_body_bytes)
+    data = parse_object(await request.body())  # 400 on bad JSON or surrogates; control characters removed
     staff_id, msg_id = str(data.get("senderStaffId") or ""), str(data.get("msgId") or "")
     if not staff_id or not msg_id or len(msg_id) > 128:
         raise BadRequest("senderStaffId and msgId are required")

@@ -452,3 +452,19 @@ async def test_the_client_refuses_a_webhook_off_dingtalks_hosts(standin: DingTal
         assert standin.requests == []
     finally:
         await client.aclose()
+
+
+def test_bad_json_from_a_roster_member_is_400_or_cleaned(client: TestClient, standin: DingTalkStandIn) -> None:
+    sender = "dt-resident-bad-json"
+    number = _ask_for_a_person(client, sender)
+    standin.wait_for(DIRECTOR, number)
+    _callback(client, standin.callback_body(DIRECTOR, f"接单 {number}"), standin.signed_headers())
+    body = json.dumps(standin.callback_body(DIRECTOR, "PLACEHOLDER"), ensure_ascii=False)
+    for bad in (body.replace("PLACEHOLDER", "您好\\ud800"), '{"a":' * 10_000 + "1" + "}" * 10_000, "[1]", "不是JSON"):
+        response = client.post("/dingtalk/callback", content=bad.encode(), headers=standin.signed_headers())
+        assert response.status_code == 400
+    cleaned = body.replace("PLACEHOLDER", "您好\\u0000\\u0007，我是调解员")
+    assert (
+        client.post("/dingtalk/callback", content=cleaned.encode(), headers=standin.signed_headers()).status_code == 200
+    )
+    assert _resident_sees(client, sender)[-1] == {"author": "staff", "text": "您好，我是调解员"}
