@@ -161,7 +161,6 @@ async def secure_app(
     *,
     dingtalk: DingTalkStandIn | None = None,
     wechat_api: WeChatStandIn | None = None,
-    background: bool = False,
     **extra: str,
 ) -> AsyncIterator[Stack]:
     """The running app with every channel and a client; the lifespan ends on exit.
@@ -172,7 +171,7 @@ async def secure_app(
     dingtalk_base = dingtalk.base_url if dingtalk else NOWHERE
     settings = secure_settings(database_url, dingtalk_base, wechat_api.base_url if wechat_api else NOWHERE, **extra)
     rasa = FakeRasa()
-    app = create_app(settings, rasa_transport=httpx.MockTransport(rasa.handler), background=background)
+    app = create_app(settings, rasa_transport=httpx.MockTransport(rasa.handler), background=False)
     async with app.router.lifespan_context(app):
         # A 500 comes back as a response (the suite asserts "never 5xx"); SECURITY_RAISE=1 raises it for a traceback.
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=bool(os.environ.get("SECURITY_RAISE")))
