@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import datetime as dt
 import logging
@@ -144,7 +143,6 @@ def create_app(
         app.state.handoff = handoff.build(
             settings, sessions, router, dingtalk_transport=dingtalk_transport, outbox=outbox
         )
-        app.state.dingtalk_seen = collections.OrderedDict()
         wechat_channel = wechat.install(app, settings, router, outbox)
         wecom.install(app, settings, router, outbox)
         tasks = _background(app, settings) if background else []

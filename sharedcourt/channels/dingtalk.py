@@ -31,8 +31,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sharedcourt.channels import replay
 from sharedcourt.clients.dingtalk import Card, DingTalkClient, sign
-from sharedcourt.db.audit import DingTalkInbound, SeenSignature
+from sharedcourt.db.audit import DingTalkInbound
 from sharedcourt.db.base import utcnow
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.errors import AuthError, BadRequest, Conflict, UpstreamError
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "dingtalk"
 MAX_SKEW_MS = 5 * 60 * 1000
+# A pair is remembered for the window on both sides of its timestamp.
+REPLAY_KEEP = dt.timedelta(milliseconds=2 * MAX_SKEW_MS)
 # A claim older than this was left by a front door that died mid-handling; a re-delivery may take it over.
 CLAIM_LEASE = dt.timedelta(minutes=2)
 KEEP_HANDLED = dt.timedelta(days=2)  # DingTalk re-delivers within minutes; older msgIds are forgotten
@@ -69,24 +72,6 @@ def verify(app_secret: str, timestamp: str, signature: str, now_ms: int | None =
     expected = sign(app_secret, timestamp)
     if not signature or not hmac.compare_digest(expected.encode(), signature.encode()):
         raise AuthError("bad signature")
-
-
-async def remember_signature(
-    sessions: async_sessionmaker[AsyncSession], timestamp: str, signature: str, now: dt.datetime
-) -> None:
-    """Record a verified (timestamp, sign) pair; AuthError if any front door saw it already (a replay)."""
-    key = f"{timestamp}:{signature}"
-    try:
-        async with unit_of_work(sessions) as session:
-            too_old = now - dt.timedelta(milliseconds=2 * MAX_SKEW_MS)
-            await session.execute(
-                delete(SeenSignature).where(SeenSignature.channel == CHANNEL, SeenSignature.seen_at < too_old)
-            )
-            if await session.get(SeenSignature, (CHANNEL, key)) is not None:
-                raise AuthError("replayed signature")
-            session.add(SeenSignature(channel=CHANNEL, signature=key, seen_at=now))
-    except IntegrityError:
-        raise AuthError("replayed signature") from None  # another front door stored it a moment ago
 
 
 async def claim_message(sessions: async_sessionmaker[AsyncSession], msg_id: str, now: dt.datetime) -> Claim:
@@ -141,7 +126,7 @@ async def callback(request: Request) -> Response:
     state = request.app.state
     timestamp, signature = request.headers.get("timestamp", ""), request.headers.get("sign", "")
     verify(state.settings.dingtalk_app_secret, timestamp, signature)
-    await remember_signature(state.sessions, timestamp, signature, utcnow())
+    await replay.remember(state.sessions, CHANNEL, f"{timestamp}:{signature}", utcnow(), REPLAY_KEEP)
     data = parse_object(await request.body())  # 400 on bad JSON or surrogates; control characters removed
     staff_id, msg_id = str(data.get("senderStaffId") or ""), str(data.get("msgId") or "")
     if not staff_id or not msg_id or len(msg_id) > 128:

@@ -170,18 +170,15 @@ class Stack:
                 proc.wait()
 
 
-# Rasa 3.6 reads its JWT secret from argv only; adding it in-process keeps it out of `ps` (/proc/<pid>/cmdline).
-RASA_BOOT = (
-    "import os, sys; from rasa.__main__ import main; "
-    "sys.argv = ['rasa', *sys.argv[1:], '--jwt-secret', os.environ['RASA_JWT_SECRET']]; sys.exit(main())"
-)
+# Runs in the Rasa environment: appends --jwt-secret from the environment in-process (out of `ps`).
+RASA_BOOT = ROOT / "bot" / "boot" / "rasa_run.py"
 
 
 def rasa_run_cmd(settings: Settings, model: Path) -> list[str]:
     """`rasa run` on BIND_HOST and the port of RASA_URL, its HTTP API open only to JWTs (secret from the env)."""
     # No --auth-token: Rasa reads that one from `?token=`, which lands in access logs.
     return [
-        str(RASA_PYTHON), "-c", RASA_BOOT, "run",
+        str(RASA_PYTHON), str(RASA_BOOT), "run",
         "--enable-api", "--jwt-method", "HS256",
         "-i", settings.bind_host, "-p", str(_port(settings.rasa_url)),
         "-m", str(model),

@@ -12,13 +12,15 @@ from sharedcourt.db.base import Base, intpk, str64
 
 
 class SeenSignature(Base):
-    """One signed callback (channel, timestamp and signature), kept for its freshness window: a replay is refused."""
+    """One signed request (channel, its signed key), kept for its freshness window: a replay is refused."""
 
     __tablename__ = "seen_signatures"
 
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     signature: Mapped[str] = mapped_column(String(128), primary_key=True)
     seen_at: Mapped[dt.datetime] = mapped_column(index=True)
+    # SHA-256 of the body where the signature does not cover it (WeChat plain mode): a retry repeats it.
+    digest: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class DingTalkInbound(Base):

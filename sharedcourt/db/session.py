@@ -11,6 +11,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from sharedcourt.db.wire_logs import quiet_wire_logs
 from sharedcourt.errors import ConfigError
 
 
@@ -42,6 +43,9 @@ def _sqlite_begin(conn: Any) -> None:
 def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     """Build the async engine for our data (not at import: call from a factory)."""
     url = driver_url(database_url, asynchronous=True)
+    # SQL parameters are residents' words: never in a log line, whatever the log level.
+    kwargs.setdefault("hide_parameters", True)
+    quiet_wire_logs()
     if url.get_backend_name() == "sqlite":
         if url.database:
             _ensure_parent(url.database)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 import yaml
 
-from sharedcourt.cli.procs import TRAINING_INPUTS, Stack, app_env, fingerprint, start_actions, start_rasa
+from sharedcourt.cli.procs import RASA_BOOT, TRAINING_INPUTS, Stack, app_env, fingerprint, start_actions, start_rasa
 from sharedcourt.errors import ConfigError
 from sharedcourt.settings import ROOT, Settings
 
@@ -79,9 +83,34 @@ def test_rasa_binds_the_bind_host_and_takes_only_jwts(tmp_path: Path) -> None:
     # The secret travels in the environment (owner-only), never in the command line anyone can list with ps.
     assert not any("jwt-secret-6b0c2f" in arg for arg in cmd)
     assert env["RASA_JWT_SECRET"] == "jwt-secret-6b0c2f"
-    assert "'--jwt-secret', os.environ['RASA_JWT_SECRET']" in flag(cmd, "-c")
+    assert cmd[1] == str(RASA_BOOT)
     assert env["ACTION_SERVER_TOKEN"] == "action-token-93ad1e"
     assert env["ACTION_ENDPOINT_URL"] == "http://127.0.0.1:5155/webhook"
+
+
+@pytest.mark.parametrize("secret", ["plain-secret", "-starts-with-a-dash"])
+def test_the_boot_script_appends_the_secret_from_the_environment(tmp_path: Path, secret: str) -> None:
+    # A stand-in `rasa.__main__` that prints the argv it was given: the real one would start a server.
+    fake = tmp_path / "rasa"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("")
+    (fake / "__main__.py").write_text(
+        "import json, os, sys\ndef main():\n    print(json.dumps([sys.argv, 'RASA_JWT_SECRET' in os.environ]))\n"
+    )
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(tmp_path), "RASA_JWT_SECRET": secret}
+    out = subprocess.run(
+        [sys.executable, str(RASA_BOOT), "run", "-p", "1"], env=env, capture_output=True, text=True, check=True
+    )
+    argv, leaked = json.loads(out.stdout)
+    assert argv == ["rasa", "run", "-p", "1", f"--jwt-secret={secret}"]
+    assert leaked is False  # popped: Rasa's own children never see it
+
+
+def test_the_boot_script_refuses_an_empty_secret(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(tmp_path), "RASA_JWT_SECRET": ""}
+    out = subprocess.run([sys.executable, str(RASA_BOOT), "run"], env=env, capture_output=True, text=True)
+    assert out.returncode == 1
+    assert "RASA_JWT_SECRET is empty" in out.stderr
 
 
 def test_the_action_server_gets_its_token_and_bind_host(tmp_path: Path) -> None:

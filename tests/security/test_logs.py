@@ -190,13 +190,6 @@ async def test_no_secret_or_personal_number_in_the_apps_log_lines(journey: tuple
     assert leaks == [], "\n".join(leaks[:20])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no owner in issue 11: at DEBUG, sqlalchemy.engine (make_engine sets no hide_parameters), aiosqlite and "
-    "psycopg print SQL parameters (residents' words with phone and ID numbers), and urllib3 prints wechatpy's "
-    "token URL with WECHAT_SECRET/WECOM_SECRET in its query; needs hide_parameters=True and driver loggers held "
-    "at WARNING (or a redacting filter) in the app's logging setup",
-)
 async def test_no_secret_or_personal_number_even_in_driver_debug_lines(journey: tuple[Stack, list[str]]) -> None:
     stack, lines = journey
     leaks = _leaks(stack, [line for line in lines if line.startswith(DRIVERS)])

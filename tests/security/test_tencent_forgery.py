@@ -117,11 +117,6 @@ async def test_wechat_plain_mode_refuses(plain: Stack, attack: str) -> None:
     await _unchanged(plain, response, before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hole without an owner in issue 11: channels/wechat/auth.py keeps no memory of used (timestamp, nonce) "
-    "pairs, so in plain mode a captured signed query carries any body within the 300 s window",
-)
 async def test_wechat_plain_mode_replayed_signature_cannot_carry_another_message(plain: Stack) -> None:
     # In plain mode the signature covers only token, timestamp and nonce: a captured query must not be reusable
     # (within the timestamp window) for a different message.

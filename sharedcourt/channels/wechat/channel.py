@@ -2,7 +2,8 @@
 
 Every request is authenticated before its body is trusted:
 1. size (Content-Length, then the streamed body) -> 413;
-2. `signature` over token/timestamp/nonce and a timestamp window -> 403;
+2. `signature` over token/timestamp/nonce and a timestamp window -> 403; a (timestamp, nonce) seen before with
+   another body -> 403 (plain mode's signature leaves the body out; WeChat's retry repeats the same body);
 3. safe mode (WECHAT_AES_KEY set): `encrypt_type=aes` required, `msg_signature` over the Encrypt text checked
    before decryption, the AppId checked by wechatpy's decrypt -> 403;
 4. XML with a DTD, bad UTF-8 or any parse failure -> 400. Nothing is stored and no content is logged before
@@ -18,6 +19,7 @@ in `wechat_turns` (see `claims`).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable
@@ -27,7 +29,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from sharedcourt.channels.wechat.auth import PushAuth, check_query, make_crypto, read_body, refuse_declared_oversize
+from sharedcourt.channels import replay
+from sharedcourt.channels.wechat.auth import (
+    TIMESTAMP_WINDOW,
+    PushAuth,
+    check_query,
+    make_crypto,
+    read_body,
+    refuse_declared_oversize,
+)
 from sharedcourt.channels.wechat.claims import Claims
 from sharedcourt.channels.wechat.delivery import CHANNEL
 from sharedcourt.channels.wechat.evidence import EvidenceKeeper
@@ -36,6 +46,7 @@ from sharedcourt.channels.wechat.quota import grant_quota
 from sharedcourt.channels.wechat.render import passive_reply
 from sharedcourt.channels.wechat.turns import Turns, Work
 from sharedcourt.clients.wechat import WeChatAPI
+from sharedcourt.db.base import utcnow
 from sharedcourt.errors import BadRequest, DuplicateMessage
 from sharedcourt.messaging.outbox import Outbox
 from sharedcourt.messaging.replies import Reply
@@ -43,6 +54,9 @@ from sharedcourt.messaging.router import Router, Stored
 from sharedcourt.settings import ROOT, Settings
 
 log = logging.getLogger(__name__)
+
+# A (timestamp, nonce) is remembered for the window on both sides of its timestamp.
+REPLAY_KEEP = dt.timedelta(seconds=2 * TIMESTAMP_WINDOW)
 
 
 class WeChatChannel:
@@ -114,6 +128,10 @@ class WeChatChannel:
             raise BadRequest("bad length")
         body = await read_body(request, limit)
         incoming, encrypted = self.authenticate(request.query_params, body)
+        # Plain mode's signature leaves the body out: the same query may only repeat its own body (a retry).
+        params = request.query_params
+        key = f"{params.get('timestamp')}:{params.get('nonce')}"
+        await replay.remember(self.sessions, CHANNEL, key, utcnow(), REPLAY_KEEP, replay.digest(body))
         replies = await self.respond(incoming, started + self.budget)
         crypto = self.crypto if encrypted else None
         return passive_reply(incoming.msg, replies or [], crypto, request.query_params.get("nonce") or "")

@@ -1,0 +1,17 @@
+"""Start `rasa` with its JWT secret taken from the environment (runs in the Rasa environment, not the app's).
+
+Rasa 3.6 reads `--jwt-secret` from argv only; appending it in-process keeps it out of `ps` and
+/proc/<pid>/cmdline. The `--jwt-secret=<value>` form survives a secret that starts with `-`.
+"""
+
+import os
+import sys
+
+if __name__ == "__main__":
+    secret = os.environ.pop("RASA_JWT_SECRET", "")
+    if not secret:
+        sys.exit("RASA_JWT_SECRET is empty: run `make run` (it generates .env) or set it")
+    from rasa.__main__ import main  # after the check: a refusal needs no 20 s of Rasa imports
+
+    sys.argv = ["rasa", *sys.argv[1:], f"--jwt-secret={secret}"]
+    sys.exit(main())
