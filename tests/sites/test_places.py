@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -183,15 +182,6 @@ def test_every_village_resolves_by_county_town_and_name(gaz: Gazetteer) -> None:
         if res.best is None or res.best.code != p.code or res.ambiguous:
             wrong.append(p.full_name)
     assert wrong == []
-
-
-def test_resolution_is_fast(gaz: Gazetteer) -> None:
-    texts = [p.full_name + "附近" for p in list(gaz.places.values())[:1000]]
-    start = time.perf_counter()
-    for t in texts:
-        gaz.resolve(t)
-    per_query = (time.perf_counter() - start) / len(texts)
-    assert per_query < 0.002  # an index, not a scan: tens of microseconds in practice
 
 
 def test_gazetteer_from_csv_path(tmp_path: Path) -> None:
