@@ -79,8 +79,8 @@ class FrontDoorClient:
         return await self._call("POST", "/handoff/cancel", json={"conversation_id": conversation_id})
 
     async def handoff_status(self, conversation_id: str) -> HandoffAnswer:
-        """GET /handoff/status: '我的案件' in words."""
-        return await self._call("GET", "/handoff/status", params={"conversation_id": conversation_id})
+        """POST /handoff/status: '我的案件' in words (the id in the body, never in a URL)."""
+        return await self._call("POST", "/handoff/status", json={"conversation_id": conversation_id})
 
     async def rate_handoff(
         self, conversation_id: str, *, score: int | None = None, comment: str | None = None

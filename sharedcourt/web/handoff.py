@@ -89,12 +89,11 @@ async def post_rating(request: Request) -> Response:
     return _out(await service.rate(_str(data, "conversation_id"), score, comment if isinstance(comment, str) else None))
 
 
-async def get_status(request: Request) -> Response:
+async def post_status(request: Request) -> Response:
     """'我的案件' in words."""
     service = _staff_service(request)
-    conversation_id = request.query_params.get("conversation_id", "")
-    if not conversation_id:
-        raise BadRequest("conversation_id is required")
+    # POST with a body: a resident's conversation id never rides in a URL (proxies and access logs keep those).
+    conversation_id = _str(await json_object(request), "conversation_id")
     return _out(await service.status(conversation_id))
 
 
@@ -159,7 +158,7 @@ def routes() -> list[Route]:
         Route("/handoff/requests", post_request, methods=["POST"]),
         Route("/handoff/cancel", post_cancel, methods=["POST"]),
         Route("/handoff/ratings", post_rating, methods=["POST"]),
-        Route("/handoff/status", get_status, methods=["GET"]),
+        Route("/handoff/status", post_status, methods=["POST"]),
         Route("/handoff/staff/command", post_staff_command, methods=["POST"]),
         Route("/handoff/staff/inbox", get_inbox, methods=["GET"]),
         Route("/handoff/tickets/{number}/transcript", get_transcript, methods=["GET"]),

@@ -41,7 +41,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("POST", "/handoff/requests"): STAFF,  # the action server calls these with the staff token
     ("POST", "/handoff/cancel"): STAFF,
     ("POST", "/handoff/ratings"): STAFF,
-    ("GET", "/handoff/status"): STAFF,
+    ("POST", "/handoff/status"): STAFF,
     ("POST", "/handoff/staff/command"): STAFF,
     ("GET", "/handoff/staff/inbox"): STAFF,
     ("GET", "/staff/bookings"): STAFF,

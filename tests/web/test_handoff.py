@@ -230,7 +230,7 @@ def test_a_link_for_someone_off_the_roster_or_without_a_secret_is_refused(databa
 
 
 def test_the_api_needs_the_staff_token(demo: TestClient) -> None:
-    for method, path in [("GET", "/handoff/status"), ("POST", "/handoff/requests"), ("POST", "/handoff/ratings")]:
+    for method, path in [("POST", "/handoff/status"), ("POST", "/handoff/requests"), ("POST", "/handoff/ratings")]:
         response = demo.request(method, path, headers={"Authorization": "Bearer wrong"})
         assert response.status_code == 403
-    assert demo.get("/handoff/status", headers=AUTH).status_code == 400
+    assert demo.post("/handoff/status", json={}, headers=AUTH).status_code == 400
