@@ -52,7 +52,6 @@ class Ticket(Base):
     callback_after: Mapped[dt.datetime | None]
     outcome: Mapped[str32 | None]
     note: Mapped[str] = mapped_column(Text, default="")
-    transcript_key: Mapped[str64] = mapped_column(default="")
     requested_at: Mapped[created]
     offered_at: Mapped[dt.datetime | None]
     escalated_at: Mapped[dt.datetime | None]

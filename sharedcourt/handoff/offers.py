@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -112,7 +111,6 @@ class Offers(HandoffCore):
             urgent=asked.urgent,
             summary=(req.summary or (case.summary if case is not None else ""))[:2000],
             chain=[p.id for p in routed.chain],
-            transcript_key=secrets.token_urlsafe(16),
             requested_at=now,
             updated_at=now,
         )

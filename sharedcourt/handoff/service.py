@@ -27,13 +27,6 @@ people are reached), `runtime` (what the app builds).
 
 from __future__ import annotations
 
-import hmac
-
-from sqlalchemy import select
-
-from sharedcourt.db.conversation import Message
-from sharedcourt.db.ticket import Ticket
-from sharedcourt.errors import AuthError
 from sharedcourt.handoff.core import HandoffRequest, Outcome
 from sharedcourt.handoff.relay import Relay
 
@@ -42,14 +35,3 @@ __all__ = ["HandoffRequest", "HandoffService", "Outcome"]
 
 class HandoffService(Relay):
     """Every handoff transition behind one object: the app, the DingTalk channel and the web routes call it."""
-
-    async def transcript(self, number: str, key: str) -> tuple[Ticket, list[Message]]:
-        """The ticket and its conversation's messages, for whoever holds the ticket's transcript key."""
-        async with self.sessions() as session:
-            ticket = await self._ticket_by_number(session, number)
-            if not key or not hmac.compare_digest(ticket.transcript_key.encode(), key.encode()):
-                raise AuthError("bad transcript key")
-            rows = await session.scalars(
-                select(Message).where(Message.conversation_id == ticket.conversation_id).order_by(Message.id)
-            )
-            return ticket, list(rows)
