@@ -56,21 +56,21 @@ async def purge_bookkeeping(run: Run) -> None:
         await _execute(run, kind, statement)
 
 
-async def _audit_time_column(session: AsyncSession) -> str | None:
+async def _time_column(session: AsyncSession, table_name: str) -> str | None:
     conn = await session.connection()
-    names: set[str] = await conn.run_sync(lambda sync: {c["name"] for c in inspect(sync).get_columns(AUDIT_TABLE)})
+    names: set[str] = await conn.run_sync(lambda sync: {c["name"] for c in inspect(sync).get_columns(table_name)})
     return next((name for name in AUDIT_TIME_COLUMNS if name in names), None)
 
 
-async def purge_audit(run: Run) -> None:
+async def purge_audit(run: Run, table_name: str = AUDIT_TABLE) -> None:
     """Delete audit rows past the audit period; a no-op, logged, where the audit table is absent."""
-    if AUDIT_TABLE not in run.tables:
-        log.info("retention: no %s table in this database; the audit kind has nothing to purge", AUDIT_TABLE)
+    if table_name not in run.tables:
+        log.info("retention: no %s table in this database; the audit kind has nothing to purge", table_name)
         return
     async with run.sessions() as session:
-        name = await _audit_time_column(session)
+        name = await _time_column(session, table_name)
     if name is None:
-        log.warning("retention: %s has none of the time columns %s; audit rows kept", AUDIT_TABLE, AUDIT_TIME_COLUMNS)
+        log.warning("retention: %s has none of the time columns %s; audit rows kept", table_name, AUDIT_TIME_COLUMNS)
         return
-    audit = table(AUDIT_TABLE, column(name, UTCDateTime()))
+    audit = table(table_name, column(name, UTCDateTime()))
     await _execute(run, "audit", delete(audit).where(audit.c[name] < run.cutoffs.audit))

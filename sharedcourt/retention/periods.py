@@ -15,12 +15,17 @@ def count_zh(n: int) -> str:
     return _DIGITS[n] if 0 < n <= 10 else str(n)
 
 
+def _measured(n: int) -> str:
+    # Before a measure word two is 两 (两年, 两个月), never 二.
+    return "两" if n == 2 else count_zh(n)
+
+
 def period_zh(days: int) -> str:
-    """A period as a resident reads it: whole years (一年, 三年), whole months (六个月), else days (90天)."""
+    """A period as a resident reads it: whole years (一年, 两年), whole months (六个月), else days (45天)."""
     if days % 365 == 0:
-        return f"{count_zh(days // 365)}年"
+        return f"{_measured(days // 365)}年"
     if days % 30 == 0:
-        return f"{count_zh(days // 30)}个月"
+        return f"{_measured(days // 30)}个月"
     return f"{days}天"
 
 

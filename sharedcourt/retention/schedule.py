@@ -95,11 +95,12 @@ async def loop(sessions: async_sessionmaker[AsyncSession], settings: Settings, i
     """Look at the clock every `interval` seconds and run the daily purge when due (cancel the task to stop)."""
     holder = holder_id()
     while True:
+        # Sleep first: a starting front door serves before it purges.
+        await asyncio.sleep(interval)
         try:
             await run_daily(sessions, settings, utcnow(), holder)
         except Exception:
             log.exception("retention purge failed")
-        await asyncio.sleep(interval)
 
 
 def start(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> asyncio.Task[None]:
