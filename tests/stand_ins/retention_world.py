@@ -41,8 +41,13 @@ class Made:
 class World:
     """Writes records with explicit timestamps (their ages are what the purge reads)."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], now: dt.datetime = NOW) -> None:
         self.sessions = sessions
+        self.now = now
+
+    def ago(self, days: float) -> dt.datetime:
+        """`days` before this world's now."""
+        return self.now - dt.timedelta(days=days)
 
     async def conversation(self, at: dt.datetime, *, messages: tuple[float, ...] = ()) -> Made:
         """A resident with name, phone and place, and a conversation begun at `at` with messages `days` old."""
@@ -66,7 +71,7 @@ class World:
             session.add(conversation)
             await session.flush()
             for days in messages:
-                session.add(self._message(conversation.id, ago(days)))
+                session.add(self._message(conversation.id, self.ago(days)))
             return Made(resident.id, conversation.id)
 
     @staticmethod
@@ -84,7 +89,7 @@ class World:
     async def message(self, conversation_id: str, days: float) -> int:
         """One more message, `days` old."""
         async with unit_of_work(self.sessions) as session:
-            message = self._message(conversation_id, ago(days))
+            message = self._message(conversation_id, self.ago(days))
             session.add(message)
             await session.flush()
             return message.id
@@ -167,7 +172,7 @@ class World:
                 message_id=message_id,
                 kind="image",
                 path=str(path) if path else None,
-                created_at=ago(days),
+                created_at=self.ago(days),
             )
             session.add(row)
             await session.flush()
