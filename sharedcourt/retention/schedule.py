@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 import uuid
 
 from sqlalchemy import or_, select, update
@@ -27,8 +28,9 @@ from sharedcourt.settings import Settings
 log = logging.getLogger(__name__)
 
 JOB = "purge"
-# Longer than any purge takes; a crashed holder's lease runs out after it.
-LEASE = dt.timedelta(hours=2)
+# A crashed holder's lease runs out after this; a live one renews it every RENEW_EVERY seconds.
+LEASE = dt.timedelta(hours=1)
+RENEW_EVERY = 600.0
 # How often the loop looks at the clock (the run itself happens once a day).
 CHECK_EVERY = 300.0
 
@@ -69,15 +71,31 @@ async def finish(
         await session.execute(update(JobRun).where(JobRun.name == JOB, JobRun.holder == holder).values(**values))
 
 
+async def _keep_lease(sessions: async_sessionmaker[AsyncSession], holder: str, now: dt.datetime) -> None:
+    """Extend the holder's lease every RENEW_EVERY while a long run (a first purge of years of data) goes on."""
+    started = time.monotonic()
+    while True:
+        await asyncio.sleep(RENEW_EVERY)
+        until = now + dt.timedelta(seconds=time.monotonic() - started) + LEASE
+        async with unit_of_work(sessions) as session:
+            await session.execute(
+                update(JobRun).where(JobRun.name == JOB, JobRun.holder == holder).values(lease_until=until)
+            )
+
+
 async def run_claimed(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, holder: str, now: dt.datetime
 ) -> dict[str, int]:
-    """Purge under a lease already claimed by `holder`, then record or free it."""
+    """Purge under a lease already claimed by `holder` (kept while it runs), then record or free it."""
+    keeper = asyncio.create_task(_keep_lease(sessions, holder, now))
     try:
         counts = await purge(sessions, settings, now, dry_run=False)
     except BaseException:
         await finish(sessions, holder, now, None)
         raise
+    finally:
+        keeper.cancel()
+        await asyncio.gather(keeper, return_exceptions=True)
     await finish(sessions, holder, now, counts)
     return counts
 

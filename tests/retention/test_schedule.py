@@ -72,3 +72,26 @@ async def test_a_crashed_holders_lease_runs_out(sessions: async_sessionmaker[Asy
     assert await schedule.claim(sessions, "crashed", NOW, daily=True)
     assert not await schedule.claim(sessions, "other", NOW + schedule.LEASE - dt.timedelta(minutes=1), daily=True)
     assert await schedule.claim(sessions, "other", NOW + schedule.LEASE + dt.timedelta(minutes=1), daily=True)
+
+
+async def test_a_long_run_keeps_its_lease(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    renewed = asyncio.Event()
+
+    async def long_purge(sessions_: object, settings: object, now: dt.datetime, dry_run: bool) -> dict[str, int]:
+        # Runs until the lease has been renewed once past its first end.
+        while True:
+            job = await schedule.last_run(sessions)
+            if job is not None and job.lease_until is not None and job.lease_until > NOW + schedule.LEASE:
+                renewed.set()
+                # Past the first lease's end another front door still finds it held.
+                later = NOW + schedule.LEASE + dt.timedelta(milliseconds=10)
+                assert not await schedule.claim(sessions, "other", later, daily=True)
+                return {"enquiries": 0}
+            await asyncio.sleep(0.01)
+
+    monkeypatch.setattr(schedule, "purge", long_purge)
+    monkeypatch.setattr(schedule, "RENEW_EVERY", 0.02)
+    assert await schedule.run_daily(sessions, Settings(), NOW, "door") == {"enquiries": 0}
+    assert renewed.is_set()
