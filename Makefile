@@ -128,6 +128,10 @@ sites-export: $(APP_STAMP) ## export the site registry to FILE=<csv>
 wechat-menu: $(APP_STAMP) ## create the WeChat Official Account menu (WECHAT_APPID/WECHAT_SECRET from .env)
 	$(CLI) wechat-menu
 
+.PHONY: purge
+purge: $(APP_STAMP) ## delete or anonymise records past their retention period (DRY_RUN=1: only count)
+	$(CLI) migrate && $(CLI) purge $(if $(filter 1,$(DRY_RUN)),--dry-run)
+
 .PHONY: bench
 bench: install ## run the benchmarks in bench/ (results go to docs/BENCHMARKS.md by hand)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

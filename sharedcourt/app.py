@@ -25,6 +25,7 @@ from sharedcourt.errors import AuthError, BadRequest, Conflict, NotFound, Payloa
 from sharedcourt.handoff import runtime as handoff
 from sharedcourt.messaging.outbox import Outbox
 from sharedcourt.messaging.router import Router
+from sharedcourt.retention import schedule as retention
 from sharedcourt.settings import Settings
 from sharedcourt.web import bookings as booking_api
 from sharedcourt.web import console
@@ -106,13 +107,14 @@ async def _retry_loop(router: Router, interval: float) -> None:
 
 
 def _background(app: Starlette, settings: Settings) -> list[asyncio.Task[None]]:
-    """The loops that run beside requests: outbox sender, retry of kept messages, handoff tick, reminders."""
+    """The loops that run beside requests: outbox sender, retry of kept messages, handoff tick, reminders, purge."""
     state = app.state
     return [
         asyncio.create_task(state.outbox.run(settings.outbox_interval)),
         asyncio.create_task(_retry_loop(state.router, settings.retry_interval)),
         asyncio.create_task(handoff.tick_loop(state.handoff.service, settings.handoff_tick_seconds)),
         reminders.start(settings, state.sessions, state.router, state.outbox),
+        retention.start(settings, state.sessions),
     ]
 
 

@@ -32,8 +32,25 @@ def _url_or_empty(value: str) -> str:
     return _url(value) if value else ""
 
 
+def _days(value: str) -> int:
+    # A retention period of zero or less would purge today's records: refused, like a bad URL.
+    days = int(value)
+    if days < 1:
+        raise ValueError("a period of at least one day")
+    return days
+
+
+def _hour(value: str) -> int:
+    hour = int(value)
+    if not 0 <= hour <= 23:
+        raise ValueError("an hour from 0 to 23")
+    return hour
+
+
 # Fields read through a check beyond their type.
 _CHECKS: dict[str, Callable[[str], Any]] = {
+    **{f"retention_{kind}_days": _days for kind in ("enquiry", "case", "evidence", "audit", "outbox", "replay")},
+    "purge_hour": _hour,
     "public_url": _url,
     "rasa_url": _url,
     "action_server_url": _url,
@@ -116,6 +133,14 @@ class Settings:
     webchat_per_address_per_minute: int = 60
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
+    # Retention (issue 12): the privacy notice renders these periods; the daily purge applies them.
+    retention_enquiry_days: int = 365  # the notice: enquiries that never became a case are kept one year
+    retention_case_days: int = 1095  # the notice: case material is kept three years after the case ends
+    retention_evidence_days: int = 1095  # photos and files are case material: the same three years unless shorter
+    retention_audit_days: int = 1095  # who saw or revealed what stays checkable as long as the case it concerns
+    retention_outbox_days: int = 30  # sent messages' queue rows, reminders, per-turn and quota bookkeeping
+    retention_replay_days: int = 7  # signatures and DingTalk msgIds: their freshness windows are minutes
+    purge_hour: int = 3  # China's clock: the daily purge runs in the quiet hour at or after this
     # The whole environment as read, handed to the processes `make run` starts; never read for a setting.
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 

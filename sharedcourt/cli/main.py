@@ -135,6 +135,15 @@ def _wechat_menu(args: argparse.Namespace) -> int:
     return 0
 
 
+def _purge(args: argparse.Namespace) -> int:
+    from sharedcourt.retention.schedule import run_now
+
+    counts = asyncio.run(run_now(Settings.from_env(), dry_run=args.dry_run))
+    print("（仅统计，未删除）" if args.dry_run else "已删除或匿名化过期记录：")
+    print(json.dumps(counts, ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every subcommand the Makefile and developers use, with its arguments."""
     parser = argparse.ArgumentParser(prog="sharedcourt", description="Shared Court front door")
@@ -164,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("wechat-menu", help="create the Official Account menu through the WeChat API")
     p.add_argument("--dry-run", action="store_true", help="print the menu JSON without calling the API")
     p.set_defaults(func=_wechat_menu)
+    p = sub.add_parser("purge", help="delete or anonymise records past their retention period")
+    p.add_argument("--dry-run", action="store_true", help="count what would go, change nothing")
+    p.set_defaults(func=_purge)
     return parser
 
 

@@ -54,6 +54,8 @@ class Conversation(Base):
     mode: Mapped[str] = mapped_column(String(16), default="bot")
     created_at: Mapped[created]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # When the retention purge removed its messages and anonymised what it led to (sharedcourt.retention).
+    purged_at: Mapped[dt.datetime | None]
 
     resident: Mapped[Resident] = relationship(back_populates="conversations")
 

@@ -5,6 +5,7 @@ from sharedcourt.db.base import Base
 from sharedcourt.db.booking import Booking, CallbackRequest, Reminder, SiteClosure, Slot
 from sharedcourt.db.case import Case, Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
+from sharedcourt.db.jobs import JobRun
 from sharedcourt.db.outbox import OutboxItem
 from sharedcourt.db.site import Site, SiteStaff
 from sharedcourt.db.ticket import Rating, Ticket, TicketEvent
@@ -18,6 +19,7 @@ __all__ = [
     "Conversation",
     "DingTalkInbound",
     "Evidence",
+    "JobRun",
     "LinkOpening",
     "Message",
     "OutboxItem",

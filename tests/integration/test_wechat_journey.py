@@ -22,7 +22,7 @@ from sqlalchemy import select
 from stand_ins.wechat_push import WeChatPusher
 from stand_ins.wechat_server import WeChatStandIn
 
-from sharedcourt.channels.wechat.texts import PRIVACY_NOTICE
+from sharedcourt.channels.wechat.texts import privacy_notice
 from sharedcourt.cli.procs import Stack, free_port, start_app
 from sharedcourt.db.case import Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
@@ -136,7 +136,7 @@ def test_resident_journey_over_wechat_in_safe_mode(wechat_system: WeChatSystem, 
 
     how, text, elapsed = w.answer(w.pusher.event(openid, "subscribe"), openid)
     timings.append(("follow", how, elapsed))
-    assert how == "passive" and PRIVACY_NOTICE in text and "共享法庭" in text
+    assert how == "passive" and privacy_notice(w.settings) in text and "共享法庭" in text
 
     how, text, elapsed = w.answer(
         w.pusher.text(openid, "楼上邻居装修把我家天花板弄漏水了，找他好几次都不管，想调解"), openid

@@ -44,6 +44,7 @@ from sharedcourt.channels.wechat.evidence import EvidenceKeeper
 from sharedcourt.channels.wechat.parse import Incoming, parse_push
 from sharedcourt.channels.wechat.quota import grant_quota
 from sharedcourt.channels.wechat.render import passive_reply
+from sharedcourt.channels.wechat.texts import welcome
 from sharedcourt.channels.wechat.turns import Turns, Work
 from sharedcourt.clients.wechat import WeChatAPI
 from sharedcourt.db.base import utcnow
@@ -82,7 +83,8 @@ class WeChatChannel:
         self.evidence_dir = evidence_dir or Path(settings.evidence_dir or ROOT / "var" / "evidence")
         self.tasks: set[asyncio.Task[Any]] = set()
         self.claims = Claims(self.sessions, outbox)
-        self.turns = Turns(router, outbox, EvidenceKeeper(self.sessions, api, self.evidence_dir), self.spawn)
+        keeper = EvidenceKeeper(self.sessions, api, self.evidence_dir)
+        self.turns = Turns(router, outbox, keeper, self.spawn, welcome(settings))
 
     # -- plumbing
     def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:

@@ -3,17 +3,39 @@
 from __future__ import annotations
 
 from sharedcourt.messaging.replies import Button
+from sharedcourt.retention.periods import period_zh
+from sharedcourt.settings import Settings
 
-PRIVACY_NOTICE = (
+# The periods are the purge's own settings (sharedcourt.retention), rendered in words.
+PRIVACY_TEMPLATE = (
     "隐私说明：我们保存您发来的文字、语音识别文字、照片、文件和位置，以及与您的对话记录，仅用于办理您的咨询和调解；"
-    "案件材料在案件办结后保存三年，未形成案件的咨询记录保存一年，到期删除。"
+    "案件材料在案件办结后保存{case}{evidence}，未形成案件的咨询记录保存{enquiry}，到期删除。"
     "只有负责您事务的调解员、法官和共享法庭工作人员可以查看，不会用于其他用途。"
 )
-WELCOME = (
+WELCOME_TEMPLATE = (
     "您好，欢迎关注共享法庭！共享法庭就在您身边的村（社区）和乡镇（街道），"
     "可以帮您梳理纠纷、找到最近的共享法庭、预约调解，或联系调解员和法官。\n"
-    "请直接说说您遇到的问题，也可以发语音、照片或位置。\n" + PRIVACY_NOTICE
+    "请直接说说您遇到的问题，也可以发语音、照片或位置。\n"
 )
+
+
+def privacy_notice(settings: Settings) -> str:
+    """The privacy notice with the retention periods the purge applies."""
+    evidence = ""
+    if settings.retention_evidence_days < settings.retention_case_days:
+        evidence = f"（其中照片、文件保存{period_zh(settings.retention_evidence_days)}）"
+    return PRIVACY_TEMPLATE.format(
+        case=period_zh(settings.retention_case_days),
+        evidence=evidence,
+        enquiry=period_zh(settings.retention_enquiry_days),
+    )
+
+
+def welcome(settings: Settings) -> str:
+    """What a new follower reads: what the account does, then the privacy notice."""
+    return WELCOME_TEMPLATE + privacy_notice(settings)
+
+
 WELCOME_BUTTONS = (
     Button("我要调解", "/start_mediation"),
     Button("找最近的共享法庭", "/find_site"),

@@ -24,7 +24,6 @@ from sharedcourt.channels.wechat.texts import (
     UNKNOWN_MENU,
     UNSUPPORTED,
     VOICE_UNRECOGNISED,
-    WELCOME,
     WELCOME_BUTTONS,
 )
 from sharedcourt.db.conversation import Message, Resident
@@ -57,8 +56,9 @@ def _inbound(inc: Incoming, text: str, kind: str, **payload: Any) -> Inbound:
 class Turns:
     """Plans and runs the turn of each push."""
 
-    def __init__(self, router: Router, outbox: Outbox, evidence: EvidenceKeeper, spawn: Spawn) -> None:
+    def __init__(self, router: Router, outbox: Outbox, evidence: EvidenceKeeper, spawn: Spawn, welcome: str) -> None:
         self.router = router
+        self.welcome = welcome  # with the privacy notice, its periods from the settings
         self.sessions = router.sessions
         self.outbox = outbox
         self.evidence = evidence
@@ -153,7 +153,7 @@ class Turns:
             resident.subscribed = True
             if inc.key:
                 site_note = await self._remember_site(session, resident, inc.key)
-        text = WELCOME if not site_note else f"{WELCOME}\n{site_note}"
+        text = self.welcome if not site_note else f"{self.welcome}\n{site_note}"
         return await self.answer(stored, [Reply(text, buttons=WELCOME_BUTTONS)], author="system")
 
     async def _scan(self, stored: Stored, inc: Incoming) -> list[Reply]:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from stand_ins.wechat_harness import OPENID, Harness, sent_at_least
 
-from sharedcourt.channels.wechat.texts import PRIVACY_NOTICE, VOICE_UNRECOGNISED
+from sharedcourt.channels.wechat.texts import VOICE_UNRECOGNISED, privacy_notice
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.messaging.replies import Reply
 from sharedcourt.messaging.router import Router
@@ -40,7 +40,7 @@ async def test_location_is_kept_and_sent_to_rasa_as_metadata(h: Harness) -> None
 
 async def test_follow_welcomes_with_privacy_notice_and_unfollow_stops_messages(h: Harness) -> None:
     answer = await h.reply_text(h.pusher.event(OPENID, "subscribe"))
-    assert answer is not None and PRIVACY_NOTICE in answer and "回复数字选择" in answer
+    assert answer is not None and privacy_notice(h.app.state.settings) in answer and "回复数字选择" in answer
     assert h.rasa.received == []
     await h.reply_text(h.pusher.event(OPENID, "unsubscribe", create_time=int(time.time()) + 1))
     async with h.sessions() as session:
