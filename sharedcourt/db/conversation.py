@@ -47,6 +47,8 @@ class Conversation(Base):
     """A resident's dialogue; its id is the Rasa sender id."""
 
     __tablename__ = "conversations"
+    # Review lists conversations newest first and pages on (updated_at, id).
+    __table_args__ = (Index("ix_conversations_updated_at_id", "updated_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_conversation_id)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)

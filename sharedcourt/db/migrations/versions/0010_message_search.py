@@ -1,4 +1,4 @@
-"""message search: FTS5 trigram table on SQLite, pg_trgm GIN index on PostgreSQL
+"""message search: FTS5 trigram table on SQLite, pg_trgm GIN index on PostgreSQL, conversations by update
 
 Revision ID: 0010
 Revises: 0001
@@ -41,6 +41,8 @@ _SQLITE_DOWN = (
 
 
 def upgrade() -> None:
+    # Review lists conversations newest first and pages on (updated_at, id).
+    op.create_index('ix_conversations_updated_at_id', 'conversations', ['updated_at', 'id'])
     dialect = op.get_bind().dialect.name
     if dialect == 'sqlite':
         for statement in _SQLITE_UP:
@@ -64,3 +66,4 @@ def downgrade() -> None:
     elif dialect == 'postgresql':
         # The extension stays: other schemas of the database may use it.
         op.drop_index('ix_messages_text_trgm', table_name='messages')
+    op.drop_index('ix_conversations_updated_at_id', table_name='conversations')
