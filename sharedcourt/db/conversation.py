@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sharedcourt.db.base import Base, created, intpk, str32, str64, str255, utcnow
+from sharedcourt.db.fulltext import TRGM_SCHEMA, TRIGRAM_INDEX
 
 
 def new_conversation_id() -> str:
@@ -46,6 +47,8 @@ class Conversation(Base):
     """A resident's dialogue; its id is the Rasa sender id."""
 
     __tablename__ = "conversations"
+    # Review lists conversations newest first and pages on (updated_at, id).
+    __table_args__ = (Index("ix_conversations_updated_at_id", "updated_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_conversation_id)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
@@ -68,6 +71,13 @@ class Message(Base):
         UniqueConstraint("channel", "external_id"),
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
         Index("ix_messages_status", "status"),
+        # Search (review): substring ILIKE on PostgreSQL; SQLite has its FTS5 table instead (db/fulltext.py).
+        Index(
+            TRIGRAM_INDEX,
+            "text",
+            postgresql_using="gin",
+            postgresql_ops={"text": f"{TRGM_SCHEMA}.gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[intpk]

@@ -18,8 +18,9 @@ from sharedcourt.db.conversation import Conversation, Message
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.db.ticket import Ticket, TicketEvent
 from sharedcourt.domain.disputes import BY_CODE
+from sharedcourt.domain.values.masking import mask_text
 from sharedcourt.errors import NotFound, RasaUnavailable, UpstreamError
-from sharedcourt.handoff.links import TranscriptLinks, placeholder
+from sharedcourt.handoff.links import TranscriptLinks, conversation_names, placeholder
 from sharedcourt.handoff.notify import StaffNotifier
 from sharedcourt.handoff.staff_routing import Routing, Staffer
 from sharedcourt.handoff.texts import RATING_LABELS, RATING_PROMPT
@@ -196,7 +197,9 @@ class HandoffCore:
             .order_by(Message.id.desc())
             .limit(limit)
         )
-        return [t for t in reversed(list(rows)) if t and not t.startswith("/")]
+        # Cards are read in DingTalk, outside any audit: residents' words go out masked.
+        names = await conversation_names(session, conversation_id)
+        return [mask_text(t, names) for t in reversed(list(rows)) if t and not t.startswith("/")]
 
     def _card(self, ticket: Ticket, lines: Sequence[str], *, heading: str, deadline: bool = True) -> Card:
         dispute = BY_CODE.get(ticket.dispute_code or "")
@@ -209,7 +212,7 @@ class HandoffCore:
             f"- 紧急：{'是，请尽快处理' if ticket.urgent else '否'}\n"
         )
         if ticket.summary:
-            text += f"- 事实摘要：{ticket.summary}\n"
+            text += f"- 事实摘要：{mask_text(ticket.summary)}\n"
         if ticket.evidence:
             text += f"- 证据：{len(ticket.evidence)} 件，见对话记录\n"
         text += f"\n居民原话：\n\n{said}\n\n[查看完整对话记录]({self._transcript_url(ticket)})\n"

@@ -23,10 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sharedcourt.clients.dingtalk import Card
 from sharedcourt.db.audit import LinkOpening
-from sharedcourt.db.conversation import Message
+from sharedcourt.db.case import Case
+from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.db.ticket import Ticket
-from sharedcourt.domain.values import mask_personal_data
+from sharedcourt.domain.values.masking import known_names, mask_text
 from sharedcourt.errors import AuthError
 
 PURPOSE = "transcript"
@@ -124,4 +125,17 @@ async def open_transcript(
                 select(Message).where(Message.conversation_id == ticket.conversation_id).order_by(Message.id)
             )
         )
-    return Opened(ticket, messages, [mask_personal_data(m.text or "") for m in messages])
+        names = await conversation_names(session, ticket.conversation_id)
+    return Opened(ticket, messages, [mask_text(m.text or "", names) for m in messages])
+
+
+async def conversation_names(session: AsyncSession, conversation_id: str) -> list[str]:
+    """The names masking must hide in a conversation: its cases' parties and the resident's own name."""
+    cases = await session.scalars(select(Case).where(Case.conversation_id == conversation_id))
+    names = [n for case in cases for n in known_names(case.facts)]
+    resident = await session.scalar(
+        select(Resident.name)
+        .join(Conversation, Conversation.resident_id == Resident.id)
+        .where(Conversation.id == conversation_id)
+    )
+    return [*names, *known_names({}, resident)]

@@ -12,8 +12,10 @@ from sharedcourt.clients.dingtalk import Card
 from sharedcourt.db.conversation import Message
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.db.ticket import LIVE_STATES, OPEN_STATES, OUTCOMES, Ticket
+from sharedcourt.domain.values.masking import mask_text
 from sharedcourt.handoff.core import Outcome
 from sharedcourt.handoff.finish import Finish
+from sharedcourt.handoff.links import conversation_names
 from sharedcourt.handoff.offers import Offers
 from sharedcourt.handoff.staff_routing import ROLE_ZH, Staffer
 from sharedcourt.handoff.texts import HELP, ROLE_WORDS, UNKNOWN_COMMAND, is_end
@@ -86,12 +88,15 @@ class Relay(Offers, Finish):
             text, kind, payload = message.text, message.kind, dict(message.payload)
             conversation_id = message.conversation_id
             holder: Staffer | None = None
+            names: list[str] = []
             if ticket is None:
                 # Nobody holds it any more (an inconsistent state): give the message back to the bot.
                 await self._set_mode(session, conversation_id, "bot")
                 message.status = "received"
             else:
                 holder = self._person(ticket.holder) if ticket.state == "accepted" else None
+                if holder is not None:
+                    names = await conversation_names(session, conversation_id)
                 if holder is not None and not is_end(text):
                     self._event(session, ticket, "relayed_in", self.clock(), actor="resident", message_id=message_id)
         if ticket is None:
@@ -105,11 +110,9 @@ class Relay(Offers, Finish):
                 conversation_id, "正在为您转接工作人员，请稍候，您的消息已记录，接通后对方可以看到。"
             )
             return
-        body = (
-            text
-            if kind == "text"
-            else f"[{kind}] {text or ''} {payload.get('url') or payload.get('image') or ''}".strip()
-        )
+        # The resident's words are masked; a media link is left whole (masking its digits would break it).
+        said = mask_text(text or "", names)
+        body = said if kind == "text" else f"[{kind}] {said} {payload.get('url') or payload.get('image') or ''}".strip()
         number = ticket.number
         await self._notify(holder, Card(title=f"居民消息 {number}", text=f"**居民（{number}）**：{body}"), ticket.id)
 

@@ -20,7 +20,7 @@ from sharedcourt.db.case import Case
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.domain.clock import local, local_minute
 from sharedcourt.domain.disputes import BY_CODE
-from sharedcourt.domain.values import mask_personal_data
+from sharedcourt.domain.values.masking import known_names, mask_facts, mask_text
 from sharedcourt.errors import AuthError, NotFound
 from sharedcourt.settings import Settings
 from sharedcourt.web.auth import (
@@ -81,24 +81,24 @@ def _type_label(code: str | None) -> str:
     return BY_CODE[code].label if code in BY_CODE else UNCLASSIFIED
 
 
-def _line(message: Message) -> dict[str, Any]:
+def _line(message: Message, names: list[str]) -> dict[str, Any]:
     """One transcript line as staff read it: local time, who, and the text with personal data masked."""
     return {
         "time": local_minute(message.created_at),
         "direction": message.direction,
         "author": AUTHORS.get(message.author.split(":", 1)[0], "工作人员"),
         "kind": message.kind,
-        "text": mask_personal_data(message.text),
+        "text": mask_text(message.text, names),
     }
 
 
-def _case_row(case: Case) -> dict[str, Any]:
+def _case_row(case: Case, names: list[str]) -> dict[str, Any]:
     return {
         "number": case.number or f"#{case.id}",
         "type": _type_label(case.dispute_code),
         "status": case.status,
         "urgent": case.urgent,
-        "facts": {k: mask_personal_data(str(v)) for k, v in case.facts.items()},
+        "facts": mask_facts(case.facts, names),
     }
 
 
@@ -191,9 +191,11 @@ class ConsolePages:
             messages = await session.scalars(
                 select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
             )
-            lines = [_line(m) for m in messages]
-            cases = await session.scalars(select(Case).where(Case.conversation_id == conversation_id))
-            case_rows = [_case_row(c) for c in cases]
+            cases = list(await session.scalars(select(Case).where(Case.conversation_id == conversation_id)))
+            resident = await session.get(Resident, conversation.resident_id)
+            names = [n for c in cases for n in known_names(c.facts)] + known_names({}, resident and resident.name)
+            lines = [_line(m, names) for m in messages]
+            case_rows = [_case_row(c, names) for c in cases]
         context = {"conversation": conversation, "lines": lines, "cases": case_rows}
         return self.templates.TemplateResponse(request, "transcript.html", context)
 

@@ -12,6 +12,7 @@ from sqlalchemy import create_engine
 
 from sharedcourt.db import models  # noqa: F401 - registers every table on Base.metadata
 from sharedcourt.db.base import Base
+from sharedcourt.db.fulltext import SchemaFilter
 from sharedcourt.db.migrate import alembic_config, upgrade
 from sharedcourt.db.session import driver_url
 
@@ -20,7 +21,9 @@ def _drift(database_url: str) -> list[object]:
     engine = create_engine(driver_url(database_url, asynchronous=False))
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            hooks = SchemaFilter(conn.dialect.name)
+            opts = {"compare_type": True, "include_name": hooks.include_name, "include_object": hooks.include_object}
+            context = MigrationContext.configure(conn, opts=opts)
             return list(compare_metadata(context, Base.metadata))
     finally:
         engine.dispose()

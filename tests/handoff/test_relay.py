@@ -108,3 +108,13 @@ async def test_transfer_to_a_post_written_with_gei(world: World) -> None:
     assert (await world.service.staff_says("baiyun-director", f"接单 {number}")).ok
     assert (await world.service.staff_says("baiyun-director", "转交给法官")).ok
     assert (await world.ticket(number)).assignee == "baiyun-judge"
+
+
+async def test_relayed_words_reach_the_holders_card_masked(world: World) -> None:
+    _, number = await requested(world)
+    assert (await world.service.staff_says("baiyun-director", f"接单 {number}")).ok
+    await world.say("u1", "对方叫王建军，住人民路88号3幢201室，电话13812345678")
+    card = world.notifier.to("baiyun-director")[-1]
+    assert card.title == f"居民消息 {number}"
+    assert "对方叫王**，住****，电话138****5678" in card.text
+    assert all(secret not in card.text for secret in ("建军", "人民路", "13812345678"))

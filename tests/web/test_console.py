@@ -138,3 +138,32 @@ def test_a_successful_sign_in_resets_the_failures(database_url: str) -> None:
         assert [c.post("/console/login", data={"token": "x"}).status_code for _ in range(2)] == [403, 403]
         assert c.post("/console/login", data={"token": TOKEN}, follow_redirects=False).status_code == 303
         assert [c.post("/console/login", data={"token": "x"}).status_code for _ in range(3)] == [403, 403, 429]
+
+
+async def test_transcript_masks_names_and_addresses(client: TestClient, sessions: Any) -> None:
+    async with sessions() as session, session.begin():
+        resident = Resident(channel="webchat", channel_user_id="u-names", name="赵六")
+        session.add(resident)
+        await session.flush()
+        conv = Conversation(resident_id=resident.id, channel="webchat")
+        session.add(conv)
+        await session.flush()
+        said = "我是赵六，昨天王建军又来了，他住人民路88号3幢201室，欧阳娜娜欠我钱"
+        session.add_all(
+            [
+                Message(conversation_id=conv.id, direction="in", channel="webchat", author="resident", text=said),
+                Case(
+                    resident_id=resident.id,
+                    conversation_id=conv.id,
+                    dispute_code="neighbor",
+                    facts={"party": "邻居王建军", "what_happened": "王建军家的树压坏了车棚"},
+                ),
+            ]
+        )
+        conversation_id = conv.id
+    assert client.post("/console/login", data={"token": TOKEN}, follow_redirects=False).status_code == 303
+    page = client.get(f"/console/conversations/{conversation_id}").text
+    assert "我是赵*，昨天王**又来了，他住****，欧阳**欠我钱" in page
+    assert "王**家的树压坏了车棚" in page and "邻居王**" in page
+    for secret in ("赵六", "王建军", "娜娜", "人民路", "201"):
+        assert secret not in page

@@ -177,6 +177,18 @@ def test_personal_data_is_masked_in_the_page(demo: TestClient) -> None:
     assert "13812345678" not in page.text and "199001011234" not in page.text
 
 
+def test_names_and_addresses_are_masked_in_the_page_and_the_card(demo: TestClient) -> None:
+    said = "我叫张三，邻居李小明把垃圾堆在我家门口，他住白云街道人民路88号3幢201室"
+    number = _ask_for_a_person(demo, "transcript-names", said)
+    masked = "我叫张*，邻居李**把垃圾堆在我家门口，他住白云街道****"
+    inbox = demo.get("/handoff/staff/inbox", params={"staff": DIRECTOR}, headers=AUTH).json()
+    [card] = [m["text"] for m in inbox["messages"] if number in m["title"]]
+    page = _open(demo, _card_link(demo, number))
+    assert masked in card and masked in page.text
+    for secret in ("张三", "李小明", "人民路", "201室"):
+        assert secret not in card and secret not in page.text
+
+
 @pytest.mark.parametrize(
     "change",
     [

@@ -1,9 +1,17 @@
-"""Masking of phone, resident ID and bank card numbers for transcript review."""
+"""Masking for transcript review: phone, resident ID and bank card numbers, people's names, street addresses."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sharedcourt.domain.values.addresses import mask_addresses
 from sharedcourt.domain.values.contacts import LONG_NUMBER, id_spans, phone_spans
+from sharedcourt.domain.values.names import mask_names
 from sharedcourt.domain.values.text import shadow_text
+
+# Case facts that name the other party (intake's `party` slot; a resident's own name comes from `residents.name`).
+NAME_FACTS = ("party",)
 
 
 def _mask_digits(original: str, keep_head: int, keep_tail: int) -> str:
@@ -46,3 +54,21 @@ def mask_personal_data(text: str) -> str:
     for start, end, head, tail in sorted(chosen, reverse=True):
         out = out[:start] + _mask_digits(text[start:end], head, tail) + out[end:]
     return out
+
+
+def mask_text(text: str, known_names: Iterable[str] = ()) -> str:
+    """Everything staff must not read unmasked: numbers (`mask_personal_data`), names ("张三" -> "张*", and
+    every ``known_names`` value wherever it appears) and street-level addresses ("人民路88号3幢201室" -> "****")."""
+    return mask_addresses(mask_names(mask_personal_data(text), known_names))
+
+
+def known_names(facts: Mapping[str, Any], *others: str | None) -> list[str]:
+    """The names a case's facts hold (its parties), plus ``others`` (the resident's own name), for `mask_text`."""
+    values = [str(facts[key]) for key in NAME_FACTS if facts.get(key)]
+    return [*values, *(o for o in others if o)]
+
+
+def mask_facts(facts: Mapping[str, Any], names: Iterable[str] = ()) -> dict[str, str]:
+    """A case's facts as staff may read them: every value masked, the case's own parties among the names."""
+    known = [*known_names(facts), *names]
+    return {key: mask_text(str(value), known) for key, value in facts.items()}
