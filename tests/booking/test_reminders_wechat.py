@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from booking.test_reminders import booked
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stand_ins.wechat_harness import APPID, OPENID, SECRET, TEMPLATE_IDS, Harness, harness
 from stand_ins.wechat_server import WeChatStandIn
 
-from booking.test_reminders import booked
 from sharedcourt.booking import reminders
 from sharedcourt.booking import staff as booking_staff
 from sharedcourt.booking.reminders import OutboxNoticeSender, Reminders
