@@ -105,7 +105,26 @@ class Settings:
     wechat_aes_key: str = ""
     wechat_api_base: str = "https://api.weixin.qq.com"
     wechat_reply_budget: float = 4.0
-    wechat_template_id: str = ""
+    # WeChat category templates (issue 17): one id per notice purpose, and its keywords mapped to notice values
+    # (sharedcourt.channels.wechat.templates); start-up refuses a value its keyword cannot hold.
+    wechat_template_booking_confirmed: str = ""
+    wechat_template_booking_confirmed_fields: str = (
+        "thing1=title,time2=when,thing3=site_name,thing4=address,character_string5=case_number"
+    )
+    wechat_template_reminder: str = ""
+    wechat_template_reminder_fields: str = (
+        "thing1=title,time2=when,thing3=site_name,thing4=address,character_string5=case_number"
+    )
+    wechat_template_booking_changed: str = ""
+    wechat_template_booking_changed_fields: str = (
+        "thing1=title,time2=when,thing3=site_name,phrase4=status,thing5=reason"
+    )
+    wechat_template_handoff_callback: str = ""
+    wechat_template_handoff_callback_fields: str = "thing1=title,thing2=summary,time3=sent_at"
+    wechat_template_case_status: str = ""
+    wechat_template_case_status_fields: str = (
+        "character_string1=case_number,phrase2=status,thing3=summary,time4=sent_at"
+    )
     evidence_dir: str = ""  # empty: var/evidence
     outbox_interval: float = 1.0
     reminder_interval: float = 10.0

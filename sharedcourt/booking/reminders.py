@@ -8,8 +8,9 @@ retried after the lease ends. Because the rows are in the database, reminders su
 Sending goes through the resident's channel by a `NoticeSender`:
 - `RouterNoticeSender` (web chat and any channel without a dedicated route): `Router.send(kind="notice")`,
   stored as an outbound message the page polls for, and handed to the channel's deliverer;
-- `TemplateNoticeSender` (WeChat): a template message queued through a `TemplateQueue` (the WeChat outbox,
-  sharedcourt.messaging.outbox, when it is configured); see `senders_for`.
+- `OutboxNoticeSender` (WeChat): a channel-neutral notice (sharedcourt.messaging.notices) queued in the outbox;
+  the WeChat sender sends it as the purpose's category template or falls back to a customer-service message,
+  and marks the reminder `failed` with the reason when nothing could reach the resident; see `senders_for`.
 """
 
 from __future__ import annotations
@@ -30,12 +31,23 @@ from sharedcourt.db.booking import CONFIRMED, Booking, Reminder
 from sharedcourt.db.conversation import Conversation, Resident
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.domain.clock import TZ
+from sharedcourt.messaging.notices import iso, notice_payload
 from sharedcourt.messaging.replies import Reply
 from sharedcourt.messaging.router import Router
 
 log = logging.getLogger(__name__)
 
 REMINDER_KINDS = ("day_before", "two_hours")
+PURPOSE_OF_KIND = {"day_before": "reminder", "two_hours": "reminder", "moved": "booking_changed",
+                   "cancelled": "booking_changed", "confirmed": "booking_confirmed"}  # fmt: skip
+TITLES = {
+    "day_before": "明天有调解，请按时到场",
+    "two_hours": "调解两小时后开始，请提前到场",
+    "moved": "调解预约已由工作人员调整",
+    "cancelled": "调解预约已取消",
+    "confirmed": "调解预约成功",
+}
+STATUS_OF_KIND = {"day_before": "待出席", "two_hours": "待出席", "moved": "已改期", "cancelled": "已取消"}
 LEASE = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 
@@ -50,6 +62,7 @@ class Notice:
     channel: str
     channel_user_id: str
     booking: BookingView
+    reason: str = ""
 
 
 class NoticeSender(Protocol):
@@ -59,28 +72,11 @@ class NoticeSender(Protocol):
         """Send the notice to its resident."""
 
 
-class TemplateQueue(Protocol):
-    """Queues a template message (sent, retried and recorded in the transcript by the WeChat outbox)."""
+class NoticeQueue(Protocol):
+    """The outbox, as far as notices need it."""
 
-    async def enqueue_template(
-        self, *, openid: str, template_id: str, data: dict[str, Any], text: str, conversation_id: str
-    ) -> None:
-        """Queue one template message for the WeChat user."""
-
-
-class OutboxTemplateQueue:
-    """`TemplateQueue` over sharedcourt.messaging.outbox: a {"type": "template"} item for the WeChat sender."""
-
-    def __init__(self, outbox: Any, channel: str = "wechat") -> None:
-        self.outbox = outbox
-        self.channel = channel
-
-    async def enqueue_template(
-        self, *, openid: str, template_id: str, data: dict[str, Any], text: str, conversation_id: str
-    ) -> None:
-        """Add a {"type": "template"} item to the outbox."""
-        payload = {"type": "template", "template_id": template_id, "data": data, "text": text, "kind": "notice"}
-        await self.outbox.add(self.channel, openid, payload, conversation_id=conversation_id)
+    async def add(self, channel: str, recipient: str, payload: dict[str, Any], **kwargs: Any) -> int:
+        """Queue one item for the channel's sender."""
 
 
 class RouterNoticeSender:
@@ -95,31 +91,37 @@ class RouterNoticeSender:
         await self.router.send(notice.booking.conversation_id, [reply], author="system", kind="notice")
 
 
-class TemplateNoticeSender:
-    """WeChat: a template message (keyword fields) queued through the outbox."""
+class OutboxNoticeSender:
+    """WeChat: a channel-neutral notice (purpose, typed values, text) queued through the outbox; the WeChat sender
+    sends it as the purpose's category template, or falls back (sharedcourt.channels.wechat.notify)."""
 
-    def __init__(self, queue: TemplateQueue, template_id: str) -> None:
-        self.queue = queue
-        self.template_id = template_id
+    def __init__(self, outbox: NoticeQueue, channel: str = "wechat") -> None:
+        self.outbox = outbox
+        self.channel = channel
 
     async def send(self, notice: Notice) -> None:
-        """Queue the notice as a template message with the booking's fields."""
-        b = notice.booking
-        titles = {"moved": "调解预约已调整", "cancelled": "调解预约已取消"}
-        fields = {
-            "first": titles.get(notice.kind, "调解预约提醒"),
-            "keyword1": b.case_number,
-            "keyword2": b.when_zh,
-            "keyword3": f"{b.site_name} {b.address}".strip(),
-            "remark": notice.text[:180],
-        }
-        await self.queue.enqueue_template(
-            openid=notice.channel_user_id,
-            template_id=self.template_id,
-            data={k: {"value": v} for k, v in fields.items()},
-            text=notice.text,
-            conversation_id=b.conversation_id,
+        """Queue the notice; its transcript row is stored with it."""
+        purpose = PURPOSE_OF_KIND.get(notice.kind, "booking_changed")
+        payload = notice_payload(purpose, notice_values(notice), notice.text, reminder_id=notice.reminder_id)
+        await self.outbox.add(
+            self.channel, notice.channel_user_id, payload, conversation_id=notice.booking.conversation_id
         )
+
+
+def notice_values(notice: Notice) -> dict[str, str]:
+    """The named values of a booking notice (sharedcourt.messaging.notices.VALUE_KINDS)."""
+    b = notice.booking
+    return {
+        "title": TITLES.get(notice.kind, "调解预约通知"),
+        "case_number": b.case_number,
+        "when": iso(b.starts_at),
+        "site_name": b.site_name,
+        "address": b.address or b.site_name,
+        "mediator": b.mediator,
+        "status": STATUS_OF_KIND.get(notice.kind, "已确认"),
+        "reason": notice.reason or TITLES.get(notice.kind, "调解预约通知"),
+        "summary": notice.text,
+    }
 
 
 def reminder_text(kind: str, b: BookingView) -> str:
@@ -199,12 +201,18 @@ class Reminders:
             info = await view(session, booking.id)
             conversation = await session.get_one(Conversation, booking.conversation_id)
             resident = await session.get_one(Resident, conversation.resident_id)
-            kind, text, attempts = reminder.kind, reminder.text, reminder.attempts
+            kind, text, attempts, reason = reminder.kind, reminder.text, reminder.attempts, booking.reason or ""
         if kind in REMINDER_KINDS and (booking.status != CONFIRMED or booking.starts_at <= now):
             await self._finish(reminder_id, "cancelled", error="booking changed or already started")
             return False
         notice = Notice(
-            reminder_id, kind, text or reminder_text(kind, info), conversation.channel, resident.channel_user_id, info
+            reminder_id,
+            kind,
+            text or reminder_text(kind, info),
+            conversation.channel,
+            resident.channel_user_id,
+            info,
+            reason if kind in ("moved", "cancelled") else "",
         )
         sender = self.senders.get(conversation.channel, self.default)
         if sender is None:
@@ -253,14 +261,24 @@ class Reminders:
             await asyncio.sleep(interval)
 
 
-def senders_for(settings: Any, router: Router, queue: TemplateQueue | None = None) -> dict[str, NoticeSender]:
-    """The notice route per channel: WeChat template messages when an outbox queue and a template are set,
-    everything else (web chat first) through the router as a stored notice."""
+async def mark_undelivered(sessions: async_sessionmaker[AsyncSession], reminder_id: int, reason: str) -> None:
+    """The channel could not deliver a reminder it was handed: `failed` with the reason, for staff to see."""
+    async with unit_of_work(sessions) as session:
+        await session.execute(
+            update(Reminder)
+            .where(Reminder.id == reminder_id)
+            .values(status="failed", claimed_until=None, last_error=f"undelivered: {reason}"[:255])
+        )
+
+
+def senders_for(settings: Any, router: Router, outbox: NoticeQueue | None = None) -> dict[str, NoticeSender]:
+    """The notice route per channel: WeChat notices through the outbox when the account is configured (the
+    WeChat sender picks the template or the fallback), everything else (web chat first) through the router."""
     routed = RouterNoticeSender(router)
     senders: dict[str, NoticeSender] = {"webchat": routed}
-    template_id = getattr(settings, "wechat_template_id", "")
-    if queue is not None and template_id:
-        senders["wechat"] = TemplateNoticeSender(queue, template_id)
+    wechat = bool(getattr(settings, "wechat_token", "")) and bool(getattr(settings, "wechat_appid", ""))
+    if outbox is not None and wechat:
+        senders["wechat"] = OutboxNoticeSender(outbox)
     return senders
 
 
@@ -268,6 +286,6 @@ def start(
     settings: Any, sessions: async_sessionmaker[AsyncSession], router: Router, outbox: Any = None
 ) -> asyncio.Task[None]:
     """The app's background reminder loop (wired in sharedcourt.app's lifespan)."""
-    senders = senders_for(settings, router, OutboxTemplateQueue(outbox) if outbox is not None else None)
+    senders = senders_for(settings, router, outbox)
     interval = settings.reminder_interval
     return asyncio.create_task(Reminders(sessions, senders, RouterNoticeSender(router)).loop(interval))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,15 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sharedcourt.booking import service as bk
 from sharedcourt.booking import staff as booking_staff
 from sharedcourt.booking.calendar import Window, ensure_slots, free_slots
-from sharedcourt.booking.reminders import (
-    Notice,
-    OutboxTemplateQueue,
-    Reminders,
-    RouterNoticeSender,
-    TemplateNoticeSender,
-    reminder_text,
-    senders_for,
-)
+from sharedcourt.booking.reminders import Notice, Reminders, RouterNoticeSender, reminder_text
 from sharedcourt.booking.views import BookingView
 from sharedcourt.db.booking import Reminder
 from sharedcourt.db.case import Case
@@ -29,7 +20,6 @@ from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.db.site import Site, SiteStaff
 from sharedcourt.domain.clock import TZ
-from sharedcourt.messaging.replies import Reply
 
 HOURS = {d: ["08:30-12:00", "14:00-17:30"] for d in ("mon", "tue", "wed", "thu", "fri")}
 NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=TZ)
@@ -47,19 +37,29 @@ class Recorder:
         self.sent.append(notice)
 
 
-async def booked(sessions: async_sessionmaker[AsyncSession], channel: str = "webchat") -> tuple[int, Case]:
-    """A case booked on Wednesday 2 Dec 09:30 (made on Sunday 29 Nov)."""
+async def booked(
+    sessions: async_sessionmaker[AsyncSession],
+    channel: str = "webchat",
+    *,
+    conversation_id: str | None = None,
+    site_name: str = "测试村共享法庭",
+) -> tuple[int, Case]:
+    """A case booked on Wednesday 2 Dec 08:30 (made on Sunday 29 Nov), in a new or the given conversation."""
     code = f"T{uuid.uuid4().hex[:10]}"
     async with unit_of_work(sessions) as session:
-        site = Site(code=code, name="测试村共享法庭", level="village", address="测试村文化礼堂", opening_hours=HOURS)
+        site = Site(code=code, name=site_name, level="village", address="测试村文化礼堂", opening_hours=HOURS)
         session.add(site)
         session.add(SiteStaff(site_code=code, name="王调解", role="mediator", capacity=1))
-        resident = Resident(channel=channel, channel_user_id=f"u-{uuid.uuid4().hex[:8]}")
-        session.add(resident)
-        await session.flush()
-        conversation = Conversation(resident_id=resident.id, channel=channel)
-        session.add(conversation)
-        await session.flush()
+        if conversation_id is None:
+            resident = Resident(channel=channel, channel_user_id=f"u-{uuid.uuid4().hex[:8]}")
+            session.add(resident)
+            await session.flush()
+            conversation = Conversation(resident_id=resident.id, channel=channel)
+            session.add(conversation)
+            await session.flush()
+        else:
+            conversation = await session.get_one(Conversation, conversation_id)
+            resident = await session.get_one(Resident, conversation.resident_id)
         case = Case(
             number=f"N{uuid.uuid4().hex[:8]}",
             resident_id=resident.id,
@@ -147,42 +147,6 @@ async def test_cancelled_booking_sends_no_reminder_but_the_staff_notice(
     assert await service.run_due(dt.datetime(2026, 12, 2, 7, 0, tzinfo=TZ)) == 0
     assert [n.kind for n in web.sent] == ["cancelled"]
     assert "调解室维修" in web.sent[0].text
-
-
-class FakeRouter:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, list[Reply], str, str]] = []
-
-    async def send(self, conversation_id: str, replies: list[Reply], *, author: str, kind: str = "text") -> None:
-        self.calls.append((conversation_id, list(replies), author, kind))
-
-
-class FakeOutbox:
-    def __init__(self) -> None:
-        self.items: list[tuple[str, str, dict[str, Any], str | None]] = []
-
-    async def add(self, channel: str, recipient: str, payload: dict[str, Any], **kwargs: Any) -> int:
-        self.items.append((channel, recipient, payload, kwargs.get("conversation_id")))
-        return len(self.items)
-
-
-async def test_channel_routes(sessions: async_sessionmaker[AsyncSession]) -> None:
-    web_booking, _ = await booked(sessions, "webchat")
-    wx_booking, _ = await booked(sessions, "wechat")
-    router = FakeRouter()
-    outbox = FakeOutbox()
-    settings = type("S", (), {"wechat_template_id": "TPL1"})()
-    senders = senders_for(settings, router, OutboxTemplateQueue(outbox))  # type: ignore[arg-type]
-    assert isinstance(senders["webchat"], RouterNoticeSender)
-    assert isinstance(senders["wechat"], TemplateNoticeSender)
-    service = Reminders(sessions, senders)
-    assert await service.run_due(dt.datetime(2026, 12, 1, 10, 0, tzinfo=TZ)) == 2
-    ((_conv, replies, author, kind),) = router.calls
-    assert kind == "notice" and author == "system" and "温馨提醒" in replies[0].text
-    ((channel, _openid, payload, conv_id),) = outbox.items
-    assert channel == "wechat" and payload["type"] == "template" and payload["template_id"] == "TPL1"
-    assert payload["data"]["keyword2"]["value"].startswith("12月2日") and conv_id
-    assert web_booking != wx_booking
 
 
 async def test_router_notice_is_stored_for_web_chat_polling(sessions: async_sessionmaker[AsyncSession]) -> None:

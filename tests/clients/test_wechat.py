@@ -40,6 +40,7 @@ async def test_clients_sharing_redis_fetch_one_token_and_refresh_once(redis_url:
     appid = f"wx{uuid.uuid4().hex[:16]}"  # a fresh key space: nothing from earlier runs is reused
     with WeChatStandIn(appid=appid, secret=SECRET) as api:
         api.delay["token"] = 0.2  # a slow token endpoint widens the race
+        api.customer_quota = None  # 15 texts to one user: token sharing is under test, not the per-user limit
         # Separate clients, as in separate processes: they share only Redis (store and lock).
         clients = [WeChatAPI(appid, SECRET, api.base_url, redis_url=redis_url) for _ in range(3)]
         await asyncio.gather(*(c.send_text(OPENID, f"m{n}") for n, c in enumerate(clients * 3)))
@@ -73,6 +74,7 @@ async def test_one_refresher_at_a_time_across_clients_sharing_a_store(api: WeCha
     from sharedcourt.clients.wechat import WeChatAPI
 
     api.delay["token"] = 0.2  # a slow token endpoint widens the race
+    api.customer_quota = None  # 15 texts to one user: token sharing is under test, not the per-user limit
     storage, lock = MemoryStorage(), threading.Lock()  # stand-ins for Redis storage and the Redis lock
     clients = [WeChatAPI(APPID, SECRET, api.base_url, storage=storage, lock=lock) for _ in range(3)]
     await asyncio.gather(*(c.send_text(OPENID, f"m{n}") for n, c in enumerate(clients * 3)))

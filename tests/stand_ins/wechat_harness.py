@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 
 from sharedcourt.app import create_app
+from sharedcourt.channels.wechat.templates import layouts
+from sharedcourt.messaging.notices import PURPOSES
 from sharedcourt.settings import Settings
 from stand_ins.wechat_push import WeChatPusher
 from stand_ins.wechat_server import WeChatStandIn
@@ -25,6 +28,13 @@ APPID = "wx0123456789abcdef"
 SECRET = "test-app-secret"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 OPENID = "oUser0000000000000000000001"
+TEMPLATE_IDS = {purpose: f"TPL-{purpose.upper()}" for purpose in PURPOSES}
+
+
+def add_templates(api: WeChatStandIn, settings: Settings) -> None:
+    """The account's category templates, with the keywords the settings map (as chosen in the WeChat console)."""
+    for layout in layouts(settings).values():
+        api.add_template(layout.template_id, [keyword for keyword, _ in layout.fields])
 
 
 class FakeRasa:
@@ -60,6 +70,9 @@ class Harness:
     sessions: async_sessionmaker[AsyncSession]
 
     async def post(self, xml: str, **kwargs: Any) -> httpx.Response:
+        sender = re.search(r"<FromUserName><!\[CDATA\[(.*?)\]\]>", xml)
+        if sender and "<MsgType><![CDATA[event]]>" not in xml:
+            self.api.reset_quota(sender.group(1))  # a user message opens WeChat's 5 customer-service messages
         push = self.pusher.push(xml, **kwargs)
         return await self.client.post("/wechat/callback", params=push.params, content=push.body)
 
@@ -94,7 +107,8 @@ def wechat_settings(database_url: str, api_base: str, **extra: str) -> Settings:
         "WECHAT_AES_KEY": AES_KEY,
         "WECHAT_API_BASE": api_base,
         "WECHAT_REPLY_BUDGET": "2",
-        "WECHAT_TEMPLATE_ID": "TEMPLATE-REMINDER",
+        **{f"WECHAT_TEMPLATE_{purpose.upper()}": template_id for purpose, template_id in TEMPLATE_IDS.items()},
+        "REMINDER_INTERVAL": "3600",
         "OUTBOX_INTERVAL": "0.05",
         "RETRY_INTERVAL": "3600",
         "EVIDENCE_DIR": "",
@@ -113,6 +127,7 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     extra.setdefault("EVIDENCE_DIR", str(tmp_path / "evidence"))
     settings = wechat_settings(database_url, api.base_url, **extra)
+    add_templates(api, settings)
     rasa = FakeRasa()
     app = create_app(settings, rasa_transport=httpx.MockTransport(rasa.handler))
     async with app.router.lifespan_context(app):

@@ -3,8 +3,10 @@
 Serves, under /cgi-bin/: token, message/custom/send, message/template/send, media/get, menu/create (and, for
 WeCom, gettoken and message/send).
 It records every request, checks access tokens the way WeChat does (40001 invalid, 42001 expired), enforces
-the customer-service limit per user when told to (45047), and can be told to fail (-1 system busy, or any
-code) or to rate-limit (45009). Runs in a thread on a free port so sync clients (wechatpy uses requests) and
+the customer-service limit per user (5 since the user last wrote, `reset_quota`; 45047 beyond; `customer_quota =
+None` lifts it), checks every template message against the account's templates (`add_template`; 40037, 47003:
+tests/stand_ins/wechat_templates.py), and can be told to fail (-1 system busy, or any code) or to rate-limit
+(45009). Runs in a thread on a free port so sync clients (wechatpy uses requests) and
 other processes (the app under test) can reach it.
 
     with WeChatStandIn(appid="wx..", secret="s") as api:
@@ -22,6 +24,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from stand_ins.wechat_templates import template_problem
 
 
 @dataclass
@@ -44,7 +48,8 @@ class WeChatStandIn:
         self.expired: set[str] = set()
         self.failures: dict[str, list[int]] = defaultdict(list)  # path -> errcodes to answer next
         self.delay: dict[str, float] = {}
-        self.customer_quota: int | None = None  # enforce N per user since reset_quota()
+        self.customer_quota: int | None = 5  # WeChat's 5 per user message; None lifts it
+        self.templates: dict[str, list[str]] = {}  # the account's category templates: id -> keywords
         self.customer_sent: dict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -104,6 +109,17 @@ class WeChatStandIn:
     def add_media(self, media_id: str, content: bytes, content_type: str = "image/jpeg") -> None:
         self.media[media_id] = (content, content_type)
 
+    def add_template(self, template_id: str, keywords: list[str]) -> None:
+        """The account adds a category template with these keywords (thing1, time2, ...)."""
+        with self._lock:
+            self.templates[template_id] = list(keywords)
+
+    def sent_templates(self, openid: str | None = None) -> list[dict[str, Any]]:
+        """The template messages WeChat accepted, oldest first."""
+        bodies = [r.body for r in self.calls("message/template/send") if isinstance(r.body, dict)]
+        accepted = [b for b in bodies if b.get("_answer", {}).get("errcode") == 0]
+        return [b for b in accepted if openid is None or b.get("touser") == openid]
+
     def reset_quota(self, openid: str) -> None:
         """The user wrote again: the customer-service count starts over (when `customer_quota` is set)."""
         with self._lock:
@@ -159,6 +175,9 @@ class WeChatStandIn:
             40007: "invalid media_id",
             40013: "invalid appid",
             40016: "invalid button size",
+            40037: "invalid template_id",
+            43101: "user refuse to accept the msg",
+            47003: "argument invalid!",
             42001: "access_token expired",
             43004: "require subscribe",
             45009: "reach max api daily quota limit",
@@ -225,8 +244,10 @@ class WeChatStandIn:
         return self._json({"errcode": 0, "errmsg": "ok", "invaliduser": ""})
 
     def _template_send(self, body: Any) -> tuple[int, bytes, str]:
-        if not isinstance(body, dict) or "touser" not in body or "template_id" not in body:
-            return self._error(47001)
+        with self._lock:
+            problem = template_problem(body, self.templates)
+        if problem is not None:
+            return self._json({"errcode": problem[0], "errmsg": problem[1]})
         return self._json({"errcode": 0, "errmsg": "ok", "msgid": int(time.time() * 1000)})
 
     def _menu_create(self, body: Any) -> tuple[int, bytes, str]:

@@ -1,21 +1,26 @@
 """Messages that do not go back as the passive reply: queued in the outbox, sent as customer-service text
-within WeChat's quota, or as a template message when urgent and the quota is used up."""
+within WeChat's quota; notices, and urgent texts once the quota is used up, as category template messages."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import dataclasses
+from collections.abc import Mapping, Sequence
 
 import requests
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from wechatpy.exceptions import WeChatClientException
 
+from sharedcourt.channels.wechat.notify import NoticeDelivery
 from sharedcourt.channels.wechat.quota import exhaust_quota, give_back_quota, take_quota
-from sharedcourt.channels.wechat.render import chunks, merge, template_data, text_item
+from sharedcourt.channels.wechat.render import chunks, merge, text_item
+from sharedcourt.channels.wechat.templates import Layout
+from sharedcourt.channels.wechat.texts import URGENT_TITLE
 from sharedcourt.clients.wechat import WeChatAPI
+from sharedcourt.db.base import utcnow
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.session import unit_of_work
+from sharedcourt.messaging.notices import iso, notice_payload
 from sharedcourt.messaging.outbox import Item, Outbox, SendResult, enqueue
 from sharedcourt.messaging.replies import Reply
 
@@ -47,15 +52,19 @@ def _transport_failure(exc: requests.RequestException) -> SendResult:
 
 
 class WeChatSender:
-    """Outbox sender for channel "wechat": customer-service text within the quota, template when urgent."""
+    """Outbox sender for channel "wechat": customer-service text within the quota; notices (and urgent texts
+    once the quota is used up) as the purpose's category template (sharedcourt.channels.wechat.notify)."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], api: WeChatAPI, template_id: str, public_url: str
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        api: WeChatAPI,
+        templates: Mapping[str, Layout],
+        public_url: str,
     ) -> None:
         self.sessions = sessions
         self.api = api
-        self.template_id = template_id
-        self.public_url = public_url
+        self.notices = NoticeDelivery(sessions, api, templates, public_url)
 
     async def _subscribed(self, openid: str) -> bool:
         async with self.sessions() as session:
@@ -64,19 +73,12 @@ class WeChatSender:
             )
             return value is not False
 
-    async def _template(self, openid: str, payload: dict[str, Any]) -> SendResult:
-        if not self.template_id and not payload.get("template_id"):
-            return SendResult("held", "no template configured")
-        data = payload.get("data") or template_data(str(payload.get("text") or ""))
-        try:
-            await self.api.send_template(
-                openid, str(payload.get("template_id") or self.template_id), data, payload.get("url") or self.public_url
-            )
-        except WeChatClientException as exc:
-            return classify(exc)[0]
-        except requests.RequestException as exc:
-            return _transport_failure(exc)
-        return SendResult("sent", "template")
+    async def _urgent(self, item: Item) -> SendResult:
+        """An urgent text with the quota used up: the handoff-callback template ("you have a new reply")."""
+        text = str(item.payload.get("text") or "")
+        values = {"title": URGENT_TITLE, "summary": text, "sent_at": iso(utcnow()), "status": "有新回复"}
+        payload = notice_payload("handoff_callback", values, text)
+        return await self.notices.send(dataclasses.replace(item, payload=payload))
 
     async def _refused(self, item: Item, exc: WeChatClientException) -> SendResult:
         """WeChat refused a customer-service text: settle the quota, and fall back to a template if urgent."""
@@ -84,7 +86,7 @@ class WeChatSender:
         if result.status == "held":
             await exhaust_quota(self.sessions, item.recipient)
             if item.urgent:
-                return await self._template(item.recipient, item.payload)
+                return await self._urgent(item)
         elif not consumed:
             await give_back_quota(self.sessions, item.recipient)
         return result
@@ -94,11 +96,11 @@ class WeChatSender:
         openid, payload = item.recipient, item.payload
         if not await self._subscribed(openid):
             return SendResult("failed", "unsubscribed")
-        if payload.get("type") == "template":
-            return await self._template(openid, payload)
+        if payload.get("type") in ("notice", "template"):  # "template": items queued before notices existed
+            return await self.notices.send(item)
         if not await take_quota(self.sessions, openid):
             if item.urgent:
-                return await self._template(openid, payload)
+                return await self._urgent(item)
             return SendResult("held", "customer-service quota used up")
         try:
             await self.api.send_text(openid, str(payload.get("text") or ""))

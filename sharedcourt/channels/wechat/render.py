@@ -1,4 +1,4 @@
-"""Replies -> what WeChat takes: one merged text, pieces that fit a message, passive XML, template fields."""
+"""Replies -> what WeChat takes: one merged text, pieces that fit a message, passive XML."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Any
 from starlette.responses import PlainTextResponse, Response
 from wechatpy.replies import TextReply
 
-from sharedcourt.channels.wechat.texts import HELD_TEMPLATE_REMARK
 from sharedcourt.messaging.replies import Reply
 
 TEXT_LIMIT_BYTES = 2000  # WeChat takes 2048 bytes of text per message; keep a margin
@@ -77,12 +76,3 @@ def passive_reply(msg: Any, replies: Sequence[Reply], crypto: Any | None, nonce:
     if crypto is not None:
         xml = crypto.encrypt_message(xml, nonce, str(int(time.time())))
     return Response(xml, media_type="application/xml")
-
-
-def template_data(text: str) -> dict[str, Any]:
-    """Fields of the reminder template (a template with first / keyword1 / remark, as WECHAT_TEMPLATE_ID)."""
-    return {
-        "first": {"value": "共享法庭提醒"},
-        "keyword1": {"value": text[:180]},
-        "remark": {"value": HELD_TEMPLATE_REMARK},
-    }

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stand_ins.misreporting import misreporting
-from stand_ins.wechat_harness import OPENID, Harness, sent_at_least
+from stand_ins.wechat_harness import OPENID, TEMPLATE_IDS, Harness, sent_at_least
 
 from sharedcourt.channels.wechat.quota import MESSAGE_QUOTA, MESSAGE_WINDOW, take_quota
 from sharedcourt.db.base import utcnow
@@ -66,8 +66,10 @@ async def test_urgent_reminder_outside_the_quota_goes_as_template(h: Harness, ki
     await router.send(conversation_id, [Reply("提醒：明天上午9点调解")], author="system", kind=kind)
     await h.until(lambda: _async_len(h.api.calls("message/template/send")))
     body = h.api.calls("message/template/send")[0].body
-    assert body["touser"] == OPENID and body["template_id"] == "TEMPLATE-REMINDER"
-    assert "明天上午9点" in body["data"]["keyword1"]["value"]
+    assert body["_answer"]["errcode"] == 0, body["_answer"]  # the stand-in checked every field as WeChat does
+    assert body["touser"] == OPENID and body["template_id"] == TEMPLATE_IDS["handoff_callback"]
+    assert set(body["data"]) == {"thing1", "thing2", "time3"}
+    assert body["data"]["thing2"]["value"] == "提醒：明天上午9点调解"
 
 
 def _quota_table() -> Any:
