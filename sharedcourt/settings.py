@@ -116,6 +116,11 @@ class Settings:
     webchat_per_address_per_minute: int = 60
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
+    # Staff accounts (issue 12): console sessions end after this much inactivity, and at the latest after this long.
+    staff_session_idle_minutes: int = 30
+    staff_session_hours: int = 12
+    # Only `make staff-add` reads it (the new account's password); empty means ask at a prompt. Never in .env.
+    password: str = field(default="", repr=False)
     # The whole environment as read, handed to the processes `make run` starts; never read for a setting.
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 

@@ -7,10 +7,12 @@ from sharedcourt.db.case import Case, Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.outbox import OutboxItem
 from sharedcourt.db.site import Site, SiteStaff
+from sharedcourt.db.staff import AuditEvent, RoleGrant, StaffAccount, StaffSession
 from sharedcourt.db.ticket import Rating, Ticket, TicketEvent
 from sharedcourt.db.wechat import WeChatQuota, WeChatTurn
 
 __all__ = [
+    "AuditEvent",
     "Base",
     "Booking",
     "CallbackRequest",
@@ -24,11 +26,14 @@ __all__ = [
     "Rating",
     "Reminder",
     "Resident",
+    "RoleGrant",
     "SeenSignature",
     "Site",
     "SiteClosure",
     "SiteStaff",
     "Slot",
+    "StaffAccount",
+    "StaffSession",
     "Ticket",
     "TicketEvent",
     "WeChatQuota",
