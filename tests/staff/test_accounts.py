@@ -68,7 +68,7 @@ async def test_an_outdated_hash_is_replaced_at_sign_in(sessions: Any) -> None:
     from argon2 import PasswordHasher
 
     await _one(sessions)
-    old = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    old = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=2).hash(PASSWORD)
     async with sessions() as session, session.begin():
         account = await session.scalar(select(StaffAccount))
         assert account is not None

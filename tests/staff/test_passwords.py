@@ -11,6 +11,11 @@ from sharedcourt.staff.passwords import hash_password, verify_password, weakness
 GOOD = "Qz7!court-desk"
 
 
+def test_production_hashes_are_memory_hard() -> None:
+    production = passwords.production_hasher()  # the suite itself runs a cheaper one (tests/conftest.py)
+    assert production.type.name == "ID" and production.memory_cost >= 64 * 1024 and production.time_cost >= 2
+
+
 def test_a_hash_is_argon2id_salted_and_never_the_password() -> None:
     first, second = hash_password(GOOD), hash_password(GOOD)
     assert first.startswith("$argon2id$") and GOOD not in first
@@ -26,7 +31,7 @@ def test_only_the_right_password_verifies() -> None:
 
 
 def test_an_outdated_hash_is_rehashed_on_success(monkeypatch: pytest.MonkeyPatch) -> None:
-    old = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(GOOD)
+    old = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=2).hash(GOOD)
     ok, new = verify_password(old, GOOD)
     assert ok and new is not None and new != old
     assert verify_password(new, GOOD) == (True, None)
