@@ -109,6 +109,17 @@ def _sites_export(args: argparse.Namespace) -> int:
     return sites_export_main([args.file])
 
 
+def _staff_add(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from sharedcourt.cli.staff import staff_add
+
+    settings = Settings.from_env()
+    if args.database_url:
+        settings = replace(settings, database_url=args.database_url)
+    return staff_add(settings, args.username, args.role, args.scope, args.display_name)
+
+
 def _wechat_menu(args: argparse.Namespace) -> int:
     from sharedcourt.channels.wechat.menu import menu
     from sharedcourt.clients.wechat import WeChatAPI
@@ -161,6 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sites-export", help="export the site registry to CSV")
     p.add_argument("file")
     p.set_defaults(func=_sites_export)
+    p = sub.add_parser("staff-add", help="create a console account (password from PASSWORD or a prompt)")
+    p.add_argument("--username", required=True)
+    p.add_argument("--role", required=True, help="admin, dispatcher, judge, mediator, lawyer or auditor")
+    p.add_argument("--scope", default="", help="a site key or a county code; empty for admin and auditor")
+    p.add_argument("--display-name", default="")
+    p.add_argument("--database-url")
+    p.set_defaults(func=_staff_add)
     p = sub.add_parser("wechat-menu", help="create the Official Account menu through the WeChat API")
     p.add_argument("--dry-run", action="store_true", help="print the menu JSON without calling the API")
     p.set_defaults(func=_wechat_menu)
