@@ -7,7 +7,7 @@ from sharedcourt.db.case import Case, Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.outbox import OutboxItem
 from sharedcourt.db.site import Site, SiteStaff
-from sharedcourt.db.staff import AuditEvent, RoleGrant, StaffAccount, StaffSession
+from sharedcourt.db.staff import AuditEvent, RoleGrant, RosterEntry, StaffAccount, StaffSession
 from sharedcourt.db.ticket import Rating, Ticket, TicketEvent
 from sharedcourt.db.wechat import WeChatQuota, WeChatTurn
 
@@ -27,6 +27,7 @@ __all__ = [
     "Reminder",
     "Resident",
     "RoleGrant",
+    "RosterEntry",
     "SeenSignature",
     "Site",
     "SiteClosure",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -80,4 +81,26 @@ class AuditEvent(Base):
     address: Mapped[str64] = mapped_column(default="", server_default="")
 
 
-__all__ = ["AuditEvent", "RoleGrant", "StaffAccount", "StaffSession"]
+class RosterEntry(Base):
+    """One person (or duty post) on the duty roster: which site and role, working hours, chat identities, account."""
+
+    __tablename__ = "duty_roster"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # the roster id (`baiyun-mediator-1`)
+    site_code: Mapped[str32] = mapped_column(default="", server_default="")  # '' for a county dispatch centre
+    site_name: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    county: Mapped[str32] = mapped_column(default="", server_default="")
+    # director, mediator, judge, lawyer, police, family_mediator, dispatch (sharedcourt.staff.roster.ROSTER_ROLES)
+    role: Mapped[str] = mapped_column(String(24))
+    name: Mapped[str64]
+    dingtalk_user_id: Mapped[str64] = mapped_column(default="", server_default="")
+    wecom_user_id: Mapped[str64] = mapped_column(default="", server_default="")
+    # {"mon": ["08:30-12:00", "14:00-17:30"], "holiday": [...]} in China Standard Time; a day absent is off duty.
+    hours: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id", ondelete="SET NULL"), index=True)
+    position: Mapped[int] = mapped_column(default=0)  # roster order: people on duty are offered work in this order
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+__all__ = ["AuditEvent", "RoleGrant", "RosterEntry", "StaffAccount", "StaffSession"]

@@ -1,4 +1,4 @@
-"""staff accounts: accounts, role grants, console sessions and the audit log
+"""staff accounts: accounts, role grants, console sessions, the audit log and the duty roster
 
 Revision ID: 0009
 Revises: 0001
@@ -86,8 +86,29 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_events_at'), ['at'], unique=False)
         batch_op.create_index('ix_audit_events_target', ['target_kind', 'target_id'], unique=False)
 
+    op.create_table('duty_roster',
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('site_code', sa.String(length=32), server_default='', nullable=False),
+    sa.Column('site_name', sa.String(length=128), server_default='', nullable=False),
+    sa.Column('county', sa.String(length=32), server_default='', nullable=False),
+    sa.Column('role', sa.String(length=24), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('dingtalk_user_id', sa.String(length=64), server_default='', nullable=False),
+    sa.Column('wecom_user_id', sa.String(length=64), server_default='', nullable=False),
+    sa.Column('hours', sa.JSON(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=True),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('updated_at', UTC, nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['staff_accounts.id'], name=op.f('fk_duty_roster_account_id_staff_accounts'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_duty_roster'))
+    )
+    with op.batch_alter_table('duty_roster', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_duty_roster_account_id'), ['account_id'], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_table('duty_roster')
     op.drop_table('audit_events')
     op.drop_table('staff_sessions')
     op.drop_table('staff_role_grants')
