@@ -124,6 +124,25 @@ sites-export: $(APP_STAMP) ## export the site registry to FILE=<csv>
 	@test -n "$(FILE)" || { echo "usage: make sites-export FILE=sites.csv"; exit 2; }
 	$(CLI) sites-export "$(FILE)"
 
+.PHONY: roster-import
+roster-import: $(APP_STAMP) ## replace the duty roster from FILE=<csv> (all or nothing, every bad row listed)
+	@test -n "$(FILE)" || { echo "usage: make roster-import FILE=roster.csv"; exit 2; }
+	$(CLI) migrate && $(CLI) roster-import "$(FILE)"
+
+.PHONY: roster-export
+roster-export: $(APP_STAMP) ## export the duty roster to FILE=<csv>
+	@test -n "$(FILE)" || { echo "usage: make roster-export FILE=roster.csv"; exit 2; }
+	$(CLI) roster-export "$(FILE)"
+
+.PHONY: roster-seed
+roster-seed: $(APP_STAMP) ## fill an empty duty roster from sharedcourt/data/roster.yml (or FILE=<yml>)
+	$(CLI) migrate && $(CLI) roster-seed $(if $(FILE),--file "$(FILE)")
+
+.PHONY: staff-add
+staff-add: $(APP_STAMP) ## create a console account: USERNAME=… ROLE=… [SCOPE=site key or county code] [NAME=…]; password from PASSWORD or a prompt
+	@test -n "$(USERNAME)" -a -n "$(ROLE)" || { echo "usage: make staff-add USERNAME=zhangsan ROLE=mediator SCOPE=GX330802005 [NAME=张三]"; exit 2; }
+	$(CLI) migrate && $(CLI) staff-add --username "$(USERNAME)" --role "$(ROLE)" --scope "$(SCOPE)" --display-name "$(NAME)"
+
 .PHONY: wechat-menu
 wechat-menu: $(APP_STAMP) ## create the WeChat Official Account menu (WECHAT_APPID/WECHAT_SECRET from .env)
 	$(CLI) wechat-menu

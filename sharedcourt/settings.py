@@ -160,6 +160,11 @@ class Settings:
     retention_outbox_days: int = 30  # sent messages' queue rows, reminders, per-turn and quota bookkeeping
     retention_replay_days: int = 7  # signatures and DingTalk msgIds: their freshness windows are minutes
     purge_hour: int = 3  # China's clock: the daily purge runs in the quiet hour at or after this
+    # Staff accounts (issue 12): console sessions end after this much inactivity, and at the latest after this long.
+    staff_session_idle_minutes: int = 30
+    staff_session_hours: int = 12
+    # Only `make staff-add` reads it (the new account's password); empty means ask at a prompt. Never in .env.
+    password: str = field(default="", repr=False)
     # The whole environment as read, handed to the processes `make run` starts; never read for a setting.
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 

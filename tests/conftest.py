@@ -77,3 +77,19 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True, scope="session")
+def quick_password_hashes() -> Iterator[None]:
+    """Argon2 at a test cost: the production parameters (64 MiB per hash) would make every sign-in test slow.
+
+    tests/staff/test_passwords.py checks the production parameters themselves.
+    """
+    from argon2 import PasswordHasher
+
+    from sharedcourt.staff import passwords
+
+    quick = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "hasher", lambda: quick)
+        yield

@@ -109,6 +109,28 @@ def _sites_export(args: argparse.Namespace) -> int:
     return sites_export_main([args.file])
 
 
+def _roster(args: argparse.Namespace) -> int:
+    from sharedcourt.cli import roster
+
+    url = ["--database-url", args.database_url] if args.database_url else []
+    if args.command == "roster-import":
+        return roster.roster_import_main([args.file, *url, *(["--dry-run"] if args.dry_run else [])])
+    if args.command == "roster-export":
+        return roster.roster_export_main([args.file, *url])
+    return roster.roster_seed_main([*(["--file", args.file] if args.file else []), *url])
+
+
+def _staff_add(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from sharedcourt.cli.staff import staff_add
+
+    settings = Settings.from_env()
+    if args.database_url:
+        settings = replace(settings, database_url=args.database_url)
+    return staff_add(settings, args.username, args.role, args.scope, args.display_name)
+
+
 def _wechat_menu(args: argparse.Namespace) -> int:
     from sharedcourt.channels.wechat.menu import menu
     from sharedcourt.clients.wechat import WeChatAPI
@@ -170,6 +192,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sites-export", help="export the site registry to CSV")
     p.add_argument("file")
     p.set_defaults(func=_sites_export)
+    p = sub.add_parser("staff-add", help="create a console account (password from PASSWORD or a prompt)")
+    p.add_argument("--username", required=True)
+    p.add_argument("--role", required=True, help="admin, dispatcher, judge, mediator, lawyer or auditor")
+    p.add_argument("--scope", default="", help="a site key or a county code; empty for admin and auditor")
+    p.add_argument("--display-name", default="")
+    p.add_argument("--database-url")
+    p.set_defaults(func=_staff_add)
+    p = sub.add_parser("roster-import", help="replace the duty roster from CSV (all or nothing)")
+    p.add_argument("file")
+    p.add_argument("--dry-run", action="store_true")
+    p = sub.add_parser("roster-export", help="export the duty roster to CSV")
+    p.add_argument("file")
+    p = sub.add_parser("roster-seed", help="fill an empty duty roster from the roster YAML (the sample by default)")
+    p.add_argument("--file", default="")
+    for name in ("roster-import", "roster-export", "roster-seed"):
+        sub.choices[name].add_argument("--database-url")
+        sub.choices[name].set_defaults(func=_roster)
     p = sub.add_parser("wechat-menu", help="create the Official Account menu through the WeChat API")
     p.add_argument("--dry-run", action="store_true", help="print the menu JSON without calling the API")
     p.set_defaults(func=_wechat_menu)

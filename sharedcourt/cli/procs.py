@@ -295,6 +295,15 @@ def rss_mib(pid: int) -> float | None:
     return total / 1024 if seen else None
 
 
+def _hint_first_admin(settings: Settings) -> None:
+    """Say once how to create the first console admin when the database has none (it is migrated by now)."""
+    from sharedcourt.cli.staff import first_admin_hint
+
+    hint = first_admin_hint(settings)
+    if hint:
+        print(hint, flush=True)
+
+
 def run_forever(settings: Settings) -> int:
     """`make run`: migrate, train if needed, start everything, wait for Ctrl-C."""
     started = time.monotonic()
@@ -314,6 +323,7 @@ def run_forever(settings: Settings) -> int:
         print(f"web chat:  {settings.public_url}/", flush=True)
         print(f"health:    {settings.public_url}/healthz", flush=True)
         print("logs:      var/log/*.log    (Ctrl-C stops everything)", flush=True)
+        _hint_first_admin(settings)
         while not stop["now"]:
             for name, proc in stack.procs.items():
                 if proc.poll() is not None:

@@ -30,7 +30,7 @@ class Generated:
             return ""
         lines = [f"generated {', '.join(self.keys)} into {self.env_file} (mode 600; keep it out of version control)"]
         if self.staff_token is not None:
-            lines.append(f"staff console sign-in token (shown this once; it is STAFF_TOKEN in {self.env_file}):")
+            lines.append(f"internal API token (shown this once; it is STAFF_TOKEN in {self.env_file}):")
             lines.append(f"  {self.staff_token}")
         return "\n".join(lines)
 

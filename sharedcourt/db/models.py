@@ -8,10 +8,12 @@ from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.jobs import JobRun
 from sharedcourt.db.outbox import OutboxItem
 from sharedcourt.db.site import Site, SiteStaff
+from sharedcourt.db.staff import AuditEvent, RoleGrant, RosterEntry, StaffAccount, StaffSession
 from sharedcourt.db.ticket import Rating, Ticket, TicketEvent
 from sharedcourt.db.wechat import WeChatQuota, WeChatTurn
 
 __all__ = [
+    "AuditEvent",
     "Base",
     "Booking",
     "CallbackRequest",
@@ -26,11 +28,15 @@ __all__ = [
     "Rating",
     "Reminder",
     "Resident",
+    "RoleGrant",
+    "RosterEntry",
     "SeenSignature",
     "Site",
     "SiteClosure",
     "SiteStaff",
     "Slot",
+    "StaffAccount",
+    "StaffSession",
     "Ticket",
     "TicketEvent",
     "WeChatQuota",

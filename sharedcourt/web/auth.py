@@ -1,28 +1,33 @@
-"""Who may use the staff pages and APIs: the staff bearer token or the console's login cookie (which expires).
+"""Who may use the staff pages and APIs.
 
-Console sign-in is throttled per network address (`LoginThrottle`): too many failures lock the address out.
+- Console pages and their JSON: a person's account, through a server-side session (cookie `COOKIE`, see
+  sharedcourt.staff.sessions); `require_caller` / `require_role` give the `Caller`. State-changing forms carry the
+  session's CSRF token (`csrf_ok`).
+- Internal JSON APIs (/handoff/*, /staff/bookings …) called by the action server: the STAFF_TOKEN bearer
+  (`require_staff`); it signs no one in to the console.
+
+Console sign-in is throttled per network address and per login name (`LoginThrottle`): too many failures lock out.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from starlette.requests import Request
 
+from sharedcourt.db.base import utcnow
 from sharedcourt.errors import AuthError
 from sharedcourt.settings import Settings
+from sharedcourt.staff.roles import Caller
+from sharedcourt.staff.sessions import SessionPolicy, check_session, csrf_matches, csrf_token
 
 COOKIE = "sc_staff"
-COOKIE_SECONDS = 12 * 3600  # one working day; the cookie carries its own end, checked on every request
-_STALE_KEYS = 10_000  # forget finished failures and lockouts once this many addresses are remembered
-
-
-def _signature(settings: Settings, expires: int) -> str:
-    return hmac.new(settings.staff_token.encode(), f"staff-console:{expires}".encode(), hashlib.sha256).hexdigest()
+CSRF_FIELD = "csrf"
+_STALE_KEYS = 10_000  # forget finished failures and lockouts once this many keys are remembered
 
 
 def token_matches(settings: Settings, token: str) -> bool:
@@ -32,32 +37,52 @@ def token_matches(settings: Settings, token: str) -> bool:
     return hmac.compare_digest(token.encode(), settings.staff_token.encode())
 
 
-def cookie_value(settings: Settings, now: float | None = None) -> str:
-    """A login cookie's value: its end time and a MAC over it keyed by the staff token (never the token)."""
-    expires = int(now if now is not None else time.time()) + COOKIE_SECONDS
-    return f"{expires}.{_signature(settings, expires)}"
-
-
-def cookie_valid(settings: Settings, value: str, now: float | None = None) -> bool:
-    """Whether a login cookie was signed with the current staff token and has not yet ended."""
-    expires, _, signature = value.partition(".")
-    if not settings.staff_token or not expires.isdigit():
-        return False
-    if int(expires) <= (now if now is not None else time.time()):
-        return False
-    return hmac.compare_digest(signature.encode(), _signature(settings, int(expires)).encode())
-
-
 def require_staff(request: Request) -> None:
-    """Bearer token or an unexpired login cookie; constant-time compares only."""
+    """The machine bearer (`Authorization: Bearer STAFF_TOKEN`) of the internal APIs; constant-time compare."""
     settings: Settings = request.app.state.settings
     header = request.headers.get("authorization", "")
     if header.startswith("Bearer ") and token_matches(settings, header[7:]):
         return
-    cookie = request.cookies.get(COOKIE, "")
-    if cookie and cookie_valid(settings, cookie):
-        return
-    raise AuthError("staff login required")
+    raise AuthError("staff bearer token required")
+
+
+def session_id(request: Request) -> str:
+    """The console session id the browser sent (empty when none)."""
+    return request.cookies.get(COOKIE, "")
+
+
+async def require_caller(request: Request) -> Caller:
+    """The signed-in person of this request (a live session); AuthError otherwise. Checked once per request."""
+    cached: Caller | None = getattr(request.state, "caller", None)
+    if cached is not None:
+        return cached
+    policy = SessionPolicy.from_settings(request.app.state.settings)
+    async with request.app.state.sessions() as session, session.begin():
+        caller = await check_session(session, session_id(request), policy, utcnow())
+    if caller is None:
+        raise AuthError("console sign-in required")
+    request.state.caller = caller
+    return caller
+
+
+async def require_role(request: Request, *roles: str) -> Caller:
+    """The signed-in person, who must hold one of `roles` in some scope (an admin holds every role)."""
+    caller = await require_caller(request)
+    if not any(caller.can(role) for role in roles):
+        raise AuthError(f"role {'/'.join(roles)} required")
+    return caller
+
+
+def csrf_for(request: Request) -> str:
+    """The CSRF token the session's forms carry (empty without a session)."""
+    sid = session_id(request)
+    return csrf_token(sid) if sid else ""
+
+
+def csrf_ok(request: Request, form: Mapping[str, Any]) -> bool:
+    """Whether a posted form carries this session's CSRF token."""
+    sent = form.get(CSRF_FIELD, "")
+    return isinstance(sent, str) and csrf_matches(session_id(request), sent)
 
 
 def client_address(request: Request) -> str:

@@ -1,4 +1,4 @@
-"""The staff booking JSON API (Bearer STAFF_TOKEN or the console login): list, move, cancel bookings; close days."""
+"""The staff booking JSON API (Bearer STAFF_TOKEN, the machine token): list, move, cancel bookings; close days."""
 
 from __future__ import annotations
 

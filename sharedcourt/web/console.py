@@ -1,9 +1,8 @@
-"""Staff console: transcripts with personal data masked, and charts of what is happening."""
+"""Staff console: transcripts with personal data masked, and charts of what is happening (signed-in accounts)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -23,15 +22,9 @@ from sharedcourt.domain.disputes import BY_CODE
 from sharedcourt.domain.values.masking import known_names, mask_facts, mask_text
 from sharedcourt.errors import AuthError, NotFound
 from sharedcourt.settings import Settings
-from sharedcourt.web.auth import (
-    COOKIE,
-    COOKIE_SECONDS,
-    LoginThrottle,
-    client_address,
-    cookie_value,
-    require_staff,
-    token_matches,
-)
+from sharedcourt.staff.roles import ROLES, Caller
+from sharedcourt.web.auth import require_caller, require_role
+from sharedcourt.web.console_login import LoginPages, console_context, refused_page
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 AUTHORS = {"resident": "居民", "bot": "机器人", "system": "系统"}
@@ -102,12 +95,7 @@ def _case_row(case: Case, names: list[str]) -> dict[str, Any]:
     }
 
 
-def _is_staff(request: Request) -> bool:
-    try:
-        require_staff(request)
-    except AuthError:
-        return False
-    return True
+NO_ROLE = "您的账号尚未分配角色，请联系管理员。"
 
 
 class ConsolePages:
@@ -115,44 +103,24 @@ class ConsolePages:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.templates = Jinja2Templates(directory=str(TEMPLATES))
-        self.throttle = LoginThrottle(settings.login_max_failures, settings.login_lockout_seconds)
+        self.templates = Jinja2Templates(directory=str(TEMPLATES), context_processors=[console_context])
+        self.login = LoginPages(settings, self.templates)
 
-    async def login_form(self, request: Request) -> Response:
-        """The sign-in page."""
-        return self.templates.TemplateResponse(request, "login.html", {"error": None})
-
-    async def login(self, request: Request) -> Response:
-        """Check the staff token (throttled per address) and set the login cookie (never the token itself)."""
-        address = client_address(request)
-        locked = self.throttle.retry_after(address)
-        if locked:
-            return self._locked_out(request, locked)
-        form = await request.form()
-        if not token_matches(self.settings, str(form.get("token", ""))):
-            locked = self.throttle.failed(address)
-            if locked:
-                return self._locked_out(request, locked)
-            return self.templates.TemplateResponse(request, "login.html", {"error": "口令不正确"}, status_code=403)
-        self.throttle.succeeded(address)
-        response = RedirectResponse("/console", status_code=303)
-        secure = self.settings.public_url.startswith("https://")
-        response.set_cookie(
-            COOKIE, cookie_value(self.settings), max_age=COOKIE_SECONDS, httponly=True, samesite="strict", secure=secure
-        )
-        return response
-
-    def _locked_out(self, request: Request, seconds: int) -> Response:
-        """429 with Retry-After: too many wrong tokens from this address, whatever this attempt holds."""
-        minutes = math.ceil(seconds / 60)
-        context = {"error": f"尝试次数过多，请 {minutes} 分钟后再试"}
-        headers = {"Retry-After": str(seconds)}
-        return self.templates.TemplateResponse(request, "login.html", context, status_code=429, headers=headers)
+    async def _caller(self, request: Request) -> Caller | Response:
+        """The signed-in person holding some role; else a redirect to sign-in (or 403 when they hold none)."""
+        try:
+            caller = await require_caller(request)
+        except AuthError:
+            return RedirectResponse("/console/login", status_code=303)
+        if not any(caller.can(role) for role in ROLES):
+            return refused_page(self.templates, request, NO_ROLE)
+        return caller
 
     async def dashboard(self, request: Request) -> Response:
         """Counts, two charts and the latest conversations."""
-        if not _is_staff(request):
-            return RedirectResponse("/console/login", status_code=303)
+        caller = await self._caller(request)
+        if isinstance(caller, Response):
+            return caller
         async with request.app.state.sessions() as session:
             data = await stats(session)
             rows = (
@@ -181,8 +149,9 @@ class ConsolePages:
 
     async def transcript(self, request: Request) -> Response:
         """One conversation's messages and cases, personal data masked."""
-        if not _is_staff(request):
-            return RedirectResponse("/console/login", status_code=303)
+        caller = await self._caller(request)
+        if isinstance(caller, Response):
+            return caller
         conversation_id = request.path_params["conversation_id"]
         async with request.app.state.sessions() as session:
             conversation = await session.get(Conversation, conversation_id)
@@ -200,18 +169,19 @@ class ConsolePages:
         return self.templates.TemplateResponse(request, "transcript.html", context)
 
     async def stats_api(self, request: Request) -> Response:
-        """The dashboard's counts as JSON (staff token or cookie)."""
-        require_staff(request)
+        """The dashboard's counts as JSON (a signed-in account holding some role)."""
+        await require_role(request, *ROLES)
         async with request.app.state.sessions() as session:
             return JSONResponse(await stats(session))
 
 
 def routes(settings: Settings) -> list[BaseRoute]:
-    """The console's routes: sign-in, dashboard, transcripts and the stats API."""
+    """The console's routes: sign-in and sign-out, dashboard, transcripts and the stats API."""
     pages = ConsolePages(settings)
     return [
-        Route("/console/login", pages.login_form, methods=["GET"]),
-        Route("/console/login", pages.login, methods=["POST"]),
+        Route("/console/login", pages.login.login_form, methods=["GET"]),
+        Route("/console/login", pages.login.login, methods=["POST"]),
+        Route("/console/logout", pages.login.logout, methods=["POST"]),
         Route("/console", pages.dashboard, methods=["GET"]),
         Route("/console/conversations/{conversation_id}", pages.transcript, methods=["GET"]),
         Route("/console/api/stats", pages.stats_api, methods=["GET"]),

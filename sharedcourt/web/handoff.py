@@ -1,4 +1,4 @@
-"""The handoff's HTTP API (Bearer STAFF_TOKEN: the action server and a console call it) and the transcript page
+"""The handoff's HTTP API (Bearer STAFF_TOKEN: the action server's; no console session) and the transcript page
 linked from staff cards (a signed, expiring link per person; every opening logged, personal data masked)."""
 
 from __future__ import annotations

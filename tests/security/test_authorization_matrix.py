@@ -1,9 +1,13 @@
-"""Authorization matrix: every route the app serves has a decision, and every staff route refuses strangers.
+"""Authorization matrix: every route the app serves has a decision, and every protected route refuses strangers.
 
 The decision table below is the contract. A route the app serves without a decision fails the suite (decide it
-here when you add it); a decision whose route is gone fails too. `staff` routes are tried anonymously, with a
-wrong, an empty and a non-bearer token, with the token in the query string and with a console cookie signed by
-another secret: each must be refused. With the right token they must not be refused (and never answer 5xx).
+here when you add it); a decision whose route is gone fails too.
+- `machine` routes (the action server's internal API) are tried anonymously, with a wrong, an empty and a
+  non-bearer token, with the token in the query string and with a signed-in person's console session: each must be
+  refused. With the right bearer token they must not be refused (and never answer 5xx).
+- `console` routes (pages and JSON for people) are tried anonymously, with the right STAFF_TOKEN as bearer or in the
+  query (the token signs no one in to the console), with made-up, empty, signed-out and deactivated-account session
+  cookies: each must be refused. A live session (and, for a form POST, its CSRF token) must not be refused.
 """
 
 from __future__ import annotations
@@ -12,14 +16,19 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy import update
+from stand_ins.console_accounts import PASSWORD, add_account, csrf_of, login_form
 from stand_ins.secure_app import STAFF_TOKEN, Stack, secure_app, secure_settings
 from stand_ins.served_routes import sample_url, served
 
 from sharedcourt.app import create_app
+from sharedcourt.db.staff import StaffAccount
 from sharedcourt.settings import Settings
+from sharedcourt.web.auth import COOKIE
 
 PUBLIC = "public"  # anyone; the route authenticates by its own means (named in the comment) or needs none
-STAFF = "staff"  # staff bearer token or the console's login cookie
+MACHINE = "machine"  # the STAFF_TOKEN bearer only: the action server's internal API
+CONSOLE = "console"  # a signed-in account's session (any role for now); the staff token opens nothing here
 LINK = "link"  # a signed link handed to staff in a card; nothing else opens it
 
 DECISIONS: dict[tuple[str, str], str] = {
@@ -28,25 +37,26 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("GET", "/webchat/messages"): PUBLIC,  # the resident's own conversation, chosen by the server's cookie
     ("POST", "/webchat/messages"): PUBLIC,  # idem
     ("GET", "/console/login"): PUBLIC,  # the sign-in form
-    ("POST", "/console/login"): PUBLIC,  # the sign-in itself (throttled)
+    ("POST", "/console/login"): PUBLIC,  # the sign-in itself (throttled per address and per name)
     ("POST", "/dingtalk/callback"): PUBLIC,  # DingTalk's signature headers
     ("GET", "/wechat/callback"): PUBLIC,  # WeChat's URL check signature
     ("POST", "/wechat/callback"): PUBLIC,  # WeChat's signature and safe-mode encryption
     ("GET", "/wecom/callback"): PUBLIC,  # WeCom's msg_signature
     ("POST", "/wecom/callback"): PUBLIC,  # idem
     ("GET", "/handoff/tickets/{number}/transcript"): LINK,
-    ("GET", "/console"): STAFF,
-    ("GET", "/console/conversations/{conversation_id}"): STAFF,
-    ("GET", "/console/api/stats"): STAFF,
-    ("POST", "/handoff/requests"): STAFF,  # the action server calls these with the staff token
-    ("POST", "/handoff/cancel"): STAFF,
-    ("POST", "/handoff/ratings"): STAFF,
-    ("POST", "/handoff/status"): STAFF,
-    ("POST", "/handoff/staff/command"): STAFF,
-    ("GET", "/handoff/staff/inbox"): STAFF,
-    ("GET", "/staff/bookings"): STAFF,
-    ("POST", "/staff/closures"): STAFF,
-    ("POST", "/staff/bookings/{booking_id:int}/{verb:str}"): STAFF,
+    ("GET", "/console"): CONSOLE,
+    ("POST", "/console/logout"): CONSOLE,  # and the session's CSRF token
+    ("GET", "/console/conversations/{conversation_id}"): CONSOLE,
+    ("GET", "/console/api/stats"): CONSOLE,
+    ("POST", "/handoff/requests"): MACHINE,  # the action server calls these with the staff token
+    ("POST", "/handoff/cancel"): MACHINE,
+    ("POST", "/handoff/ratings"): MACHINE,
+    ("POST", "/handoff/status"): MACHINE,
+    ("POST", "/handoff/staff/command"): MACHINE,
+    ("GET", "/handoff/staff/inbox"): MACHINE,
+    ("GET", "/staff/bookings"): MACHINE,
+    ("POST", "/staff/closures"): MACHINE,
+    ("POST", "/staff/bookings/{booking_id:int}/{verb:str}"): MACHINE,
 }
 
 CONSOLE_LOGIN = "/console/login"
@@ -90,10 +100,10 @@ def refused(response: httpx.Response) -> bool:
     return response.status_code in (302, 303, 307) and httpx.URL(location).path == CONSOLE_LOGIN
 
 
-def staff_routes() -> Iterator[tuple[str, str]]:
-    """Every (method, path) decided `staff`, plus HEAD beside each GET."""
-    for (method, path), decision in sorted(DECISIONS.items()):
-        if decision == STAFF:
+def routes_of(decision: str) -> Iterator[tuple[str, str]]:
+    """Every (method, path) with this decision, plus HEAD beside each GET."""
+    for (method, path), decided in sorted(DECISIONS.items()):
+        if decided == decision:
             yield method, path
             if method == "GET":
                 yield "HEAD", path
@@ -106,46 +116,60 @@ async def _call(
     headers: dict[str, str] | None = None,
     params: dict[str, str] | None = None,
     cookies: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
 ) -> httpx.Response:
-    sent = {"content-type": "application/json", **(headers or {})}
+    kind = "application/x-www-form-urlencoded" if form is not None else "application/json"
+    sent = {"content-type": kind, **(headers or {})}
     if cookies:
         sent["cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
     stack.client.cookies.clear()
-    content = b"{}" if method == "POST" else None
+    content = (str(httpx.QueryParams(form)).encode() if form is not None else b"{}") if method == "POST" else None
     request = stack.client.build_request(method, sample_url(path), content=content, headers=sent, params=params)
     return await stack.client.send(request, follow_redirects=False)
 
 
-async def _foreign_cookie(database_url: str) -> dict[str, str]:
-    """The console cookie a successful login gives on an app with another staff secret."""
-    async with secure_app(database_url, STAFF_TOKEN="another-deployments-staff-token") as other:
-        response = await other.client.post(
-            CONSOLE_LOGIN, data={"token": "another-deployments-staff-token"}, follow_redirects=False
-        )
-        assert response.status_code == 303, response.text
-        cookies = dict(response.cookies)
-        assert cookies, "a successful login sets a cookie"
-        return cookies
+async def _signed_in(stack: Stack, username: str, role: str = "admin") -> tuple[dict[str, str], str]:
+    """A live console session of a new account: its cookie and its CSRF token."""
+    await add_account(stack.app.state.sessions, username, role)
+    stack.client.cookies.clear()
+    response = await stack.client.post(CONSOLE_LOGIN, data=login_form(username), follow_redirects=False)
+    assert response.status_code == 303, response.text
+    cookie = {COOKIE: response.cookies[COOKIE]}
+    page = await _call(stack, "GET", "/console", cookies=cookie)
+    return cookie, csrf_of(page.text)
 
 
-@pytest.mark.parametrize(("method", "path"), list(staff_routes()))
-async def test_staff_route_refuses_strangers_and_admits_staff(
+async def _dead_sessions(stack: Stack) -> dict[str, dict[str, str]]:
+    """Session cookies that must open nothing: signed out, and of an account deactivated since."""
+    signed_out, csrf = await _signed_in(stack, "signedout", "auditor")
+    assert (await _call(stack, "POST", "/console/logout", cookies=signed_out, form={"csrf": csrf})).status_code == 200
+    deactivated, _ = await _signed_in(stack, "deactivated", "auditor")
+    async with stack.app.state.sessions() as session, session.begin():
+        await session.execute(update(StaffAccount).where(StaffAccount.username == "deactivated").values(active=False))
+    return {"signed-out session": signed_out, "deactivated account's session": deactivated}
+
+
+def _token_attempts() -> dict[str, dict[str, dict[str, str]]]:
+    return {
+        "anonymous": {},
+        "wrong bearer": {"headers": {"Authorization": "Bearer not-the-staff-token"}},
+        "empty bearer": {"headers": {"Authorization": "Bearer "}},
+        "bare Bearer": {"headers": {"Authorization": "Bearer"}},
+        "token without scheme": {"headers": {"Authorization": STAFF_TOKEN}},
+        "basic scheme": {"headers": {"Authorization": f"Basic {STAFF_TOKEN}"}},
+        "token prefix": {"headers": {"Authorization": f"Bearer {STAFF_TOKEN[:-1]}"}},
+        "token in query": {"params": {"token": STAFF_TOKEN}},
+    }
+
+
+@pytest.mark.parametrize(("method", "path"), list(routes_of(MACHINE)))
+async def test_machine_route_refuses_strangers_and_people_and_admits_the_token(
     database_url: str, sessions: object, method: str, path: str
 ) -> None:
-    foreign = await _foreign_cookie(database_url)
     async with secure_app(database_url) as stack:
-        attempts: dict[str, dict[str, dict[str, str]]] = {
-            "anonymous": {},
-            "wrong bearer": {"headers": {"Authorization": "Bearer not-the-staff-token"}},
-            "empty bearer": {"headers": {"Authorization": "Bearer "}},
-            "bare Bearer": {"headers": {"Authorization": "Bearer"}},
-            "token without scheme": {"headers": {"Authorization": STAFF_TOKEN}},
-            "basic scheme": {"headers": {"Authorization": f"Basic {STAFF_TOKEN}"}},
-            "token prefix": {"headers": {"Authorization": f"Bearer {STAFF_TOKEN[:-1]}"}},
-            "token in query": {"params": {"token": STAFF_TOKEN}},
-            "cookie of another secret": {"cookies": foreign},
-            "empty cookie": {"cookies": dict.fromkeys(foreign, "")},
-        }
+        cookie, csrf = await _signed_in(stack, "admin")
+        attempts = _token_attempts()
+        attempts["an admin's console session"] = {"cookies": cookie, "form": {"csrf": csrf}}
         for name, kwargs in attempts.items():
             response = await _call(stack, method, path, **kwargs)
             assert refused(response), f"{method} {path} ({name}) was answered {response.status_code}"
@@ -155,16 +179,40 @@ async def test_staff_route_refuses_strangers_and_admits_staff(
         assert allowed.status_code < 500, f"{method} {path} with the right token: {allowed.status_code}"
 
 
-async def test_console_cookie_of_this_deployment_admits_and_wrong_login_sets_none(
-    database_url: str, sessions: object
+@pytest.mark.parametrize(("method", "path"), list(routes_of(CONSOLE)))
+async def test_console_route_refuses_strangers_and_the_token_and_admits_a_session(
+    database_url: str, sessions: object, method: str, path: str
 ) -> None:
     async with secure_app(database_url) as stack:
-        wrong = await stack.client.post(CONSOLE_LOGIN, data={"token": "guess"}, follow_redirects=False)
+        attempts = _token_attempts()
+        attempts["right bearer token"] = {"headers": stack.staff()}
+        attempts["made-up session"] = {"cookies": {COOKIE: "x" * 43}}
+        attempts["empty session"] = {"cookies": {COOKIE: ""}}
+        attempts["password as session"] = {"cookies": {COOKIE: PASSWORD}}
+        for name, cookie in (await _dead_sessions(stack)).items():
+            attempts[name] = {"cookies": cookie}
+        for name, kwargs in attempts.items():
+            response = await _call(stack, method, path, **kwargs)
+            assert refused(response), f"{method} {path} ({name}) was answered {response.status_code}"
+            assert response.status_code < 500
+        cookie, csrf = await _signed_in(stack, "admin")
+        allowed = await _call(stack, method, path, cookies=cookie, form={"csrf": csrf} if method == "POST" else None)
+        assert not refused(allowed), f"{method} {path} refused a live session: {allowed.status_code}"
+        assert allowed.status_code < 500, f"{method} {path} with a live session: {allowed.status_code}"
+
+
+async def test_console_login_sets_a_session_only_for_the_right_password(database_url: str, sessions: object) -> None:
+    async with secure_app(database_url) as stack:
+        await add_account(stack.app.state.sessions, "admin")
+        wrong = await stack.client.post(CONSOLE_LOGIN, data=login_form("admin", "guess"), follow_redirects=False)
         assert wrong.status_code in (401, 403) and not wrong.cookies
-        empty = await stack.client.post(CONSOLE_LOGIN, data={"token": ""}, follow_redirects=False)
+        empty = await stack.client.post(CONSOLE_LOGIN, data={"username": "", "password": ""}, follow_redirects=False)
         assert empty.status_code in (400, 401, 403) and not empty.cookies
-        good = await stack.client.post(CONSOLE_LOGIN, data={"token": STAFF_TOKEN}, follow_redirects=False)
+        token = await stack.client.post(CONSOLE_LOGIN, data={"token": STAFF_TOKEN}, follow_redirects=False)
+        assert token.status_code in (401, 403) and not token.cookies, "the staff token signs no one in"
+        good = await stack.client.post(CONSOLE_LOGIN, data=login_form("admin"), follow_redirects=False)
         assert good.status_code == 303
-        assert STAFF_TOKEN not in good.headers.get("set-cookie", ""), "the cookie never carries the token"
+        set_cookie = good.headers.get("set-cookie", "")
+        assert PASSWORD not in set_cookie and STAFF_TOKEN not in set_cookie
         stats = await stack.client.get("/console/api/stats")
         assert stats.status_code == 200

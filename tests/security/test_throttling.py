@@ -1,6 +1,6 @@
-"""Brute force is throttled: console sign-in locks an address out after LOGIN_MAX_FAILURES wrong tokens (429, even
-for the right token, no cookie), and web chat refuses messages over its per-resident and per-address limits (429,
-nothing stored, no Rasa turn)."""
+"""Brute force is throttled: console sign-in locks an address, and a login name, out after LOGIN_MAX_FAILURES wrong
+passwords (429, even for the right password, no cookie), and web chat refuses messages over its per-resident and
+per-address limits (429, nothing stored, no Rasa turn)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from stand_ins.secure_app import STAFF_TOKEN, Stack, secure_app
+from stand_ins.console_accounts import PASSWORD, add_account
+from stand_ins.secure_app import Stack, secure_app
 
 MAX_FAILURES = 4
 LOGIN = "/console/login"
@@ -23,6 +24,7 @@ async def stack(database_url: str, sessions: object) -> AsyncIterator[Stack]:
         WEBCHAT_PER_SENDER_PER_MINUTE="3",
         WEBCHAT_PER_ADDRESS_PER_MINUTE="5",
     ) as running:
+        await add_account(running.app.state.sessions, "admin")
         yield running
 
 
@@ -32,16 +34,17 @@ def from_address(stack: Stack, host: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30)
 
 
-async def _login(client: httpx.AsyncClient, token: str, **headers: str) -> httpx.Response:
-    return await client.post(LOGIN, data={"token": token}, headers=headers, follow_redirects=False)
+async def _login(client: httpx.AsyncClient, password: str, username: str = "admin", **headers: str) -> httpx.Response:
+    data = {"username": username, "password": password}
+    return await client.post(LOGIN, data=data, headers=headers, follow_redirects=False)
 
 
 async def test_login_locks_out_after_the_configured_failures(stack: Stack) -> None:
-    statuses = [(await _login(stack.client, f"guess-{i}")).status_code for i in range(MAX_FAILURES + 3)]
+    statuses = [(await _login(stack.client, "guess", f"name-{i}")).status_code for i in range(MAX_FAILURES + 3)]
     assert statuses[: MAX_FAILURES - 1] == [403] * (MAX_FAILURES - 1), statuses
     assert statuses[MAX_FAILURES:] == [429] * 3, f"no more than {MAX_FAILURES} guesses are checked: {statuses}"
-    locked = await _login(stack.client, STAFF_TOKEN)
-    assert locked.status_code == 429, "the right token does not open a locked-out address"
+    locked = await _login(stack.client, PASSWORD)
+    assert locked.status_code == 429, "the right password does not open a locked-out address"
     assert not locked.cookies
     assert int(locked.headers["retry-after"]) > 0
     assert (await stack.client.get("/console/api/stats")).status_code in (401, 403)
@@ -49,19 +52,29 @@ async def test_login_locks_out_after_the_configured_failures(stack: Stack) -> No
 
 async def test_forwarded_for_does_not_reset_the_count(stack: Stack) -> None:
     for i in range(MAX_FAILURES):
-        await _login(
-            stack.client, f"guess-{i}", **{"x-forwarded-for": f"203.0.113.{i}", "x-real-ip": f"198.51.100.{i}"}
-        )
-    response = await _login(stack.client, "guess-again", **{"x-forwarded-for": "203.0.113.200"})
+        forwarded = {"x-forwarded-for": f"203.0.113.{i}", "x-real-ip": f"198.51.100.{i}"}
+        await _login(stack.client, "guess", f"name-{i}", **forwarded)
+    response = await _login(stack.client, "guess-again", "another-name", **{"x-forwarded-for": "203.0.113.200"})
     assert response.status_code == 429
 
 
 async def test_a_lockout_does_not_lock_out_other_addresses(stack: Stack) -> None:
     for i in range(MAX_FAILURES + 1):
-        await _login(stack.client, f"guess-{i}")
+        await _login(stack.client, "guess", f"name-{i}")
     async with from_address(stack, "10.20.30.40") as colleague:
-        response = await _login(colleague, STAFF_TOKEN)
+        response = await _login(colleague, PASSWORD)
         assert response.status_code == 303, "a guesser elsewhere cannot lock staff out of the console"
+
+
+async def test_a_login_name_is_locked_out_whatever_the_address(stack: Stack) -> None:
+    statuses = []
+    for i in range(MAX_FAILURES):
+        async with from_address(stack, f"198.18.0.{i}") as guesser:
+            statuses.append((await _login(guesser, f"guess-{i}")).status_code)
+    assert statuses == [403] * (MAX_FAILURES - 1) + [429], statuses
+    async with from_address(stack, "198.18.1.1") as owner:
+        locked = await _login(owner, PASSWORD)
+        assert locked.status_code == 429 and not locked.cookies, "spreading guesses over addresses does not help"
 
 
 async def _say(client: httpx.AsyncClient, text: str) -> int:

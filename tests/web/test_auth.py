@@ -1,9 +1,9 @@
-"""Staff sign-in pieces: the token compare, the expiring cookie and the login throttle (on a fake clock)."""
+"""Staff sign-in pieces: the machine token compare and the login throttle (on a fake clock)."""
 
 from __future__ import annotations
 
 from sharedcourt.settings import Settings
-from sharedcourt.web.auth import COOKIE_SECONDS, LoginThrottle, cookie_valid, cookie_value, token_matches
+from sharedcourt.web.auth import LoginThrottle, token_matches
 
 SETTINGS = Settings(staff_token="the-staff-token")
 
@@ -20,15 +20,6 @@ def test_token_matches_only_the_staff_token_and_never_an_empty_one() -> None:
     assert token_matches(SETTINGS, "the-staff-token")
     assert not token_matches(SETTINGS, "the-staff-toke")
     assert not token_matches(Settings(staff_token=""), "")
-
-
-def test_a_cookie_is_valid_until_its_end_and_only_for_its_token() -> None:
-    value = cookie_value(SETTINGS, now=5000)
-    assert cookie_valid(SETTINGS, value, now=5000 + COOKIE_SECONDS - 1)
-    assert not cookie_valid(SETTINGS, value, now=5000 + COOKIE_SECONDS)
-    assert not cookie_valid(Settings(staff_token="rotated-token"), value, now=5001)
-    assert not cookie_valid(SETTINGS, "garbage", now=5001)
-    assert "the-staff-token" not in value
 
 
 def test_the_lockout_ends_after_its_window() -> None:

@@ -1,0 +1,1 @@
+"""Staff accounts: people, their roles and scopes, console sessions and the audit log (issue 12)."""
