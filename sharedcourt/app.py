@@ -22,6 +22,7 @@ from sharedcourt.channels import dingtalk, webchat, wechat, wecom
 from sharedcourt.clients.rasa import RasaClient
 from sharedcourt.db.session import make_engine, make_sessionmaker
 from sharedcourt.errors import AuthError, BadRequest, Conflict, NotFound, PayloadTooLarge, UpstreamError
+from sharedcourt.handoff import roster_source
 from sharedcourt.handoff import runtime as handoff
 from sharedcourt.messaging.outbox import Outbox
 from sharedcourt.messaging.router import Router
@@ -107,12 +108,15 @@ async def _retry_loop(router: Router, interval: float) -> None:
 
 
 def _background(app: Starlette, settings: Settings) -> list[asyncio.Task[None]]:
-    """The loops that run beside requests: outbox sender, retry of kept messages, handoff tick, reminders, purge."""
+    """The loops beside requests: outbox sender, retry of kept messages, handoff tick, roster, reminders, purge."""
     state = app.state
     return [
         asyncio.create_task(state.outbox.run(settings.outbox_interval)),
         asyncio.create_task(_retry_loop(state.router, settings.retry_interval)),
         asyncio.create_task(handoff.tick_loop(state.handoff.service, settings.handoff_tick_seconds)),
+        asyncio.create_task(
+            roster_source.refresh_loop(state.handoff.service, state.sessions, settings.roster_refresh_seconds)
+        ),
         reminders.start(settings, state.sessions, state.router, state.outbox),
         retention.start(settings, state.sessions),
     ]
