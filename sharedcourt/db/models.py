@@ -2,14 +2,14 @@
 
 from sharedcourt.db.audit import DingTalkInbound, LinkOpening, SeenSignature
 from sharedcourt.db.base import Base
-from sharedcourt.db.booking import Booking, CallbackRequest, Reminder, SiteClosure, Slot
+from sharedcourt.db.booking import Booking, CallbackRequest, Reminder, ReminderOptOut, SiteClosure, Slot
 from sharedcourt.db.case import Case, Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.jobs import JobRun
 from sharedcourt.db.outbox import OutboxItem
 from sharedcourt.db.site import Site, SiteStaff
 from sharedcourt.db.ticket import Rating, Ticket, TicketEvent
-from sharedcourt.db.wechat import WeChatQuota, WeChatTurn
+from sharedcourt.db.wechat import WeChatConsent, WeChatQuota, WeChatTurn
 
 __all__ = [
     "Base",
@@ -25,6 +25,7 @@ __all__ = [
     "OutboxItem",
     "Rating",
     "Reminder",
+    "ReminderOptOut",
     "Resident",
     "SeenSignature",
     "Site",
@@ -33,6 +34,7 @@ __all__ = [
     "Slot",
     "Ticket",
     "TicketEvent",
+    "WeChatConsent",
     "WeChatQuota",
     "WeChatTurn",
 ]
