@@ -45,6 +45,8 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("POST", "/handoff/staff/command"): STAFF,
     ("GET", "/handoff/staff/inbox"): STAFF,
     ("GET", "/staff/bookings"): STAFF,
+    ("POST", "/staff/bookings"): STAFF,
+    ("GET", "/staff/reminders/failed"): STAFF,
     ("POST", "/staff/closures"): STAFF,
     ("POST", "/staff/bookings/{booking_id:int}/{verb:str}"): STAFF,
 }

@@ -1,6 +1,6 @@
 """Notices to WeChat residents: the purpose's category template, else a customer-service message inside the
-48-hour window, else recorded as undelivered (the outbox item and transcript row `failed` with the reason, and the
-booking reminder, if any, `failed` too) -- never silently lost.
+48-hour window, else recorded as undelivered (the outbox item and transcript row `failed` with the reason; the
+outbox tells the booking reminder, if any, through its failure watchers) -- never silently lost.
 
 WeChat's refusals of a template (errcodes in `REFUSED`) fall back to the customer-service text; a busy or
 rate-limited API (-1, 45009) and a connection that never arrived are retried by the outbox; a resident who
@@ -17,7 +17,6 @@ import requests
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from wechatpy.exceptions import WeChatClientException
 
-from sharedcourt.booking.reminders import mark_undelivered
 from sharedcourt.channels.wechat.quota import exhaust_quota, give_back_quota, take_quota
 from sharedcourt.channels.wechat.templates import Layout, render
 from sharedcourt.clients.wechat import WeChatAPI
@@ -55,13 +54,10 @@ class NoticeDelivery:
         self.public_url = public_url
 
     async def send(self, item: Item) -> SendResult:
-        """Template, else customer-service text, else undelivered; the reminder row follows a final failure."""
+        """Template, else customer-service text, else undelivered (the outbox's failure watchers are told)."""
         result = await self._send(item)
-        reminder_id = item.payload.get("reminder_id")
         if result.status == "failed":
-            log.warning("notice (outbox item %s, reminder %s) undelivered: %s", item.id, reminder_id, result.detail)
-            if isinstance(reminder_id, int):
-                await mark_undelivered(self.sessions, reminder_id, result.detail)
+            log.warning("notice (outbox item %s) undelivered: %s", item.id, result.detail)
         return result
 
     async def _send(self, item: Item) -> SendResult:
