@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sharedcourt.booking.optout import HINT, OPTED_OUT, REMINDER_KINDS, OptOut, stop_button
 from sharedcourt.booking.views import BookingView, view, what_to_bring
 from sharedcourt.db.base import utcnow
 from sharedcourt.db.booking import CONFIRMED, Booking, Reminder, ReminderOptOut
@@ -40,7 +41,6 @@ from sharedcourt.messaging.router import Router
 
 log = logging.getLogger(__name__)
 
-REMINDER_KINDS = ("day_before", "two_hours")
 PURPOSE_OF_KIND = {"day_before": "reminder", "two_hours": "reminder", "moved": "booking_changed",
                    "cancelled": "booking_changed", "confirmed": "booking_confirmed"}  # fmt: skip
 TITLES = {
@@ -51,7 +51,6 @@ TITLES = {
     "confirmed": "调解预约成功",
 }
 STATUS_OF_KIND = {"day_before": "待出席", "two_hours": "待出席", "moved": "已改期", "cancelled": "已取消"}
-OPTED_OUT = "resident asked for no reminders"
 LEASE = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 
@@ -91,7 +90,8 @@ class RouterNoticeSender:
 
     async def send(self, notice: Notice) -> None:
         """Store the notice as a message of the conversation and deliver it."""
-        reply = Reply(notice.text, custom={"notice": notice.kind, "booking_id": notice.booking.id})
+        buttons = (stop_button(notice.booking.id),) if notice.kind in REMINDER_KINDS else ()
+        reply = Reply(notice.text, buttons, custom={"notice": notice.kind, "booking_id": notice.booking.id})
         await self.router.send(notice.booking.conversation_id, [reply], author="system", kind="notice")
 
 
@@ -135,11 +135,11 @@ def reminder_text(kind: str, b: BookingView) -> str:
     if kind == "day_before":
         return (
             f"温馨提醒：您预约的调解在明天 {b.when_zh}，地点：{place}，调解员：{b.mediator}。\n"
-            f"请带好：{what_to_bring(b.dispute_code)}。\n如需改时间或取消，请回复“我的预约”。"
+            f"请带好：{what_to_bring(b.dispute_code)}。\n如需改时间或取消，请回复“我的预约”。{HINT}"
         )
     return (
         f"温馨提醒：您的调解将于今天 {start:%H:%M} 在{place}开始，请提前10分钟到达。"
-        f"案件编号：{b.case_number}，调解员：{b.mediator}。"
+        f"案件编号：{b.case_number}，调解员：{b.mediator}。{HINT}"
     )
 
 
@@ -312,6 +312,7 @@ def start(
 ) -> asyncio.Task[None]:
     """The app's background reminder loop (wired in sharedcourt.app's lifespan)."""
     senders = senders_for(settings, router, outbox)
+    router.shortcuts.append(OptOut(sessions))  # "不用提醒了" is answered before Rasa, in every channel
     if isinstance(outbox, Outbox):
         watch_outbox(sessions, outbox)
     interval = settings.reminder_interval

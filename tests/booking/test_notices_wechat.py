@@ -137,3 +137,17 @@ async def test_a_reminder_the_outbox_gives_up_on_ends_failed_and_staff_see_why(h
     assert row["reason"] == reminder.last_error and row["booking"]["channel"] == "wechat"
     elsewhere = await h.client.get("/staff/reminders/failed", params={"site": "NOSUCHSITE"}, headers=BEARER)
     assert elsewhere.json() == {"failed": []}
+
+
+async def test_saying_no_reminders_in_wechat_stops_them_before_rasa(h: Harness) -> None:
+    booking_id = await wrote_and_booked(h)
+    turns = len(h.rasa.received)
+    said = await h.reply_text(h.pusher.text(OPENID, "不用提醒了"))
+    assert said is not None and said.startswith("好的，以后不再给您发送调解提醒")
+    assert len(h.rasa.received) == turns, "the words are answered before Rasa"
+    loop = service(h)
+    assert await loop.run_due(DAY_BEFORE) == 0
+    assert await loop.run_due(DAY_BEFORE + dt.timedelta(days=1)) == 0
+    await settled(h)
+    assert h.api.sent_templates(OPENID) == []
+    assert {r.status for r in (await reminder_rows(h, booking_id)).values()} == {"cancelled"}
