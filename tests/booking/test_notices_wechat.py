@@ -14,7 +14,7 @@ from booking.test_reminders import HOURS
 from booking.test_reminders_wechat import reminder_rows, service, settled, wrote_and_booked
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from stand_ins.wechat_harness import APPID, OPENID, SECRET, TEMPLATE_IDS, Harness, harness
+from stand_ins.wechat_harness import APPID, OPENID, SECRET, SUBSCRIBE_IDS, TEMPLATE_IDS, Harness, harness
 from stand_ins.wechat_server import WeChatStandIn
 
 from sharedcourt.booking.calendar import ensure_slots, free_slots
@@ -24,11 +24,13 @@ from sharedcourt.db.conversation import Conversation
 from sharedcourt.db.outbox import OutboxItem
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.db.site import Site, SiteStaff
+from sharedcourt.db.wechat import WeChatConsent
 from sharedcourt.domain.clock import TZ
 
 STAFF_TOKEN = "staff-token-for-the-notice-tests-0123456789"
 BEARER = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 DAY_BEFORE = dt.datetime(2026, 12, 1, 10, 0, tzinfo=TZ)
+TWO_HOURS = dt.datetime(2026, 12, 2, 7, 0, tzinfo=TZ)
 
 
 @pytest.fixture
@@ -147,7 +149,67 @@ async def test_saying_no_reminders_in_wechat_stops_them_before_rasa(h: Harness) 
     assert len(h.rasa.received) == turns, "the words are answered before Rasa"
     loop = service(h)
     assert await loop.run_due(DAY_BEFORE) == 0
-    assert await loop.run_due(DAY_BEFORE + dt.timedelta(days=1)) == 0
+    assert await loop.run_due(TWO_HOURS) == 0
     await settled(h)
     assert h.api.sent_templates(OPENID) == []
     assert {r.status for r in (await reminder_rows(h, booking_id)).values()} == {"cancelled"}
+
+
+async def consents(h: Harness) -> list[str]:
+    async with h.sessions() as session:
+        return list(await session.scalars(select(WeChatConsent.status).order_by(WeChatConsent.id)))
+
+
+async def test_an_accepted_subscription_carries_one_reminder_then_the_template(h: Harness) -> None:
+    booking_id = await wrote_and_booked(h)
+    said = await h.accept_subscription(OPENID, SUBSCRIBE_IDS["reminder"], reject=("SUB-OTHER",))
+    assert said is not None and "服务通知" in said
+    assert await consents(h) == ["granted"], "one row per accept, none for a reject"
+    loop = service(h)
+    assert await loop.run_due(DAY_BEFORE) == 1
+    await settled(h)
+    (notice,) = h.api.sent_subscriptions(OPENID)
+    assert notice["template_id"] == SUBSCRIBE_IDS["reminder"]
+    assert set(notice["data"]) == {"thing1", "time2", "thing3", "character_string4"}
+    assert notice["data"]["time2"]["value"] == "2026年12月2日 08:30"
+    assert h.api.sent_templates(OPENID) == [] and await consents(h) == ["used"]
+    assert await loop.run_due(TWO_HOURS) == 1  # two hours before: no acceptance left
+    await settled(h)
+    assert len(h.api.sent_subscriptions(OPENID)) == 1
+    (template,) = h.api.sent_templates(OPENID)
+    assert template["template_id"] == TEMPLATE_IDS["reminder"]
+    assert {r.status for r in (await reminder_rows(h, booking_id)).values()} == {"sent"}
+
+
+async def test_a_subscription_refused_on_wechats_side_falls_back_to_the_template(h: Harness) -> None:
+    await wrote_and_booked(h)
+    await h.accept_subscription(OPENID, SUBSCRIBE_IDS["reminder"])
+    await h.accept_subscription(OPENID, SUBSCRIBE_IDS["reminder"])
+    h.api.revoke_subscriptions(OPENID, SUBSCRIBE_IDS["reminder"])  # refused in settings; the push was lost
+    assert await service(h).run_due(DAY_BEFORE) == 1
+    await settled(h)
+    (call,) = h.api.calls("message/subscribe/bizsend")
+    assert call.body["_answer"]["errcode"] == 43101
+    assert h.api.sent_subscriptions(OPENID) == [] and len(h.api.sent_templates(OPENID)) == 1
+    assert await consents(h) == ["refused", "refused"], "43101 voids every consent we held"
+
+
+async def test_a_later_refusal_in_settings_voids_the_consent(h: Harness) -> None:
+    await wrote_and_booked(h)
+    await h.accept_subscription(OPENID, SUBSCRIBE_IDS["reminder"])
+    h.api.revoke_subscriptions(OPENID, SUBSCRIBE_IDS["reminder"])
+    push = h.pusher.subscription_event(OPENID, "subscribe_msg_change_event", [(SUBSCRIBE_IDS["reminder"], "reject")])
+    assert await h.reply_text(push) is None
+    assert await consents(h) == ["refused"]
+    assert await service(h).run_due(DAY_BEFORE) == 1
+    await settled(h)
+    assert h.api.calls("message/subscribe/bizsend") == [] and len(h.api.sent_templates(OPENID)) == 1
+
+
+async def test_a_bad_subscription_field_gives_the_consent_back(h: Harness) -> None:
+    await wrote_and_booked(h)
+    await h.accept_subscription(OPENID, SUBSCRIBE_IDS["reminder"])
+    h.api.fail_next("message/subscribe/bizsend", 47003)
+    assert await service(h).run_due(DAY_BEFORE) == 1
+    await settled(h)
+    assert len(h.api.sent_templates(OPENID)) == 1 and await consents(h) == ["granted"]
