@@ -125,6 +125,11 @@ class Settings:
     wechat_template_case_status_fields: str = (
         "character_string1=case_number,phrase2=status,thing3=summary,time4=sent_at"
     )
+    # Subscription notice (订阅通知) templates: used instead when the resident accepted one (one notice per accept).
+    wechat_subscribe_reminder: str = ""
+    wechat_subscribe_reminder_fields: str = "thing1=title,time2=when,thing3=site_name,character_string4=case_number"
+    wechat_subscribe_booking_changed: str = ""
+    wechat_subscribe_booking_changed_fields: str = "thing1=title,time2=when,phrase3=status,thing4=reason"
     evidence_dir: str = ""  # empty: var/evidence
     outbox_interval: float = 1.0
     reminder_interval: float = 10.0

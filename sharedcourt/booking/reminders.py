@@ -9,8 +9,10 @@ Sending goes through the resident's channel by a `NoticeSender`:
 - `RouterNoticeSender` (web chat and any channel without a dedicated route): `Router.send(kind="notice")`,
   stored as an outbound message the page polls for, and handed to the channel's deliverer;
 - `OutboxNoticeSender` (WeChat): a channel-neutral notice (sharedcourt.messaging.notices) queued in the outbox;
-  the WeChat sender sends it as the purpose's category template or falls back to a customer-service message,
-  and marks the reminder `failed` with the reason when nothing could reach the resident; see `senders_for`.
+  the WeChat sender sends it as a subscription notice the resident agreed to, the purpose's category template
+  or a customer-service message; see `senders_for`. When the outbox ends its item `failed` (refused, or given up
+  after its attempts) the reminder ends `failed` with the reason (`watch_outbox`), for staff to see.
+A resident who said "不用提醒了" (sharedcourt.booking.optout) gets no further day-before or two-hours reminder.
 """
 
 from __future__ import annotations
@@ -25,19 +27,20 @@ from typing import Any, Protocol
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sharedcourt.booking.optout import HINT, OPTED_OUT, REMINDER_KINDS, OptOut, stop_button
 from sharedcourt.booking.views import BookingView, view, what_to_bring
 from sharedcourt.db.base import utcnow
-from sharedcourt.db.booking import CONFIRMED, Booking, Reminder
+from sharedcourt.db.booking import CONFIRMED, Booking, Reminder, ReminderOptOut
 from sharedcourt.db.conversation import Conversation, Resident
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.domain.clock import TZ
 from sharedcourt.messaging.notices import iso, notice_payload
+from sharedcourt.messaging.outbox import Item, Outbox
 from sharedcourt.messaging.replies import Reply
 from sharedcourt.messaging.router import Router
 
 log = logging.getLogger(__name__)
 
-REMINDER_KINDS = ("day_before", "two_hours")
 PURPOSE_OF_KIND = {"day_before": "reminder", "two_hours": "reminder", "moved": "booking_changed",
                    "cancelled": "booking_changed", "confirmed": "booking_confirmed"}  # fmt: skip
 TITLES = {
@@ -87,7 +90,8 @@ class RouterNoticeSender:
 
     async def send(self, notice: Notice) -> None:
         """Store the notice as a message of the conversation and deliver it."""
-        reply = Reply(notice.text, custom={"notice": notice.kind, "booking_id": notice.booking.id})
+        buttons = (stop_button(notice.booking.id),) if notice.kind in REMINDER_KINDS else ()
+        reply = Reply(notice.text, buttons, custom={"notice": notice.kind, "booking_id": notice.booking.id})
         await self.router.send(notice.booking.conversation_id, [reply], author="system", kind="notice")
 
 
@@ -131,11 +135,11 @@ def reminder_text(kind: str, b: BookingView) -> str:
     if kind == "day_before":
         return (
             f"温馨提醒：您预约的调解在明天 {b.when_zh}，地点：{place}，调解员：{b.mediator}。\n"
-            f"请带好：{what_to_bring(b.dispute_code)}。\n如需改时间或取消，请回复“我的预约”。"
+            f"请带好：{what_to_bring(b.dispute_code)}。\n如需改时间或取消，请回复“我的预约”。{HINT}"
         )
     return (
         f"温馨提醒：您的调解将于今天 {start:%H:%M} 在{place}开始，请提前10分钟到达。"
-        f"案件编号：{b.case_number}，调解员：{b.mediator}。"
+        f"案件编号：{b.case_number}，调解员：{b.mediator}。{HINT}"
     )
 
 
@@ -202,8 +206,13 @@ class Reminders:
             conversation = await session.get_one(Conversation, booking.conversation_id)
             resident = await session.get_one(Resident, conversation.resident_id)
             kind, text, attempts, reason = reminder.kind, reminder.text, reminder.attempts, booking.reason or ""
+            if kind == "moved" and booking.replaces_id is not None:  # the reason is on the booking it replaced
+                reason = (await session.get_one(Booking, booking.replaces_id)).reason or reason
         if kind in REMINDER_KINDS and (booking.status != CONFIRMED or booking.starts_at <= now):
             await self._finish(reminder_id, "cancelled", error="booking changed or already started")
+            return False
+        if kind in REMINDER_KINDS and await self._opted_out(resident.id):
+            await self._finish(reminder_id, "cancelled", error=OPTED_OUT)
             return False
         notice = Notice(
             reminder_id,
@@ -229,6 +238,10 @@ class Reminders:
             return False
         await self._finish(reminder_id, "sent", sent_at=now)
         return True
+
+    async def _opted_out(self, resident_id: int) -> bool:
+        async with self.sessions() as session:
+            return await session.get(ReminderOptOut, resident_id) is not None
 
     async def _finish(
         self, reminder_id: int, status: str, *, error: str | None = None, sent_at: dt.datetime | None = None
@@ -263,12 +276,24 @@ class Reminders:
 
 async def mark_undelivered(sessions: async_sessionmaker[AsyncSession], reminder_id: int, reason: str) -> None:
     """The channel could not deliver a reminder it was handed: `failed` with the reason, for staff to see."""
+    reason = reason if reason.startswith("undelivered") else f"undelivered: {reason}"
     async with unit_of_work(sessions) as session:
         await session.execute(
             update(Reminder)
             .where(Reminder.id == reminder_id)
-            .values(status="failed", claimed_until=None, last_error=f"undelivered: {reason}"[:255])
+            .values(status="failed", claimed_until=None, last_error=reason[:255])
         )
+
+
+def watch_outbox(sessions: async_sessionmaker[AsyncSession], outbox: Outbox) -> None:
+    """A reminder whose outbox item ends `failed` (refused, or given up after its attempts) ends `failed` too."""
+
+    async def failed(item: Item, reason: str) -> None:
+        reminder_id = item.payload.get("reminder_id")
+        if isinstance(reminder_id, int):
+            await mark_undelivered(sessions, reminder_id, reason)
+
+    outbox.on_failed(failed)
 
 
 def senders_for(settings: Any, router: Router, outbox: NoticeQueue | None = None) -> dict[str, NoticeSender]:
@@ -287,5 +312,8 @@ def start(
 ) -> asyncio.Task[None]:
     """The app's background reminder loop (wired in sharedcourt.app's lifespan)."""
     senders = senders_for(settings, router, outbox)
+    router.shortcuts.append(OptOut(sessions))  # "不用提醒了" is answered before Rasa, in every channel
+    if isinstance(outbox, Outbox):
+        watch_outbox(sessions, outbox)
     interval = settings.reminder_interval
     return asyncio.create_task(Reminders(sessions, senders, RouterNoticeSender(router)).loop(interval))

@@ -1,4 +1,5 @@
-"""What staff do to bookings: move or cancel one (the resident is told why), close days, list a site's bookings.
+"""What staff do to bookings: book for a resident, move or cancel one (the resident is told, and why), close days,
+list a site's bookings and the reminders that never reached their resident.
 
 The staff JSON API (sharedcourt/web/bookings.py) calls these; each takes the caller's `AsyncSession`.
 """
@@ -12,12 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sharedcourt.booking.calendar import close_days
-from sharedcourt.booking.service import cancel, reschedule
-from sharedcourt.booking.views import BookingView, view_of
+from sharedcourt.booking.service import book, cancel, reschedule
+from sharedcourt.booking.views import BookingView, view_of, what_to_bring
 from sharedcourt.db.booking import CONFIRMED, Booking, CallbackRequest, Reminder
 from sharedcourt.errors import Conflict
 
 LIST_LIMIT = 500
+FAILED_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,49 @@ class Closure:
 
 def _notice(session: AsyncSession, booking_id: int, kind: str, text: str, now: dt.datetime) -> None:
     session.add(Reminder(booking_id=booking_id, kind=kind, due_at=now, text=text))
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """A reminder or notice that ended `failed`: what it was, why, and the booking it was about."""
+
+    reminder_id: int
+    kind: str
+    reason: str
+    due_at: dt.datetime
+    booking: BookingView
+
+
+async def staff_book(
+    session: AsyncSession, case_id: int, slot_id: int, *, staff: str, now: dt.datetime, callback_id: int | None = None
+) -> Booking:
+    """Staff book a case (after calling the resident back); the resident is told the booking like any notice."""
+    booking = await book(session, case_id=case_id, slot_id=slot_id, now=now, changed_by=f"staff:{staff}")
+    if callback_id is not None:
+        callback = await session.get(CallbackRequest, callback_id)
+        if callback is not None and callback.case_id in (None, case_id):
+            callback.status = "done"
+    info = await view_of(session, booking)
+    text = (
+        f"工作人员已为您预约调解。\n时间：{info.when_zh}\n地点：{info.site_name}（{info.address}）\n"
+        f"调解员：{info.mediator}\n请带好：{what_to_bring(info.dispute_code)}。\n如需改时间或取消，请回复“我的预约”。"
+    )
+    _notice(session, booking.id, "confirmed", text, now)
+    await session.flush()
+    return booking
+
+
+async def failed_reminders(
+    session: AsyncSession, site_code: str | None, limit: int = FAILED_LIMIT
+) -> list[Undelivered]:
+    """Reminders and notices that ended `failed` (newest due first), at one site or everywhere."""
+    query = (
+        select(Reminder, Booking).join(Booking, Booking.id == Reminder.booking_id).where(Reminder.status == "failed")
+    )
+    if site_code:
+        query = query.where(Booking.site_code == site_code)
+    rows = (await session.execute(query.order_by(Reminder.due_at.desc(), Reminder.id.desc()).limit(limit))).all()
+    return [Undelivered(r.id, r.kind, r.last_error or "", r.due_at, await view_of(session, b)) for r, b in rows]
 
 
 async def staff_move(

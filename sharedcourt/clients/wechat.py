@@ -167,6 +167,15 @@ class WeChatAPI:
         )
         return result
 
+    async def send_subscription(
+        self, openid: str, template_id: str, data: dict[str, Any], page: str | None = None
+    ) -> dict[str, Any]:
+        """A one-time subscription notice (订阅通知, message/subscribe/bizsend) the user agreed to receive."""
+        result: dict[str, Any] = await asyncio.to_thread(
+            self.client.message.send_subscribe_message, openid, template_id, data, page=page
+        )
+        return result
+
     async def download_media(self, media_id: str) -> Media:
         """A temporary media file a user sent (photo, voice, video)."""
 

@@ -99,13 +99,25 @@ class Reminder(Base):
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"))
     kind: Mapped[str] = mapped_column(String(16))
     due_at: Mapped[dt.datetime]
-    # pending -> sending (claimed until `claimed_until`) -> sent | failed; cancelled when the booking changes
+    # pending -> sending (claimed until `claimed_until`) -> sent | failed; cancelled when the booking changes or
+    # the resident said "不用提醒了" (last_error says which); failed also when the channel gave up delivering it
     status: Mapped[str] = mapped_column(String(16), default="pending")
     claimed_until: Mapped[dt.datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     text: Mapped[str] = mapped_column(Text, default="")
     last_error: Mapped[str255 | None]
     sent_at: Mapped[dt.datetime | None]
+    created_at: Mapped[created]
+
+
+class ReminderOptOut(Base):
+    """A resident said "不用提醒了": no day-before or two-hours reminder is sent to them any more.
+
+    (Staff changes to a booking are still told.) One row per resident; deleting it turns reminders back on."""
+
+    __tablename__ = "reminder_opt_outs"
+
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), primary_key=True)
     created_at: Mapped[created]
 
 

@@ -2,7 +2,7 @@
 
 from sharedcourt.db.audit import DingTalkInbound, LinkOpening, SeenSignature
 from sharedcourt.db.base import Base
-from sharedcourt.db.booking import Booking, CallbackRequest, Reminder, SiteClosure, Slot
+from sharedcourt.db.booking import Booking, CallbackRequest, Reminder, ReminderOptOut, SiteClosure, Slot
 from sharedcourt.db.case import Case, Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.jobs import JobRun
@@ -10,7 +10,7 @@ from sharedcourt.db.outbox import OutboxItem
 from sharedcourt.db.site import Site, SiteStaff
 from sharedcourt.db.staff import AuditEvent, RoleGrant, RosterEntry, StaffAccount, StaffSession
 from sharedcourt.db.ticket import Rating, Ticket, TicketEvent
-from sharedcourt.db.wechat import WeChatQuota, WeChatTurn
+from sharedcourt.db.wechat import WeChatConsent, WeChatQuota, WeChatTurn
 
 __all__ = [
     "AuditEvent",
@@ -27,6 +27,7 @@ __all__ = [
     "OutboxItem",
     "Rating",
     "Reminder",
+    "ReminderOptOut",
     "Resident",
     "RoleGrant",
     "RosterEntry",
@@ -39,6 +40,7 @@ __all__ = [
     "StaffSession",
     "Ticket",
     "TicketEvent",
+    "WeChatConsent",
     "WeChatQuota",
     "WeChatTurn",
 ]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sharedcourt.db.base import Base, created
+from sharedcourt.db.base import Base, created, intpk, str32, str64
 
 
 class WeChatQuota(Base):
@@ -43,4 +43,23 @@ class WeChatTurn(Base):
     created_at: Mapped[created]
 
 
-__all__ = ["WeChatQuota", "WeChatTurn"]
+class WeChatConsent(Base):
+    """One "accept" of a subscription notice (订阅通知) template: one-time subscriptions allow one notice each.
+
+    granted -> used (a notice consumed it, claimed by a conditional update) | refused (the resident refused
+    later in WeChat's settings, or WeChat answered 43101 when it was used).
+    """
+
+    __tablename__ = "wechat_consents"
+    __table_args__ = (Index("ix_wechat_consents_openid_template_id_status", "openid", "template_id", "status"),)
+
+    id: Mapped[intpk]
+    openid: Mapped[str64]
+    template_id: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="granted")
+    scene: Mapped[str32] = mapped_column(default="")  # WeChat's PopupScene: 1 an H5 page, 2 an article
+    granted_at: Mapped[created]
+    used_at: Mapped[dt.datetime | None]
+
+
+__all__ = ["WeChatConsent", "WeChatQuota", "WeChatTurn"]

@@ -13,6 +13,8 @@
   semantics. Channels whose API can take a repeat (registered `resendable`) get it queued again; the others
   (WeChat customer-service, DingTalk robot messages: no dedupe on their side) end `unknown`, never sent twice.
 - Every conditional change reads back what it changed (`UPDATE … RETURNING`), never a driver's row count.
+- Whoever owns what an item carries (a booking reminder) learns when it ends `failed` -- refused at once or given
+  up after `max_attempts` -- through `on_failed` callbacks, so nothing is left looking delivered.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -61,6 +63,9 @@ class Item:
     urgent: bool
     attempts: int
     claimed_at: dt.datetime | None = None
+
+
+FailureWatcher = Callable[[Item, str], Awaitable[None]]
 
 
 class Sender(Protocol):
@@ -130,6 +135,11 @@ class Outbox:
         self.max_delay = max_delay
         self.max_attempts = max_attempts
         self._wake = asyncio.Event()
+        self.failure_watchers: list[FailureWatcher] = []
+
+    def on_failed(self, watcher: FailureWatcher) -> None:
+        """Call `watcher(item, reason)` whenever an item ends `failed` (refused, or retried `max_attempts` times)."""
+        self.failure_watchers.append(watcher)
 
     def register(self, channel: str, sender: Sender, *, resendable: bool = False) -> None:
         """Send `channel`'s items through `sender` here; `resendable` when its API dedupes a repeated item."""
@@ -202,7 +212,8 @@ class Outbox:
             return {**values, "status": "unknown"}, "unknown"
         return {**values, "status": "failed"}, "failed"
 
-    async def _finish(self, item: Item, result: SendResult) -> None:
+    async def _finish(self, item: Item, result: SendResult) -> str | None:
+        """Record the outcome; returns the item's new status (None: another claim's holder owns it now)."""
         values, message_status = self._outcome(item, result)
         async with unit_of_work(self.sessions) as session:
             # Only this claim's holder records the outcome (a lease reclaimed as `unknown` keeps its claimed_at:
@@ -216,6 +227,17 @@ class Outbox:
             )
             if message_status and message_ids:
                 await _mark_messages(session, message_ids, message_status)
+        return str(values["status"]) if message_ids is not None else None
+
+    async def _failed(self, item: Item, result: SendResult) -> None:
+        """Tell the watchers; one that fails is logged, the others still run."""
+        gave_up = result.status == "retry"
+        reason = f"gave up after {item.attempts} attempts: {result.detail}" if gave_up else result.detail
+        for watcher in self.failure_watchers:
+            try:
+                await watcher(item, reason)
+            except Exception:
+                log.exception("outbox failure watcher on item %s failed", item.id)
 
     async def reclaim(self) -> int:
         """Resolve items left `sending` past the lease: queued again where resendable, else `unknown`."""
@@ -263,7 +285,9 @@ class Outbox:
                 log.exception("sender for %s failed on outbox item %s", item.channel, item.id)
                 # The request may have gone out: never repeat it.
                 result = SendResult("unknown", f"{type(exc).__name__}: {exc}")
-        await self._finish(item, result)
+        status = await self._finish(item, result)
+        if status == "failed":
+            await self._failed(item, result)
         return result.status
 
     async def run_once(self, limit: int = 100) -> int:

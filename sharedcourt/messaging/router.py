@@ -41,6 +41,7 @@ from sharedcourt.messaging.transcript import store_replies
 
 log = logging.getLogger(__name__)
 
+Shortcut = Callable[[str, str], Awaitable[list[Reply] | None]]
 HOLDING_REPLY = "系统正在维护，您的消息已收到并保存，恢复后会第一时间回复您。紧急情况请拨打110或120。"
 
 
@@ -87,6 +88,8 @@ class Router:
         self.deliverers: dict[str, Deliverer | Queuer] = dict(deliverers or {})
         self.clock = clock
         self.relay: Relay | None = None
+        # Words a feature answers itself before Rasa (e.g. "不用提醒了"): (conversation id, text) -> replies|None.
+        self.shortcuts: list[Shortcut] = []
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Store, then process; returns the replies for this message."""
@@ -237,6 +240,10 @@ class Router:
     ) -> list[Reply] | None:
         """Send the claimed message to Rasa; store (and, unless `hold`, deliver) the answer, or keep it."""
         channel = str(metadata["channel"])
+        for shortcut in self.shortcuts:
+            answer = await shortcut(conversation_id, text)
+            if answer is not None:
+                return await self._answered(lease, conversation_id, channel, answer, deliver=not hold)
         try:
             raw = await self.rasa.send(conversation_id, text, metadata)
         except RasaUnavailable as exc:

@@ -1,4 +1,5 @@
-"""The staff booking JSON API (Bearer STAFF_TOKEN, the machine token): list, move, cancel bookings; close days."""
+"""The staff booking JSON API (Bearer STAFF_TOKEN, the machine token): list, book, move, cancel bookings; close
+days; list the reminders that never reached their resident."""
 
 from __future__ import annotations
 
@@ -45,6 +46,43 @@ async def staff_list(request: Request) -> JSONResponse:
         for c in found.callbacks
     ]
     return JSONResponse({"bookings": [booking_json(b) for b in found.bookings], "callbacks": callbacks})
+
+
+async def staff_book(request: Request) -> JSONResponse:
+    """POST /staff/bookings {"case_id", "slot_id", "staff", "callback_id"?}: book for a resident, who is told."""
+    require_staff(request)
+    data = await json_object(request)
+    case_id, slot_id, callback_id = data.get("case_id"), data.get("slot_id"), data.get("callback_id")
+    if not isinstance(case_id, int) or not isinstance(slot_id, int):
+        raise BadRequest("case_id and slot_id must be integers")
+    if callback_id is not None and not isinstance(callback_id, int):
+        raise BadRequest("callback_id must be an integer")
+    staff = str(data.get("staff") or "工作人员")[:48]
+    async with unit_of_work(request.app.state.sessions) as session:
+        booking = await booking_staff.staff_book(
+            session, case_id, slot_id, staff=staff, now=utcnow(), callback_id=callback_id
+        )
+        body = booking_json(await view_of(session, booking))
+    return JSONResponse(body, status_code=201)
+
+
+async def staff_failed_reminders(request: Request) -> JSONResponse:
+    """GET /staff/reminders/failed?site=CODE (absent: every site): reminders and notices never delivered, why."""
+    require_staff(request)
+    site = request.query_params.get("site") or None
+    async with unit_of_work(request.app.state.sessions) as session:
+        found = await booking_staff.failed_reminders(session, site)
+    rows = [
+        {
+            "reminder_id": u.reminder_id,
+            "kind": u.kind,
+            "reason": u.reason,
+            "due_at": u.due_at.isoformat(),
+            "booking": booking_json(u.booking),
+        }
+        for u in found
+    ]
+    return JSONResponse({"failed": rows})
 
 
 async def staff_change(request: Request) -> JSONResponse:
@@ -95,6 +133,8 @@ def routes() -> list[BaseRoute]:
     """The staff booking routes."""
     return [
         Route("/staff/bookings", staff_list, methods=["GET"]),
+        Route("/staff/bookings", staff_book, methods=["POST"]),
+        Route("/staff/reminders/failed", staff_failed_reminders, methods=["GET"]),
         Route("/staff/closures", staff_closure, methods=["POST"]),
         Route("/staff/bookings/{booking_id:int}/{verb:str}", staff_change, methods=["POST"]),
     ]

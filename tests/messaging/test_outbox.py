@@ -266,3 +266,38 @@ async def test_claims_never_trust_the_drivers_row_count(
     assert await outbox.send_one(item_id) is None
     assert await outbox.cancel("wechat", "o1", "unsubscribed") == 0
     assert len(sender.sent) == 2
+
+
+async def test_failure_watchers_hear_of_refusals_and_given_up_retries_only(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    conversation_id = await _conversation(sessions)
+    clock = [utcnow() + dt.timedelta(minutes=1)]  # items are queued at the real now
+    outbox = Outbox(sessions, max_attempts=2, clock=lambda: clock[0])
+    heard: list[tuple[int, str]] = []
+
+    async def watcher(item: Item, reason: str) -> None:
+        heard.append((item.id, reason))
+
+    async def broken(item: Item, reason: str) -> None:
+        raise RuntimeError("a watcher that fails never stops the others")
+
+    outbox.on_failed(broken)
+    outbox.on_failed(watcher)
+    outbox.register("dingtalk", ScriptedSender(SendResult("retry", "busy"), SendResult("retry", "busy again")))
+    retried = await outbox.add("dingtalk", "staff-1", {"type": "text", "text": "a"}, conversation_id=conversation_id)
+    assert await outbox.run_once() == 0
+    assert (await _item(sessions, retried)).attempts == 1
+    assert heard == [], "a retry that is still allowed is not a failure"
+    clock[0] += dt.timedelta(hours=1)
+    await outbox.run_once()
+    item = await _item(sessions, retried)
+    assert (item.status, item.attempts) == ("failed", 2)
+    assert heard == [(retried, "gave up after 2 attempts: busy again")]
+    assert (await _item(sessions, retried)).status == "failed"
+
+    outbox.register("dingtalk", ScriptedSender(SendResult("failed", "refused"), SendResult("sent")))
+    refused = await outbox.add("dingtalk", "staff-1", {"type": "text", "text": "b"}, conversation_id=conversation_id)
+    sent = await outbox.add("dingtalk", "staff-1", {"type": "text", "text": "c"}, conversation_id=conversation_id)
+    assert await outbox.run_once() == 1
+    assert heard[1:] == [(refused, "refused")] and sent not in [i for i, _ in heard]

@@ -55,6 +55,8 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("POST", "/handoff/staff/command"): MACHINE,
     ("GET", "/handoff/staff/inbox"): MACHINE,
     ("GET", "/staff/bookings"): MACHINE,
+    ("POST", "/staff/bookings"): MACHINE,
+    ("GET", "/staff/reminders/failed"): MACHINE,
     ("POST", "/staff/closures"): MACHINE,
     ("POST", "/staff/bookings/{booking_id:int}/{verb:str}"): MACHINE,
 }

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 
 from sharedcourt.app import create_app
-from sharedcourt.channels.wechat.templates import layouts
+from sharedcourt.channels.wechat.templates import layouts, subscription_layouts
 from sharedcourt.messaging.notices import PURPOSES
 from sharedcourt.settings import Settings
 from stand_ins.wechat_push import WeChatPusher
@@ -29,12 +29,15 @@ SECRET = "test-app-secret"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 OPENID = "oUser0000000000000000000001"
 TEMPLATE_IDS = {purpose: f"TPL-{purpose.upper()}" for purpose in PURPOSES}
+SUBSCRIBE_IDS = {"reminder": "SUB-REMINDER", "booking_changed": "SUB-BOOKING-CHANGED"}
 
 
 def add_templates(api: WeChatStandIn, settings: Settings) -> None:
     """The account's category templates, with the keywords the settings map (as chosen in the WeChat console)."""
     for layout in layouts(settings).values():
         api.add_template(layout.template_id, [keyword for keyword, _ in layout.fields])
+    for layout in subscription_layouts(settings).values():
+        api.add_subscription_template(layout.template_id, [keyword for keyword, _ in layout.fields])
 
 
 class FakeRasa:
@@ -82,6 +85,13 @@ class Harness:
         data = self.pusher.open_reply(response.content)
         return None if data is None else str(data["Content"])
 
+    async def accept_subscription(self, openid: str, *template_ids: str, reject: tuple[str, ...] = ()) -> str | None:
+        """The resident taps the pop-up (in an article, scene 2): WeChat records it and pushes the choices."""
+        for template_id in template_ids:
+            self.api.grant_subscription(openid, template_id)
+        items = [(t, "accept") for t in template_ids] + [(t, "reject") for t in reject]
+        return await self.reply_text(self.pusher.subscription_event(openid, "subscribe_msg_popup_event", items))
+
     async def idle(self) -> None:
         await self.app.state.wechat.idle()
 
@@ -108,6 +118,7 @@ def wechat_settings(database_url: str, api_base: str, **extra: str) -> Settings:
         "WECHAT_API_BASE": api_base,
         "WECHAT_REPLY_BUDGET": "2",
         **{f"WECHAT_TEMPLATE_{purpose.upper()}": template_id for purpose, template_id in TEMPLATE_IDS.items()},
+        **{f"WECHAT_SUBSCRIBE_{purpose.upper()}": template_id for purpose, template_id in SUBSCRIBE_IDS.items()},
         "REMINDER_INTERVAL": "3600",
         "OUTBOX_INTERVAL": "0.05",
         "RETRY_INTERVAL": "3600",

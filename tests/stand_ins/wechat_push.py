@@ -88,6 +88,17 @@ class WeChatPusher:
             fields["EventKey"] = key
         return self._xml(openid, "event", fields, create_time)
 
+    def subscription_event(self, openid: str, event: str, items: list[tuple[str, str]], scene: int = 2) -> str:
+        """A subscription notice event (pop-up choices, or a later refusal) as WeChat pushes it."""
+        element = "SubscribeMsgPopupEvent" if event == "subscribe_msg_popup_event" else "SubscribeMsgChangeEvent"
+        rows = "".join(
+            f"<List><TemplateId><![CDATA[{t}]]></TemplateId><SubscribeStatusString><![CDATA[{status}]]>"
+            f"</SubscribeStatusString><PopupScene>{scene}</PopupScene></List>"
+            for t, status in items
+        )
+        xml = self._xml(openid, "event", {"Event": event}, int(time.time()) + next(_ids) % 100_000)
+        return xml.replace("</xml>", f"<{element}>{rows}</{element}></xml>")
+
     # ---- the HTTP request
     def push(
         self,

@@ -1,6 +1,8 @@
 """A local stand-in for WeChat's Official Account API (api.weixin.qq.com), speaking its JSON wire format.
 
-Serves, under /cgi-bin/: token, message/custom/send, message/template/send, media/get, menu/create (and, for
+Serves, under /cgi-bin/: token, message/custom/send, message/template/send, message/subscribe/bizsend (a
+subscription notice needs an acceptance the user has left, `grant_subscription`; 43101 without), media/get,
+menu/create (and, for
 WeCom, gettoken and message/send).
 It records every request, checks access tokens the way WeChat does (40001 invalid, 42001 expired), enforces
 the customer-service limit per user (5 since the user last wrote, `reset_quota`; 45047 beyond; `customer_quota =
@@ -25,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from stand_ins.wechat_templates import template_problem
+from stand_ins.wechat_templates import subscription_problem, template_problem
 
 
 @dataclass
@@ -51,6 +53,8 @@ class WeChatStandIn:
         self.customer_quota: int | None = 5  # WeChat's 5 per user message; None lifts it
         self.templates: dict[str, list[str]] = {}  # the account's category templates: id -> keywords
         self.customer_sent: dict[str, int] = defaultdict(int)
+        self.subscription_templates: dict[str, list[str]] = {}  # subscription notice templates: id -> keywords
+        self.consents: dict[tuple[str, str], int] = defaultdict(int)  # (openid, template id) -> acceptances left
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -113,6 +117,27 @@ class WeChatStandIn:
         """The account adds a category template with these keywords (thing1, time2, ...)."""
         with self._lock:
             self.templates[template_id] = list(keywords)
+
+    def add_subscription_template(self, template_id: str, keywords: list[str]) -> None:
+        """The account picks a subscription notice template with these keywords."""
+        with self._lock:
+            self.subscription_templates[template_id] = list(keywords)
+
+    def grant_subscription(self, openid: str, template_id: str) -> None:
+        """The user tapped "accept" in the pop-up: one more notice of that template may be sent."""
+        with self._lock:
+            self.consents[(openid, template_id)] += 1
+
+    def revoke_subscriptions(self, openid: str, template_id: str) -> None:
+        """The user refused the template in WeChat's settings."""
+        with self._lock:
+            self.consents[(openid, template_id)] = 0
+
+    def sent_subscriptions(self, openid: str | None = None) -> list[dict[str, Any]]:
+        """The subscription notices WeChat accepted, oldest first."""
+        bodies = [r.body for r in self.calls("message/subscribe/bizsend") if isinstance(r.body, dict)]
+        accepted = [b for b in bodies if b.get("_answer", {}).get("errcode") == 0]
+        return [b for b in accepted if openid is None or b.get("touser") == openid]
 
     def sent_templates(self, openid: str | None = None) -> list[dict[str, Any]]:
         """The template messages WeChat accepted, oldest first."""
@@ -210,6 +235,7 @@ class WeChatStandIn:
             ("POST", "message/custom/send"): self._custom_send,
             ("POST", "message/send"): self._wecom_send,
             ("POST", "message/template/send"): self._template_send,
+            ("POST", "message/subscribe/bizsend"): self._subscribe_send,
             ("POST", "menu/create"): self._menu_create,
             ("GET", "media/get"): lambda _body: self._media_get(query),
         }
@@ -246,6 +272,15 @@ class WeChatStandIn:
     def _template_send(self, body: Any) -> tuple[int, bytes, str]:
         with self._lock:
             problem = template_problem(body, self.templates)
+        if problem is not None:
+            return self._json({"errcode": problem[0], "errmsg": problem[1]})
+        return self._json({"errcode": 0, "errmsg": "ok", "msgid": int(time.time() * 1000)})
+
+    def _subscribe_send(self, body: Any) -> tuple[int, bytes, str]:
+        with self._lock:
+            problem = subscription_problem(body, self.subscription_templates, self.consents)
+            if problem is None:
+                self.consents[(str(body["touser"]), str(body["template_id"]))] -= 1  # one acceptance, one notice
         if problem is not None:
             return self._json({"errcode": problem[0], "errmsg": problem[1]})
         return self._json({"errcode": 0, "errmsg": "ok", "msgid": int(time.time() * 1000)})

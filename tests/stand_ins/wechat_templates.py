@@ -73,3 +73,28 @@ def template_problem(body: Any, templates: dict[str, list[str]]) -> tuple[int, s
         if problem:
             return 47003, f"argument invalid! data.{keyword}.value {problem}"
     return None
+
+
+SUBSCRIBE_TOP_LEVEL = {"touser", "template_id", "page", "miniprogram", "data"}
+
+
+def subscription_problem(
+    body: Any, templates: dict[str, list[str]], consents: dict[tuple[str, str], int]
+) -> tuple[int, str] | None:
+    """(errcode, errmsg) WeChat answers for a subscription notice (message/subscribe/bizsend); None: accepted.
+
+    Same keyword rules as a template message; 43101 when the user has no acceptance of the template left."""
+    if not isinstance(body, dict) or "touser" not in body or "template_id" not in body or "data" not in body:
+        return 47001, "data format error"
+    unknown = sorted(set(body) - SUBSCRIBE_TOP_LEVEL - {"_answer"})
+    if unknown:
+        return 47003, f"argument invalid! unknown field {unknown[0]}"
+    if str(body["template_id"]) not in templates:
+        return 40037, "invalid template_id"
+    as_template = {k: v for k, v in body.items() if k not in ("page", "miniprogram")}
+    problem = template_problem(as_template, templates)
+    if problem is not None:
+        return problem
+    if consents.get((str(body["touser"]), str(body["template_id"])), 0) <= 0:
+        return 43101, "user refuse to accept the msg"
+    return None

@@ -2,8 +2,8 @@
 
 Modules: `auth` (signatures, safe mode, hostile XML), `parse` (push -> `Incoming`), `turns` (what each push
 does), `claims` (passive reply or outbox), `render` (replies -> WeChat text/XML), `delivery` (outbox sender
-and router deliverer), `templates` and `notify` (category-template notices and their fallback), `quota`
-(48-hour customer-service quota), `evidence` (media), `menu`, `texts` (copy).
+and router deliverer), `templates`, `consent` and `notify` (subscription and category-template notices, their
+fallback), `quota` (48-hour customer-service quota), `evidence` (media), `menu`, `texts` (copy).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from starlette.routing import Route
 from sharedcourt.channels.callback import attach, callback_routes
 from sharedcourt.channels.wechat.channel import WeChatChannel
 from sharedcourt.channels.wechat.delivery import CHANNEL, WeChatDeliverer, WeChatSender
-from sharedcourt.channels.wechat.templates import layouts
+from sharedcourt.channels.wechat.templates import layouts, subscription_layouts
 from sharedcourt.clients.wechat import WeChatAPI
 from sharedcourt.messaging.outbox import Outbox
 from sharedcourt.messaging.router import Router
@@ -39,7 +39,8 @@ def install(app: Starlette, settings: Settings, router: Router, outbox: Outbox) 
     )
     templates = layouts(settings)  # refuses, at start-up, a template field that cannot hold its value
     channel = WeChatChannel(settings, router, outbox, api)
-    sender = WeChatSender(router.sessions, api, templates, settings.public_url)
+    subscriptions = subscription_layouts(settings)
+    sender = WeChatSender(router.sessions, api, templates, settings.public_url, subscriptions)
     return attach(app, CHANNEL, channel, router, outbox, (sender, WeChatDeliverer(router.sessions, outbox)))
 
 

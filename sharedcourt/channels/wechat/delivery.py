@@ -61,10 +61,11 @@ class WeChatSender:
         api: WeChatAPI,
         templates: Mapping[str, Layout],
         public_url: str,
+        subscriptions: Mapping[str, Layout] | None = None,
     ) -> None:
         self.sessions = sessions
         self.api = api
-        self.notices = NoticeDelivery(sessions, api, templates, public_url)
+        self.notices = NoticeDelivery(sessions, api, templates, public_url, subscriptions)
 
     async def _subscribed(self, openid: str) -> bool:
         async with self.sessions() as session:

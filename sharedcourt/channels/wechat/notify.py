@@ -1,6 +1,8 @@
-"""Notices to WeChat residents: the purpose's category template, else a customer-service message inside the
-48-hour window, else recorded as undelivered (the outbox item and transcript row `failed` with the reason, and the
-booking reminder, if any, `failed` too) -- never silently lost.
+"""Notices to WeChat residents: a subscription notice (订阅通知) when the resident accepted one for the purpose
+(one notice per acceptance, sharedcourt.channels.wechat.consent), else the purpose's category template, else a
+customer-service message inside the 48-hour window, else recorded as undelivered (the outbox item and transcript
+row `failed` with the reason; the outbox tells the booking reminder, if any, through its failure watchers) --
+never silently lost.
 
 WeChat's refusals of a template (errcodes in `REFUSED`) fall back to the customer-service text; a busy or
 rate-limited API (-1, 45009) and a connection that never arrived are retried by the outbox; a resident who
@@ -17,7 +19,7 @@ import requests
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from wechatpy.exceptions import WeChatClientException
 
-from sharedcourt.booking.reminders import mark_undelivered
+from sharedcourt.channels.wechat import consent
 from sharedcourt.channels.wechat.quota import exhaust_quota, give_back_quota, take_quota
 from sharedcourt.channels.wechat.templates import Layout, render
 from sharedcourt.clients.wechat import WeChatAPI
@@ -48,25 +50,27 @@ class NoticeDelivery:
         api: WeChatAPI,
         templates: Mapping[str, Layout],
         public_url: str,
+        subscriptions: Mapping[str, Layout] | None = None,
     ) -> None:
         self.sessions = sessions
         self.api = api
         self.templates = dict(templates)
+        self.subscriptions = dict(subscriptions or {})
         self.public_url = public_url
 
     async def send(self, item: Item) -> SendResult:
-        """Template, else customer-service text, else undelivered; the reminder row follows a final failure."""
+        """Template, else customer-service text, else undelivered (the outbox's failure watchers are told)."""
         result = await self._send(item)
-        reminder_id = item.payload.get("reminder_id")
         if result.status == "failed":
-            log.warning("notice (outbox item %s, reminder %s) undelivered: %s", item.id, reminder_id, result.detail)
-            if isinstance(reminder_id, int):
-                await mark_undelivered(self.sessions, reminder_id, result.detail)
+            log.warning("notice (outbox item %s) undelivered: %s", item.id, result.detail)
         return result
 
     async def _send(self, item: Item) -> SendResult:
         payload = item.payload
         purpose = str(payload.get("purpose") or "")
+        subscribed = await self._subscription(item, purpose)
+        if subscribed is not None:
+            return subscribed
         layout = self.templates.get(purpose)
         if layout is None:
             return await self._text(item, f"no template configured for {purpose or 'this notice'}")
@@ -82,6 +86,46 @@ class NoticeDelivery:
         except requests.RequestException as exc:
             return _transport(exc)
         return SendResult("sent", f"template {purpose}")
+
+    async def _subscription(self, item: Item, purpose: str) -> SendResult | None:
+        """The notice as a subscription notice if the resident has a consent left; None: go on to the template."""
+        layout = self.subscriptions.get(purpose)
+        if layout is None:
+            return None
+        try:
+            data = render(layout, {k: str(v) for k, v in (item.payload.get("values") or {}).items()})
+        except ValueError:
+            return None
+        consent_id = await consent.take(self.sessions, item.recipient, layout.template_id)
+        if consent_id is None:
+            return None
+        try:
+            await self.api.send_subscription(item.recipient, layout.template_id, data, self.public_url or None)
+        except WeChatClientException as exc:
+            return await self._subscription_refused(item, layout, consent_id, exc)
+        except requests.RequestException as exc:
+            if isinstance(exc, requests.ConnectionError):
+                await consent.give_back(self.sessions, consent_id)
+            return _transport(exc)
+        return SendResult("sent", f"subscription notice {purpose}")
+
+    async def _subscription_refused(
+        self, item: Item, layout: Layout, consent_id: int, exc: WeChatClientException
+    ) -> SendResult | None:
+        """43101: the consent is gone on WeChat's side too; others give it back; None: try the template."""
+        code = exc.errcode
+        detail = f"WeChat {code} on subscription notice {layout.purpose}"
+        if code is None:
+            return SendResult("unknown", f"{detail}: HTTP error")
+        await consent.give_back(self.sessions, consent_id)
+        if code == 43101:  # none left on WeChat's side: this one and every other we hold are void
+            await consent.drop(self.sessions, item.recipient, layout.template_id)
+        if code in TRANSIENT:
+            return SendResult("retry", f"{detail}: {exc.errmsg}", retry_after=TRANSIENT[code])
+        if code in UNREACHABLE:
+            return SendResult("failed", f"{detail}: {UNREACHABLE[code]}")
+        log.warning("outbox item %s: %s (%s); trying the category template", item.id, detail, exc.errmsg)
+        return None
 
     async def _refused(self, item: Item, layout: Layout, exc: WeChatClientException) -> SendResult:
         code = exc.errcode

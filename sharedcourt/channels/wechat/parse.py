@@ -14,6 +14,12 @@ from sharedcourt.errors import BadRequest
 _OPENID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SCENE_PREFIX = "qrscene_"
 _KEYED_EVENTS = ("subscribe", "subscribe_scan", "scan", "click", "view")
+# Subscription notice events -> the element holding their `List` (one item: a dict; several: a list).
+SUBSCRIPTION_EVENTS = {
+    "subscribe_msg_popup_event": "SubscribeMsgPopupEvent",
+    "subscribe_msg_change_event": "SubscribeMsgChangeEvent",
+}
+_MAX_CHOICES = 20
 
 
 @dataclass
@@ -35,6 +41,7 @@ class Incoming:
     label: str = ""
     recognition: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    choices: list[tuple[str, str, str]] = field(default_factory=list)  # subscription: (template, status, scene)
 
 
 def _str(value: Any, limit: int = 4096) -> str:
@@ -81,9 +88,30 @@ def _event(inc: Incoming) -> None:
         inc.key = _str(inc.raw.get("EventKey"), 1024)
         if inc.event == "subscribe" and inc.key.startswith(_SCENE_PREFIX):
             inc.event, inc.key = "subscribe_scan", inc.key[len(_SCENE_PREFIX) :]
+    elif inc.event in SUBSCRIPTION_EVENTS:
+        inc.choices = _choices(inc.raw.get(SUBSCRIPTION_EVENTS[inc.event]) or inc.raw)
     elif inc.event == "location":
         inc.latitude = float(inc.raw.get("Latitude") or "nan")
         inc.longitude = float(inc.raw.get("Longitude") or "nan")
+
+
+def _choices(container: Any) -> list[tuple[str, str, str]]:
+    """(template id, accept|reject, scene) per item of a subscription event's `List`."""
+    if not isinstance(container, dict):
+        raise BadRequest("unexpected structure in a subscription event")
+    items = container.get("List")
+    items = [items] if isinstance(items, dict) else items
+    if not isinstance(items, list) or not 1 <= len(items) <= _MAX_CHOICES:
+        raise BadRequest("bad subscription event list")
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise BadRequest("unexpected structure in a subscription event")
+        template_id, status = _str(item.get("TemplateId"), 128), _str(item.get("SubscribeStatusString"), 16)
+        if not template_id or status not in ("accept", "reject"):
+            raise BadRequest("bad subscription choice")
+        out.append((template_id, status, _str(item.get("PopupScene"), 32)))
+    return out
 
 
 # MsgType -> what reads that type's fields; any other type stays kind "other".

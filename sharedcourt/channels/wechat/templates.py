@@ -85,6 +85,18 @@ def layouts(settings: Any) -> dict[str, Layout]:
     return out
 
 
+def subscription_layouts(settings: Any) -> dict[str, Layout]:
+    """The subscription notice (订阅通知) layouts by purpose: same keyword rules; ConfigError if wrong."""
+    out: dict[str, Layout] = {}
+    for purpose in PURPOSES:
+        template_id = str(getattr(settings, f"wechat_subscribe_{purpose}", "") or "").strip()
+        spec = str(getattr(settings, f"wechat_subscribe_{purpose}_fields", "") or "")
+        fields = parse_fields(purpose, spec) if spec or template_id else ()
+        if template_id:
+            out[purpose] = Layout(purpose, template_id, fields)
+    return out
+
+
 def clean(text: str) -> str:
     """One line without emoji or control characters (WeChat shows emoji as a box)."""
     kept = []

@@ -52,3 +52,6 @@ SITE_FOUND = "您现在在{name}，工作人员可以就近为您服务。"
 EVIDENCE_NOUNS = {"image": "照片", "video": "视频", "file": "文件", "link": "链接"}
 EVIDENCE_ON_CASE = "已收到您的{noun}，已作为证据材料附到您的案件（{case}）中。"
 EVIDENCE_KEPT = "已收到您的{noun}，已作为证据材料妥善保存。登记纠纷后会一并附到您的案件中。"
+
+# A resident accepted a subscription notice (订阅通知) in WeChat's pop-up.
+SUBSCRIBED = "好的，已为您开启提醒：调解前会通过微信服务通知提醒您。不需要时回复“不用提醒了”。"

@@ -12,15 +12,17 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sharedcourt.channels.wechat import consent
 from sharedcourt.channels.wechat.delivery import CHANNEL
 from sharedcourt.channels.wechat.evidence import EvidenceKeeper, acknowledgement
 from sharedcourt.channels.wechat.menu import MENU_NAMES, MENU_PAYLOADS
-from sharedcourt.channels.wechat.parse import Incoming
+from sharedcourt.channels.wechat.parse import SUBSCRIPTION_EVENTS, Incoming
 from sharedcourt.channels.wechat.texts import (
     HUMAN_BUTTON,
     SCAN_THANKS,
     SITE_FOUND,
     SITE_NOTED,
+    SUBSCRIBED,
     UNKNOWN_MENU,
     UNSUPPORTED,
     VOICE_UNRECOGNISED,
@@ -102,6 +104,13 @@ class Turns:
         if event == "click":
             name = MENU_NAMES.get(inc.key.strip(), inc.key)[:200]
             return _inbound(inc, name, "event", event=event, key=inc.key), lambda s: self._click(s, inc), "event"
+        if event in SUBSCRIPTION_EVENTS:
+            said = ",".join(f"{t}:{status}" for t, status, _ in inc.choices)[:500]
+            return (
+                _inbound(inc, "[订阅通知]", "event", event=event, choices=said),
+                lambda s: self._consent(s, inc),
+                None,
+            )
         if event == "view":
             return _inbound(inc, "[打开链接]", "event", event=event, url=inc.key), self._silent, None
         if event == "location":
@@ -180,6 +189,16 @@ class Turns:
             resident.subscribed = False
         await self.outbox.cancel(CHANNEL, inc.openid, "unsubscribed")
         return await self.answer(stored, [])
+
+    async def _consent(self, stored: Stored, inc: Incoming) -> list[Reply]:
+        """The pop-up's accepts each allow one notice; a refusal in WeChat's settings voids what is left."""
+        async with unit_of_work(self.sessions) as session:
+            if inc.event == "subscribe_msg_popup_event":
+                accepted = consent.record(session, inc.openid, inc.choices)
+            else:
+                accepted = []
+                await consent.refuse(session, inc.openid, [t for t, status, _ in inc.choices if status == "reject"])
+        return await self.answer(stored, [Reply(SUBSCRIBED)] if accepted else [], author="system")
 
     async def _click(self, stored: Stored, inc: Incoming) -> list[Reply]:
         payload = MENU_PAYLOADS.get(inc.key.strip())
