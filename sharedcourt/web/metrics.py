@@ -64,7 +64,7 @@ def scraper_allowed(host: str | None, headers: Iterable[str], allowed: Sequence[
 async def _waiting(session: AsyncSession) -> dict[str, int]:
     """Inbound messages kept for Rasa (pending) and outbound ones held by a channel's quota (held)."""
     rows = select(Message.status).where(Message.status.in_(("pending", "held"))).limit(COUNT_CAP).subquery()
-    counts = dict((await session.execute(select(rows.c.status, func.count()).group_by(rows.c.status))).tuples())
+    counts = dict((await session.execute(select(rows.c.status, func.count()).group_by(rows.c.status))).tuples().all())
     return {state: int(counts.get(state, 0)) for state in ("pending", "held")}
 
 
@@ -77,7 +77,7 @@ async def _outbox(session: AsyncSession, now: dt.datetime) -> tuple[dict[str, in
     ).label("state")
     waiting = OutboxItem.status.in_(("queued", "sending", "held"))
     rows = select(state).where(waiting).limit(COUNT_CAP).subquery()
-    counts = dict((await session.execute(select(rows.c.state, func.count()).group_by(rows.c.state))).tuples())
+    counts = dict((await session.execute(select(rows.c.state, func.count()).group_by(rows.c.state))).tuples().all())
     oldest = await session.scalar(
         select(OutboxItem.next_attempt_at)
         .where(OutboxItem.status == "queued", OutboxItem.next_attempt_at <= now)
