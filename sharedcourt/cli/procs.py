@@ -21,6 +21,7 @@ import httpx
 
 from sharedcourt.errors import ConfigError, UpstreamError
 from sharedcourt.settings import ROOT, Settings
+from sharedcourt.telemetry.metrics import reset_multiproc_dir
 
 RASA_BIN = ROOT / ".venv" / "rasa" / "bin" / "rasa"
 RASA_PYTHON = ROOT / ".venv" / "rasa" / "bin" / "python"
@@ -246,6 +247,7 @@ def start_app(stack: Stack) -> None:
     ]  # fmt: skip
     # Its own lines go to a rotated file (LOG_FILE); app.log keeps only what bypasses logging (a crash at start).
     log_file = stack.settings.log_file or str(stack.log_dir / "frontdoor.log")
+    reset_multiproc_dir(stack.settings.prometheus_multiproc_dir)
     stack.start("app", cmd, {**app_env(stack.settings), "LOG_FILE": log_file})
 
 

@@ -11,6 +11,7 @@ files in that directory and `/metrics` sums them with `MultiProcessCollector` (`
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, values
@@ -94,6 +95,16 @@ def check_mode(multiproc_dir: str) -> None:
     """Refuse a PROMETHEUS_MULTIPROC_DIR the client did not see at import (it would silently count per process)."""
     if multiproc_dir and not multiprocess_mode():
         raise ConfigError("PROMETHEUS_MULTIPROC_DIR must be in the process environment before start, not only in .env")
+
+
+def reset_multiproc_dir(multiproc_dir: str) -> None:
+    """Create the shared directory empty before the workers start (files of an earlier run would be summed in)."""
+    if not multiproc_dir:
+        return
+    path = Path(multiproc_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    for old in path.glob("*.db"):
+        old.unlink()
 
 
 def scrape_registry(metrics: Metrics, multiproc_dir: str) -> CollectorRegistry:

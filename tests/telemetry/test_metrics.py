@@ -18,7 +18,7 @@ from sharedcourt.clients.rasa import RasaClient
 from sharedcourt.errors import ConfigError
 from sharedcourt.messaging.outbox import Item, Outbox, SendResult
 from sharedcourt.messaging.router import Inbound, Router
-from sharedcourt.telemetry.metrics import Metrics, check_mode, multiprocess_mode
+from sharedcourt.telemetry.metrics import Metrics, check_mode, multiprocess_mode, reset_multiproc_dir
 
 
 def _failing_rasa(exc: type[httpx.HTTPError]) -> RasaClient:
@@ -132,3 +132,14 @@ def test_multiprocess_mode_sums_every_workers_counts(tmp_path: Path, repo_root: 
     ).stdout
     assert 'sharedcourt_messages_in_total{channel="wechat"} 7.0' in scraped
     assert "sharedcourt_turn_seconds_count 2.0" in scraped
+
+
+def test_the_launcher_empties_the_shared_directory(tmp_path: Path) -> None:
+    shared = tmp_path / "prometheus"
+    reset_multiproc_dir(str(shared))
+    assert shared.is_dir() and not list(shared.iterdir())
+    (shared / "counter_123.db").write_bytes(b"old run")
+    (shared / "notes.txt").write_text("not ours")
+    reset_multiproc_dir(str(shared))
+    assert [p.name for p in shared.iterdir()] == ["notes.txt"]
+    reset_multiproc_dir("")  # unset: nothing to do
