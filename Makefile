@@ -156,5 +156,16 @@ bench: install ## run the benchmarks in bench/ (results go to docs/BENCHMARKS.md
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 .PHONY: clean
-clean: ## remove models, results and local data (keeps the environments)
-	rm -rf models results var
+clean: ## remove trained models, results and caches (never the database, evidence files or logs)
+	rm -rf models results .mypy_cache .ruff_cache .pytest_cache
+	find sharedcourt actions tests bench scripts bot -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# var/ holds the SQLite database, evidence files (EVIDENCE_DIR's default) and logs: deleted only when asked.
+.PHONY: clean-data
+clean-data: ## delete var/ (database, evidence files, logs) after typing yes; CONFIRM=yes when not a terminal
+	@if [ "$(CONFIRM)" != yes ]; then \
+	  if [ ! -t 0 ]; then echo "refused: not a terminal; CONFIRM=yes make clean-data deletes var/" >&2; exit 2; fi; \
+	  read -r -p "Delete var/ (the local database, evidence files and logs)? Type yes: " answer; \
+	  if [ "$$answer" != yes ]; then echo "nothing deleted" >&2; exit 1; fi; \
+	fi
+	rm -rf var

@@ -10,12 +10,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from sharedcourt.booking import reminders
 from sharedcourt.channels import dingtalk, webchat, wechat, wecom
@@ -28,36 +27,18 @@ from sharedcourt.messaging.outbox import Outbox
 from sharedcourt.messaging.router import Router
 from sharedcourt.retention import schedule as retention
 from sharedcourt.settings import Settings
+from sharedcourt.telemetry.logs import RequestId, configure_logging
+from sharedcourt.telemetry.metrics import Metrics, check_mode
 from sharedcourt.web import bookings as booking_api
-from sharedcourt.web import console
+from sharedcourt.web import console, probes
 from sharedcourt.web import handoff as handoff_web
+from sharedcourt.web import metrics as metrics_web
 from sharedcourt.web.limits import BodyLimit
 
 log = logging.getLogger(__name__)
 
 # Extra route factories registered by feature modules (WeChat, DingTalk, console); each gets the app.
 RouteFactory = Callable[[Settings], list[BaseRoute]]
-
-
-async def healthz(request: Request) -> Response:
-    """Database, Rasa and action server reachability; 503 when any is down."""
-    state = request.app.state
-    checks: dict[str, dict[str, Any]] = {}
-    try:
-        async with state.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        checks["database"] = {"ok": True}
-    except Exception as exc:  # noqa: BLE001 - a health probe reports every failure, it never raises
-        checks["database"] = {"ok": False, "error": type(exc).__name__}
-    checks["rasa"] = {"ok": await state.rasa.healthy()}
-    try:
-        async with httpx.AsyncClient(timeout=2.0) as client:
-            r = await client.get(f"{state.settings.action_server_url}/health")
-        checks["action_server"] = {"ok": r.status_code == 200}
-    except httpx.HTTPError as exc:
-        checks["action_server"] = {"ok": False, "error": type(exc).__name__}
-    ok = all(c["ok"] for c in checks.values())
-    return JSONResponse({"ok": ok, "components": checks}, status_code=200 if ok else 503)
 
 
 async def _bad_request(request: Request, exc: Exception) -> Response:
@@ -129,8 +110,11 @@ def create_app(
     extra_routes: list[RouteFactory] | None = None,
     background: bool = True,
     dingtalk_transport: httpx.AsyncBaseTransport | None = None,
+    action_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Starlette:
     """The ASGI app; its lifespan builds the engine, clients and features and starts the background loops."""
+    check_mode(settings.prometheus_multiproc_dir)
+    metrics = Metrics()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -139,13 +123,13 @@ def create_app(
         rasa = RasaClient(
             settings.rasa_url, settings.rasa_jwt_secret, timeout=settings.rasa_timeout, transport=rasa_transport
         )
-        router = Router(sessions, rasa, {webchat.CHANNEL: webchat.WebChatDeliverer()})
+        router = Router(sessions, rasa, {webchat.CHANNEL: webchat.WebChatDeliverer()}, metrics=metrics)
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessions = sessions
         app.state.rasa = rasa
         app.state.router = router
-        app.state.outbox = outbox = Outbox(sessions)
+        app.state.outbox = outbox = Outbox(sessions, metrics=metrics)
         app.state.handoff = handoff.build(
             settings, sessions, router, dingtalk_transport=dingtalk_transport, outbox=outbox
         )
@@ -164,8 +148,8 @@ def create_app(
             await rasa.aclose()
             await engine.dispose()
 
-    # Outermost: the body limit applies to every route before any handler reads the body.
-    limits = [Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]
+    # Outermost: the request id (every line and every answer, a 413 too carry it), then the body limit.
+    limits = [Middleware(RequestId), Middleware(BodyLimit, max_bytes=settings.max_body_bytes)]
     app = Starlette(
         routes=_routes(settings, extra_routes),
         middleware=limits,
@@ -173,12 +157,15 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.action_transport = action_transport
     return app
 
 
 def _routes(settings: Settings, extra_routes: list[RouteFactory] | None) -> list[BaseRoute]:
     """Every HTTP route of the front door, then the extra factories a test or deployment adds."""
-    routes: list[BaseRoute] = [Route("/healthz", healthz), *webchat.routes(), *console.routes(settings)]
+    routes: list[BaseRoute] = [*probes.routes(), *metrics_web.routes(settings)]
+    routes += [*webchat.routes(), *console.routes(settings)]
     routes += [*handoff_web.routes(), *dingtalk.routes()]
     routes += [*wechat.routes(settings), *wecom.routes(settings)]
     routes += booking_api.routes()
@@ -189,7 +176,7 @@ def _routes(settings: Settings, extra_routes: list[RouteFactory] | None) -> list
 
 def asgi() -> Starlette:
     """Entry point for uvicorn's --factory."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings.from_env()
+    configure_logging(settings)
     settings.check_secrets()  # refuse to serve with an empty or published secret
     return create_app(settings)

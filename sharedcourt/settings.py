@@ -7,6 +7,8 @@ in the field. The environment name of a field is its name in upper case.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -47,6 +49,26 @@ def _hour(value: str) -> int:
     return hour
 
 
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if not isinstance(logging.getLevelName(level), int):
+        raise ValueError("one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    return level
+
+
+def _log_format(value: str) -> str:
+    if value not in ("text", "json"):
+        raise ValueError("text or json")
+    return value
+
+
+def _networks(value: str) -> str:
+    # Comma-separated addresses or CIDR networks; each is parsed here so a typo fails at start, not at scrape.
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        ipaddress.ip_network(part, strict=False)
+    return value
+
+
 # Fields read through a check beyond their type.
 _CHECKS: dict[str, Callable[[str], Any]] = {
     **{f"retention_{kind}_days": _days for kind in ("enquiry", "case", "evidence", "audit", "outbox", "replay")},
@@ -58,6 +80,9 @@ _CHECKS: dict[str, Callable[[str], Any]] = {
     "wecom_api_base": _url,
     "dingtalk_api_base": _url,
     "app_internal_url": _url_or_empty,
+    "log_level": _log_level,
+    "log_format": _log_format,
+    "metrics_allow": _networks,
 }
 _CASTS: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "str": str}
 
@@ -172,6 +197,16 @@ class Settings:
     staff_session_hours: int = 12
     # Only `make staff-add` reads it (the new account's password); empty means ask at a prompt. Never in .env.
     password: str = field(default="", repr=False)
+    # Operating it (issue 14): logs, probes, metrics (README, "Operating").
+    log_level: str = "INFO"
+    log_format: str = "text"  # text, or json: one object per line
+    log_file: str = ""  # empty: stdout (a supervisor collects it); `make run` sets var/log/frontdoor.log
+    log_max_bytes: int = 10 * 1024 * 1024  # a log file is rotated at this size ...
+    log_backup_count: int = 5  # ... keeping this many old files
+    probe_timeout: float = 2.0  # seconds /readyz waits for each dependency
+    metrics_allow: str = ""  # addresses or networks allowed to scrape /metrics besides loopback (comma-separated)
+    # Set in the process environment before start (prometheus_client decides at import), wiped by the launcher.
+    prometheus_multiproc_dir: str = ""
     # The whole environment as read, handed to the processes `make run` starts; never read for a setting.
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 

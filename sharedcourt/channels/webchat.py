@@ -36,6 +36,7 @@ from starlette.routing import Route
 
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.errors import BadRequest
+from sharedcourt.messaging import transcript
 from sharedcourt.messaging.replies import Reply
 from sharedcourt.messaging.router import Inbound, Router
 from sharedcourt.settings import Settings
@@ -218,7 +219,7 @@ class WebChat:
             stored = await router.store(Inbound(channel=CHANNEL, user_id=user_id, text=text))
             await router.process(stored.message_id)
             # Everything stored for this user since the inbound message: this turn's replies and any kept ones.
-            messages = await router.messages_after(CHANNEL, user_id, stored.message_id)
+            messages = await transcript.messages_after(router.sessions, CHANNEL, user_id, stored.message_id)
             cursor = messages[-1].id if messages else stored.message_id
             replies = [_message_json(m) for m in messages]
             response = JSONResponse({"id": stored.message_id, "replies": replies, "cursor": cursor})

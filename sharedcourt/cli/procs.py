@@ -21,6 +21,7 @@ import httpx
 
 from sharedcourt.errors import ConfigError, UpstreamError
 from sharedcourt.settings import ROOT, Settings
+from sharedcourt.telemetry.metrics import reset_multiproc_dir
 
 RASA_BIN = ROOT / ".venv" / "rasa" / "bin" / "rasa"
 RASA_PYTHON = ROOT / ".venv" / "rasa" / "bin" / "python"
@@ -244,7 +245,10 @@ def start_app(stack: Stack) -> None:
         str(APP_PYTHON), "-m", "uvicorn", "--factory", "sharedcourt.app:asgi",
         "--host", "127.0.0.1", "--port", str(stack.settings.port), "--no-access-log", "--ws", "none",
     ]  # fmt: skip
-    stack.start("app", cmd, app_env(stack.settings))
+    # Its own lines go to a rotated file (LOG_FILE); app.log keeps only what bypasses logging (a crash at start).
+    log_file = stack.settings.log_file or str(stack.log_dir / "frontdoor.log")
+    reset_multiproc_dir(stack.settings.prometheus_multiproc_dir)
+    stack.start("app", cmd, {**app_env(stack.settings), "LOG_FILE": log_file})
 
 
 @contextlib.contextmanager
@@ -321,7 +325,7 @@ def run_forever(settings: Settings) -> int:
         for name, proc in stack.procs.items():
             print(f"  {name:8s} pid {proc.pid:<7d} {rss_mib(proc.pid) or 0:.0f} MiB", flush=True)
         print(f"web chat:  {settings.public_url}/", flush=True)
-        print(f"health:    {settings.public_url}/healthz", flush=True)
+        print(f"ready:     {settings.public_url}/readyz", flush=True)
         print("logs:      var/log/*.log    (Ctrl-C stops everything)", flush=True)
         _hint_first_admin(settings)
         while not stop["now"]:

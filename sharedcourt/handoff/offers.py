@@ -199,6 +199,8 @@ class Offers(HandoffCore):
                     update(Case).where(Case.id == ticket.case_id).values(handler=person.name[:64], status="handed_off")
                 )
             conversation_id, site_name, ticket_number = ticket.conversation_id, ticket.site_name, ticket.number
+            waited = now - ticket.requested_at
+        self.router.metrics.handoff_accepted(waited.total_seconds())
         await self._rasa(conversation_id, [{"event": "pause"}])
         await self._tell_resident(
             conversation_id,
@@ -291,6 +293,7 @@ class Offers(HandoffCore):
             await session.refresh(ticket)
             text, card = self._advance_words(ticket, previous, person, lines)
             conversation_id, ticket_number, chain = ticket.conversation_id, ticket.number, list(ticket.chain)
+        self.router.metrics.escalation("expired" if kind == "expired" else "escalated")
         if kind == "expired" and human_mode:
             await self._resume(ticket_id, conversation_id)
         await self._tell_resident(conversation_id, text)

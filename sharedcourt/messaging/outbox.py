@@ -34,6 +34,8 @@ from sharedcourt.db.conversation import Message
 from sharedcourt.db.outbox import OutboxItem
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.messaging.transcript import outbound_message
+from sharedcourt.telemetry.logs import bind_conversation
+from sharedcourt.telemetry.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +127,10 @@ class Outbox:
         clock: Callable[[], dt.datetime] = utcnow,
         lease: dt.timedelta = LEASE,
         resendable: Iterable[str] = ("webchat",),
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessions = sessions
+        self.metrics = metrics if metrics is not None else Metrics()
         self.clock = clock
         self.lease = lease
         self.resendable = set(resendable)
@@ -275,6 +279,8 @@ class Outbox:
         item = await self._claim(item_id)
         if item is None:
             return None
+        if item.conversation_id is not None:
+            bind_conversation(item.conversation_id)
         sender = self.senders.get(item.channel)
         if sender is None:
             result = SendResult("failed", f"no sender for channel {item.channel!r}")
@@ -286,6 +292,7 @@ class Outbox:
                 # The request may have gone out: never repeat it.
                 result = SendResult("unknown", f"{type(exc).__name__}: {exc}")
         status = await self._finish(item, result)
+        self.metrics.outbox_result(item.channel, result.status)
         if status == "failed":
             await self._failed(item, result)
         return result.status

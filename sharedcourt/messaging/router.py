@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -38,6 +39,8 @@ from sharedcourt.messaging.rasa_text import rasa_text
 from sharedcourt.messaging.replies import Button, Reply
 from sharedcourt.messaging.tracker import find_turn, shown
 from sharedcourt.messaging.transcript import store_replies
+from sharedcourt.telemetry.logs import bind_conversation
+from sharedcourt.telemetry.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +85,10 @@ class Router:
         rasa: RasaClient,
         deliverers: dict[str, Deliverer | Queuer] | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessions = sessions
+        self.metrics = metrics if metrics is not None else Metrics()
         self.rasa = rasa
         self.deliverers: dict[str, Deliverer | Queuer] = dict(deliverers or {})
         self.clock = clock
@@ -115,6 +120,8 @@ class Router:
                 )
                 session.add(message)
                 await session.flush()
+                bind_conversation(conversation.id)
+                self.metrics.message_in(inbound.channel)
                 return Stored(message.id, conversation.id, resident.id, conversation.mode)
         except IntegrityError:
             existing = await self._find_external(inbound.channel, inbound.external_id)
@@ -240,15 +247,19 @@ class Router:
     ) -> list[Reply] | None:
         """Send the claimed message to Rasa; store (and, unless `hold`, deliver) the answer, or keep it."""
         channel = str(metadata["channel"])
+        bind_conversation(conversation_id)
         for shortcut in self.shortcuts:
             answer = await shortcut(conversation_id, text)
             if answer is not None:
                 return await self._answered(lease, conversation_id, channel, answer, deliver=not hold)
+        started = time.perf_counter()
         try:
             raw = await self.rasa.send(conversation_id, text, metadata)
         except RasaUnavailable as exc:
+            self.metrics.rasa_failure(exc)
             log.warning("rasa unavailable, message %s kept: %s", lease.message_id, exc)
             return await self._keep(lease, conversation_id, channel, hold=hold, unsure=isinstance(exc, RasaTimeout))
+        self.metrics.turn(time.perf_counter() - started)
         replies = [Reply.from_rasa(m) for m in raw if shown(m)]
         return await self._answered(lease, conversation_id, channel, replies, deliver=not hold)
 
@@ -261,6 +272,7 @@ class Router:
             kept = await claims.settle(session, lease, "pending", unsure=True if unsure else None)
             if kept and hold:
                 store_replies(session, conversation_id, (holding,), author="system", channel=channel)
+                self.metrics.message_out(channel)
         if not hold:
             return None
         return [holding] if kept else []
@@ -292,6 +304,7 @@ class Router:
     ) -> AfterCommit | None:
         """Store replies, queued with them for the channel's later delivery unless `deliver` is False."""
         target = self.deliverers.get(channel) if deliver else None
+        self.metrics.message_out(channel, len(replies))
         return await store_for_delivery(session, target, conversation_id, channel, replies, author=author, kind=kind)
 
     async def send(self, conversation_id: str, replies: Sequence[Reply], *, author: str, kind: str = "text") -> None:
@@ -370,21 +383,3 @@ class Router:
         )
         await self._answered(lease, conversation_id, channel, list(turn.replies), deliver=True)
         return "answered"
-
-    async def messages_after(self, channel: str, user_id: str, after: int, limit: int = 50) -> list[Message]:
-        """Outbound messages for a channel user after a cursor (web chat polling)."""
-        async with self.sessions() as session:
-            rows = await session.scalars(
-                select(Message)
-                .join(Conversation, Conversation.id == Message.conversation_id)
-                .join(Resident, Resident.id == Conversation.resident_id)
-                .where(
-                    Resident.channel == channel,
-                    Resident.channel_user_id == user_id,
-                    Message.direction == "out",
-                    Message.id > after,
-                )
-                .order_by(Message.id)
-                .limit(limit)
-            )
-            return list(rows)

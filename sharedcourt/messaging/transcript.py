@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sharedcourt.db.conversation import Message
+from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.messaging.replies import Reply
 
 
@@ -46,3 +47,24 @@ def store_replies(
     rows = [outbound_message(conversation_id, channel, reply.to_json(), author=author, kind=kind) for reply in replies]
     session.add_all(rows)
     return rows
+
+
+async def messages_after(
+    sessions: async_sessionmaker[AsyncSession], channel: str, user_id: str, after: int, limit: int = 50
+) -> list[Message]:
+    """Outbound messages for a channel user after a cursor (web chat polling)."""
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(Message)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(Resident, Resident.id == Conversation.resident_id)
+            .where(
+                Resident.channel == channel,
+                Resident.channel_user_id == user_id,
+                Message.direction == "out",
+                Message.id > after,
+            )
+            .order_by(Message.id)
+            .limit(limit)
+        )
+        return list(rows)

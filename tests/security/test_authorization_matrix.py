@@ -30,10 +30,14 @@ PUBLIC = "public"  # anyone; the route authenticates by its own means (named in 
 MACHINE = "machine"  # the STAFF_TOKEN bearer only: the action server's internal API
 CONSOLE = "console"  # a signed-in account's session (any role for now); the staff token opens nothing here
 LINK = "link"  # a signed link handed to staff in a card; nothing else opens it
+SCRAPER = "scraper"  # loopback, or an address in METRICS_ALLOW; nobody else, whatever they send
 
 DECISIONS: dict[tuple[str, str], str] = {
     ("GET", "/"): PUBLIC,  # the web chat page
-    ("GET", "/healthz"): PUBLIC,  # reachability only, no data
+    ("GET", "/healthz"): PUBLIC,  # reachability only, no data (the same answer as /readyz)
+    ("GET", "/livez"): PUBLIC,  # "the process is up", nothing else
+    ("GET", "/readyz"): PUBLIC,  # which dependency is down, by name and error type only
+    ("GET", "/metrics"): SCRAPER,
     ("GET", "/webchat/messages"): PUBLIC,  # the resident's own conversation, chosen by the server's cookie
     ("POST", "/webchat/messages"): PUBLIC,  # idem
     ("GET", "/console/login"): PUBLIC,  # the sign-in form
@@ -218,3 +222,29 @@ async def test_console_login_sets_a_session_only_for_the_right_password(database
         assert PASSWORD not in set_cookie and STAFF_TOKEN not in set_cookie
         stats = await stack.client.get("/console/api/stats")
         assert stats.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), sorted(route for route, decision in DECISIONS.items() if decision == SCRAPER)
+)
+async def test_scraper_route_refuses_other_addresses_whatever_they_send(
+    database_url: str, sessions: object, method: str, path: str
+) -> None:
+    async with secure_app(database_url, METRICS_ALLOW="192.0.2.7") as stack:
+        attempts = {
+            "a stranger": ("203.0.113.9", {}),
+            "a stranger with the staff token": ("203.0.113.9", stack.staff()),
+            "a stranger claiming loopback": ("203.0.113.9", {"X-Forwarded-For": "127.0.0.1"}),
+            "loopback forwarded by a proxy": ("127.0.0.1", {"X-Forwarded-For": "203.0.113.9"}),
+            "a neighbour of the allowed address": ("192.0.2.8", {}),
+        }
+        for name, (address, headers) in attempts.items():
+            transport = httpx.ASGITransport(app=stack.app, client=(address, 40000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                response = await client.request(method, path, headers=headers)
+            assert response.status_code == 403, f"{method} {path} ({name}) was answered {response.status_code}"
+        for address in ("127.0.0.1", "192.0.2.7"):
+            transport = httpx.ASGITransport(app=stack.app, client=(address, 40000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                response = await client.request(method, path)
+            assert response.status_code == 200, f"{method} {path} from {address}: {response.status_code}"

@@ -10,6 +10,7 @@ formatted record (message, arguments, traceback) is searched for each secret val
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -24,6 +25,7 @@ from stand_ins.secure_app import DINGTALK_SECRET, SECRETS, STAFF_TOKEN, Stack, s
 from stand_ins.wechat_server import WeChatStandIn
 
 from sharedcourt.db.conversation import Message
+from sharedcourt.telemetry.logs import JsonFormatter
 
 PHONE = "13812345678"
 ID_NUMBER = "330802199001011234"
@@ -39,10 +41,12 @@ class Capture(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.lines: list[str] = []
+        self.records: list[logging.LogRecord] = []
         self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(self.format(record))
+        self.records.append(record)
 
 
 @pytest.fixture
@@ -197,4 +201,19 @@ async def test_no_secret_or_personal_number_in_the_apps_log_lines(journey: tuple
 async def test_no_secret_or_personal_number_even_in_driver_debug_lines(journey: tuple[Stack, list[str]]) -> None:
     stack, lines = journey
     leaks = _leaks(stack, [line for line in lines if line.startswith(DRIVERS)])
+    assert leaks == [], "\n".join(leaks[:20])
+
+
+async def test_no_secret_or_personal_number_in_the_json_lines_either(
+    journey: tuple[Stack, list[str]], every_logger_at_debug: Capture
+) -> None:
+    stack, _ = journey
+    formatter = JsonFormatter()
+    records = [
+        r for r in every_logger_at_debug.records if not (r.name == "httpx" and "//testserver/" in r.getMessage())
+    ]
+    lines = [formatter.format(r) for r in records]
+    assert len(lines) > 20, "control: the journey was logged"
+    assert all("\n" not in line and isinstance(json.loads(line), dict) for line in lines), "one object per line"
+    leaks = _leaks(stack, lines)
     assert leaks == [], "\n".join(leaks[:20])
