@@ -15,7 +15,8 @@ from sharedcourt.db.audit import DingTalkInbound, LinkOpening, SeenSignature
 from sharedcourt.db.base import UTCDateTime
 from sharedcourt.db.booking import Reminder
 from sharedcourt.db.outbox import OutboxItem
-from sharedcourt.db.wechat import WeChatQuota, WeChatTurn
+from sharedcourt.db.staff import StaffSession
+from sharedcourt.db.wechat import WeChatConsent, WeChatQuota, WeChatTurn
 from sharedcourt.retention.run import Run
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,12 @@ def bookkeeping(run: Run) -> dict[str, Delete]:
             DingTalkInbound.handled_at.is_not(None), DingTalkInbound.claimed_at < cut.replay
         ),
         "link_openings": delete(LinkOpening).where(LinkOpening.opened_at < cut.audit),
+        # Ended or expired console sessions: only their hash and address remain, of no use past the period.
+        "staff_sessions": delete(StaffSession).where(StaffSession.expires_at < cut.outbox),
+        # Subscription consents already used or refused (a granted one is the resident's, kept until used).
+        "wechat_consents": delete(WeChatConsent).where(
+            WeChatConsent.status != "granted", WeChatConsent.granted_at < cut.outbox
+        ),
     }
 
 

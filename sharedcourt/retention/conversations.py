@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Float, Row, String, column, delete, func, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sharedcourt.db.booking import Booking, CallbackRequest, Reminder
+from sharedcourt.db.booking import Booking, CallbackRequest, Reminder, ReminderOptOut
 from sharedcourt.db.case import Case, Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.outbox import OutboxItem
 from sharedcourt.db.ticket import Rating, Ticket, TicketEvent
-from sharedcourt.db.wechat import WeChatTurn
+from sharedcourt.db.wechat import WeChatConsent, WeChatTurn
 from sharedcourt.retention import candidates
 from sharedcourt.retention.run import Run
 
@@ -147,6 +147,10 @@ async def _anonymise_resident(session: AsyncSession, run: Run, resident_id: int,
     }
     if all(getattr(resident, key) == value for key, value in values.items()):
         return
+    # Their WeChat consents and reminder opt-outs name the account: they go with its identity.
+    if resident.channel_user_id and not resident.channel_user_id.startswith("purged:"):
+        await session.execute(delete(WeChatConsent).where(WeChatConsent.openid == resident.channel_user_id))
+    await session.execute(delete(ReminderOptOut).where(ReminderOptOut.resident_id == resident_id))
     await session.execute(update(Resident).where(Resident.id == resident_id).values(**values))
     run.counts["residents"] += 1
 

@@ -12,6 +12,8 @@ from stand_ins.retention_world import NOW, ago
 from sharedcourt.db.audit import DingTalkInbound, SeenSignature
 from sharedcourt.db.outbox import OutboxItem
 from sharedcourt.db.session import unit_of_work
+from sharedcourt.db.staff import StaffAccount, StaffSession
+from sharedcourt.db.wechat import WeChatConsent
 from sharedcourt.retention.bookkeeping import purge_audit, purge_bookkeeping
 from sharedcourt.retention.periods import Cutoffs
 from sharedcourt.retention.run import Run, table_names
@@ -38,6 +40,29 @@ async def test_finished_outbox_and_replay_rows_past_their_period_go(sessions: as
         signatures = list(await session.scalars(select(SeenSignature.signature)))
         inbound = list(await session.scalars(select(DingTalkInbound.msg_id)))
     assert (outbox, signatures, inbound) == (["held", "queued", "sent"], ["new"], ["unhandled"])
+
+
+async def test_used_consents_and_ended_staff_sessions_past_their_period_go(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(sessions) as session:
+        account = StaffAccount(username="retention-probe", display_name="测试", password_hash="x")
+        session.add(account)
+        await session.flush()
+        for key, expired in (("old", ago(31)), ("live", ago(-1))):
+            session.add(
+                StaffSession(
+                    id_hash=key, account_id=account.id, created_at=ago(40), last_seen_at=ago(40), expires_at=expired
+                )
+            )
+        for openid, status, days in (("o-used", "used", 31), ("o-granted", "granted", 400), ("o-new", "used", 1)):
+            session.add(WeChatConsent(openid=openid, template_id="t", status=status, granted_at=ago(days)))
+    run = await _run(sessions)
+    await purge_bookkeeping(run)
+    assert (run.counts["staff_sessions"], run.counts["wechat_consents"]) == (1, 1)
+    async with sessions() as session:
+        assert list(await session.scalars(select(StaffSession.id_hash))) == ["live"]
+        assert sorted(await session.scalars(select(WeChatConsent.openid))) == ["o-granted", "o-new"]
 
 
 async def test_the_audit_kind_is_a_logged_no_op_without_its_table(

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stand_ins.retention_world import NOW, World, ago, load
 
-from sharedcourt.db.booking import Booking
+from sharedcourt.db.booking import Booking, ReminderOptOut
 from sharedcourt.db.case import Case, Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.ticket import Rating, Ticket
+from sharedcourt.db.wechat import WeChatConsent
 from sharedcourt.retention.purge import purge
 from sharedcourt.settings import Settings
 
@@ -164,3 +165,24 @@ async def test_a_shorter_evidence_period_takes_files_and_keeps_the_case_text(
     assert (counts["evidence"], counts["evidence_files"], counts["cases"]) == (1, 1, 0)
     assert not photo.exists()
     assert await _messages(sessions, made.conversation_id) == 2
+
+
+async def test_an_anonymised_resident_loses_their_consents_and_opt_outs(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    world = World(sessions)
+    old = await world.conversation(ago(400), messages=(400,))
+    young = await world.conversation(ago(300), messages=(300,))
+    openids = {}
+    async with sessions() as session, session.begin():
+        for made in (old, young):
+            resident = await session.get_one(Resident, made.resident_id)
+            openids[made.resident_id] = resident.channel_user_id
+            session.add(WeChatConsent(openid=resident.channel_user_id, template_id="tpl-reminder"))
+            session.add(ReminderOptOut(resident_id=made.resident_id))
+    await purge(sessions, SETTINGS, NOW, dry_run=False)
+    async with sessions() as session:
+        consents = set(await session.scalars(select(WeChatConsent.openid)))
+        opted_out = set(await session.scalars(select(ReminderOptOut.resident_id)))
+    assert consents == {openids[young.resident_id]}
+    assert opted_out == {young.resident_id}
