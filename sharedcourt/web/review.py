@@ -1,6 +1,6 @@
 """Transcript review pages: the searchable list, one conversation (masked), a reveal with a reason, evidence files.
 
-Every handler checks the caller's scope (sharedcourt.review.scope); evidence is served by this route after that
+Every handler checks the caller's scope (sharedcourt.web.scope); evidence is served by this route after that
 check, never from a static path.
 """
 

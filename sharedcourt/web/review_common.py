@@ -18,11 +18,11 @@ from sharedcourt.domain.clock import TZ
 from sharedcourt.domain.disputes import BY_CODE
 from sharedcourt.errors import AuthError, BadRequest, NotFound
 from sharedcourt.review.listing import describe
-from sharedcourt.review.scope import can_see, reveal_visibility, visibility_of
 from sharedcourt.review.search import MAX_LIMIT, Cursor, SearchQuery, search_conversations
 from sharedcourt.review.transcript import FIELDS, Transcript, load_transcript, reveal_values
 from sharedcourt.staff import audit
 from sharedcourt.staff.roles import Caller
+from sharedcourt.web.scope import can_see, reveal_visibility, visibility_of
 
 FILTERS = ("q", "type", "site", "county", "since", "until", "channel", "handled_by", "outcome", "urgent")
 CHANNELS = ("webchat", "wechat", "wecom", "dingtalk")
