@@ -103,7 +103,9 @@ async def _conversation(
                 TicketEvent(ticket_id=ticket.id, kind="accepted", actor=holder),
                 TicketEvent(ticket_id=ticket.id, kind="closed", actor=holder),
                 Rating(ticket_id=ticket.id, score=5, comment="很好"),
-                Message(conversation_id=conv.id, direction="out", channel="webchat", author=f"staff:{holder}", text="您好"),
+                Message(
+                    conversation_id=conv.id, direction="out", channel="webchat", author=f"staff:{holder}", text="您好"
+                ),
             ]
         )
         path = evidence_dir / f"{key}.jpg"
