@@ -21,6 +21,7 @@ from starlette.templating import Jinja2Templates
 from sharedcourt.db.staff import AuditEvent
 from sharedcourt.domain.clock import TZ, local_minute
 from sharedcourt.errors import AuthError, BadRequest
+from sharedcourt.review.transcript import FIELDS
 from sharedcourt.staff.audit import ACTIONS
 from sharedcourt.staff.roles import ADMIN, AUDITOR
 from sharedcourt.web.auth import require_api_caller
@@ -100,6 +101,7 @@ async def audit_rows(session: AsyncSession, query: AuditQuery) -> tuple[list[dic
             "target_kind": e.target_kind,
             "target_id": e.target_id,
             "field": e.field,
+            "field_zh": FIELDS.get(e.field, e.field),
             "reason": e.reason,
             "address": e.address,
         }

@@ -73,6 +73,10 @@ async def test_nothing_leaks_unmasked_in_pages_json_and_exports(client: TestClie
     for name, text in answers.items():
         _no_secret(text)
         assert "138****5678" in text or name in ("list page", "list json", "dashboard"), name
+    own = client.get(f"/console/conversations/{cid}/evidence/{world.evidence['kecheng']}")
+    assert own.status_code == 200 and own.content == b"photo of kecheng"
+    other = client.get(f"/console/conversations/{cid}/evidence/{world.evidence['qujiang']}")
+    assert other.status_code == 404, "evidence is served only under its own conversation"
     detail = client.get(f"/console/api/conversations/{cid}").json()
     said = next(item for item in detail["timeline"] if item.get("author") == "居民")
     assert said["text"].startswith("我是赵*，电话138****5678，身份证330802********1232，王**拖欠工资")
