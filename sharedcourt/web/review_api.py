@@ -75,6 +75,7 @@ async def _body(request: Request) -> dict[str, Any]:
 
 async def reveal_api(request: Request) -> Response:
     """`POST /console/api/conversations/{id}/reveal` with `{"field": …, "reason": …}`: unmasked values, audited."""
+    await request.body()  # read whole first, so an oversized body is a 413 like on every route
     caller = await api_caller(request)
     body = await _body(request)
     if not getattr(request.state, "by_token", False) and not csrf_matches_header(request, body):
