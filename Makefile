@@ -47,8 +47,9 @@ lock: ## re-pin both environments from what is installed now
 	$(APP_VENV)/bin/pip freeze --exclude-editable | grep -v -e '^-e' -e '^sharedcourt' > requirements/app.txt
 
 .PHONY: browser
-browser: ## install Debian's chromium for the browser tests (if missing)
+browser: ## install Debian's chromium and the CJK fonts for the browser tests (if missing)
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@fc-list 2>/dev/null | grep -qi 'noto.*cjk' || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; }
 	@chromium --version
 
 ## ---- running ------------------------------------------------------------

@@ -8,11 +8,12 @@ from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.jobs import JobRun
 from sharedcourt.db.outbox import OutboxItem
 from sharedcourt.db.site import Site, SiteStaff
-from sharedcourt.db.staff import AuditEvent, RoleGrant, RosterEntry, StaffAccount, StaffSession
+from sharedcourt.db.staff import ApiToken, AuditEvent, RoleGrant, RosterEntry, StaffAccount, StaffSession
 from sharedcourt.db.ticket import Rating, Ticket, TicketEvent
 from sharedcourt.db.wechat import WeChatConsent, WeChatQuota, WeChatTurn
 
 __all__ = [
+    "ApiToken",
     "AuditEvent",
     "Base",
     "Booking",

@@ -62,6 +62,20 @@ class StaffSession(Base):
     address: Mapped[str64] = mapped_column(default="", server_default="")
 
 
+class ApiToken(Base):
+    """A per-account bearer token for the console's JSON API; only the SHA-256 of the token is stored."""
+
+    __tablename__ = "staff_api_tokens"
+
+    id: Mapped[intpk]
+    account_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str64] = mapped_column(default="", server_default="")
+    created_at: Mapped[created]
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+
 class AuditEvent(Base):
     """Who did what to which record, when, from where and why (login, login_failed, logout, reveal, export …)."""
 
@@ -103,4 +117,4 @@ class RosterEntry(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-__all__ = ["AuditEvent", "RoleGrant", "RosterEntry", "StaffAccount", "StaffSession"]
+__all__ = ["ApiToken", "AuditEvent", "RoleGrant", "RosterEntry", "StaffAccount", "StaffSession"]

@@ -58,7 +58,8 @@ class Cursor:
 class SearchQuery:
     """What staff ask for; every field is optional, and ``scope_*`` limit it to what the caller may see.
 
-    ``scope_sites``/``scope_counties`` None means unrestricted; an empty set means nothing is visible.
+    ``scope_sites``/``scope_counties``/``scope_holders`` all None means unrestricted; otherwise a conversation is
+    visible when it is at one of the sites, in one of the counties, or has a ticket held by one of the holders.
     Dates are a half-open range on the conversation's last update: ``since`` <= updated_at < ``until``.
     """
 
@@ -74,6 +75,7 @@ class SearchQuery:
     urgent: bool | None = None
     scope_sites: Collection[str] | None = None
     scope_counties: Collection[str] | None = None
+    scope_holders: Collection[str] | None = None
     limit: int = 50
     after: Cursor | None = None
 
@@ -141,6 +143,17 @@ def _case_or_ticket(case_clause: ColumnElement[bool], ticket_clause: ColumnEleme
     )
 
 
+def scope_clause(query: SearchQuery) -> ColumnElement[bool] | None:
+    """What ``query``'s scope lets the caller see (None: everything)."""
+    if query.scope_sites is None and query.scope_counties is None and query.scope_holders is None:
+        return None
+    clauses = [_at_sites(query.scope_sites, query.scope_counties)]
+    if query.scope_holders:
+        held = Ticket.holder.in_(list(query.scope_holders))
+        clauses.append(exists().where(Ticket.conversation_id == Conversation.id, held))
+    return or_(*clauses)
+
+
 def _filters(query: SearchQuery, dialect: str) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     if query.q.strip():
@@ -153,8 +166,9 @@ def _filters(query: SearchQuery, dialect: str) -> list[ColumnElement[bool]]:
         where.append(_at_sites({query.site_code}, None))
     if query.county_code:
         where.append(_at_sites(None, {query.county_code}))
-    if query.scope_sites is not None or query.scope_counties is not None:
-        where.append(_at_sites(query.scope_sites, query.scope_counties))
+    scope = scope_clause(query)
+    if scope is not None:
+        where.append(scope)
     if query.since is not None:
         where.append(Conversation.updated_at >= query.since)
     if query.until is not None:

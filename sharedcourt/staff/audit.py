@@ -12,7 +12,17 @@ from sharedcourt.db.staff import AuditEvent
 from sharedcourt.staff.roles import Caller
 
 log = logging.getLogger(__name__)
-ACTIONS = ("login", "login_failed", "logout", "account_created", "role_granted", "reveal", "export")
+ACTIONS = (
+    "login",
+    "login_failed",
+    "logout",
+    "account_created",
+    "role_granted",
+    "account_deactivated",
+    "token_created",
+    "reveal",
+    "export",
+)
 _SHORT = 64  # the width of the short columns
 _REASON = 2000  # a stated reason is a sentence, not a document
 

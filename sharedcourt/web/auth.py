@@ -3,6 +3,8 @@
 - Console pages and their JSON: a person's account, through a server-side session (cookie `COOKIE`, see
   sharedcourt.staff.sessions); `require_caller` / `require_role` give the `Caller`. State-changing forms carry the
   session's CSRF token (`csrf_ok`).
+- The console's JSON API (/console/api/*) also takes a per-account API token, `Authorization: Bearer sc_…`
+  (`require_api_caller`, sharedcourt.staff.tokens); such a request needs no CSRF token.
 - Internal JSON APIs (/handoff/*, /staff/bookings …) called by the action server: the STAFF_TOKEN bearer
   (`require_staff`); it signs no one in to the console.
 
@@ -24,6 +26,7 @@ from sharedcourt.errors import AuthError
 from sharedcourt.settings import Settings
 from sharedcourt.staff.roles import Caller
 from sharedcourt.staff.sessions import SessionPolicy, check_session, csrf_matches, csrf_token
+from sharedcourt.staff.tokens import PREFIX, check_token
 
 COOKIE = "sc_staff"
 CSRF_FIELD = "csrf"
@@ -65,6 +68,26 @@ async def require_caller(request: Request) -> Caller:
     return caller
 
 
+def api_token(request: Request) -> str:
+    """The per-account API token the request carries (`Authorization: Bearer sc_…`); empty when none."""
+    header = request.headers.get("authorization", "")
+    return header[7:] if header.startswith(f"Bearer {PREFIX}") else ""
+
+
+async def require_api_caller(request: Request) -> Caller:
+    """The caller of a console JSON API: a per-account API token when one is sent, else the console session."""
+    token = api_token(request)
+    if not token:
+        return await require_caller(request)
+    async with request.app.state.sessions() as session, session.begin():
+        caller = await check_token(session, token, utcnow())
+    if caller is None:
+        raise AuthError("unknown or revoked API token")
+    request.state.caller = caller
+    request.state.by_token = True
+    return caller
+
+
 async def require_role(request: Request, *roles: str) -> Caller:
     """The signed-in person, who must hold one of `roles` in some scope (an admin holds every role)."""
     caller = await require_caller(request)
@@ -82,6 +105,12 @@ def csrf_for(request: Request) -> str:
 def csrf_ok(request: Request, form: Mapping[str, Any]) -> bool:
     """Whether a posted form carries this session's CSRF token."""
     sent = form.get(CSRF_FIELD, "")
+    return isinstance(sent, str) and csrf_matches(session_id(request), sent)
+
+
+def csrf_matches_header(request: Request, body: Mapping[str, Any]) -> bool:
+    """Whether a session's JSON request carries its CSRF token (header `X-CSRF-Token` or a `csrf` field)."""
+    sent = request.headers.get("x-csrf-token") or body.get(CSRF_FIELD, "")
     return isinstance(sent, str) and csrf_matches(session_id(request), sent)
 
 

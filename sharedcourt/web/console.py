@@ -16,19 +16,19 @@ from starlette.templating import Jinja2Templates
 
 from sharedcourt.db.base import utcnow
 from sharedcourt.db.case import Case
-from sharedcourt.db.conversation import Conversation, Message, Resident
-from sharedcourt.domain.clock import local, local_minute
-from sharedcourt.domain.disputes import BY_CODE
-from sharedcourt.domain.values.masking import known_names, mask_facts, mask_text
-from sharedcourt.errors import AuthError, NotFound
+from sharedcourt.db.conversation import Conversation, Message
+from sharedcourt.domain.clock import local
+from sharedcourt.errors import AuthError
+from sharedcourt.review.search import SearchQuery
+from sharedcourt.review.transcript import type_label
 from sharedcourt.settings import Settings
 from sharedcourt.staff.roles import ROLES, Caller
+from sharedcourt.web import accounts, audit, review, review_api
 from sharedcourt.web.auth import require_caller, require_role
 from sharedcourt.web.console_login import LoginPages, console_context, refused_page
+from sharedcourt.web.review_common import search_rows
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-AUTHORS = {"resident": "居民", "bot": "机器人", "system": "系统"}
-UNCLASSIFIED = "未分类"
 
 
 def bar_chart(data: list[tuple[str, int]], *, width: int = 560, bar: int = 22) -> dict[str, Any]:
@@ -70,31 +70,6 @@ async def stats(session: AsyncSession, now: dt.datetime | None = None, days: int
     }
 
 
-def _type_label(code: str | None) -> str:
-    return BY_CODE[code].label if code in BY_CODE else UNCLASSIFIED
-
-
-def _line(message: Message, names: list[str]) -> dict[str, Any]:
-    """One transcript line as staff read it: local time, who, and the text with personal data masked."""
-    return {
-        "time": local_minute(message.created_at),
-        "direction": message.direction,
-        "author": AUTHORS.get(message.author.split(":", 1)[0], "工作人员"),
-        "kind": message.kind,
-        "text": mask_text(message.text, names),
-    }
-
-
-def _case_row(case: Case, names: list[str]) -> dict[str, Any]:
-    return {
-        "number": case.number or f"#{case.id}",
-        "type": _type_label(case.dispute_code),
-        "status": case.status,
-        "urgent": case.urgent,
-        "facts": mask_facts(case.facts, names),
-    }
-
-
 NO_ROLE = "您的账号尚未分配角色，请联系管理员。"
 
 
@@ -123,50 +98,12 @@ class ConsolePages:
             return caller
         async with request.app.state.sessions() as session:
             data = await stats(session)
-            rows = (
-                await session.execute(
-                    select(Conversation, Resident)
-                    .join(Resident, Resident.id == Conversation.resident_id)
-                    .order_by(Conversation.updated_at.desc())
-                    .limit(50)
-                )
-            ).all()
+            conversations, _ = await search_rows(session, caller, SearchQuery(limit=50))
         types = sorted(data["cases_by_type"].items(), key=lambda kv: -kv[1])
-        type_chart = bar_chart([(_type_label(k), v) for k, v in types])
+        type_chart = bar_chart([(type_label(k), v) for k, v in types])
         day_chart = bar_chart([(d[5:], v) for d, v in data["messages_per_day"].items()], bar=14)
-        conversations = [
-            {
-                "id": c.id,
-                "channel": c.channel,
-                "mode": c.mode,
-                "updated": local_minute(c.updated_at),
-                "staff": r.is_staff,
-            }
-            for c, r in rows
-        ]
         context = {"stats": data, "type_chart": type_chart, "day_chart": day_chart, "conversations": conversations}
         return self.templates.TemplateResponse(request, "dashboard.html", context)
-
-    async def transcript(self, request: Request) -> Response:
-        """One conversation's messages and cases, personal data masked."""
-        caller = await self._caller(request)
-        if isinstance(caller, Response):
-            return caller
-        conversation_id = request.path_params["conversation_id"]
-        async with request.app.state.sessions() as session:
-            conversation = await session.get(Conversation, conversation_id)
-            if conversation is None:
-                raise NotFound("没有这个会话")
-            messages = await session.scalars(
-                select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id)
-            )
-            cases = list(await session.scalars(select(Case).where(Case.conversation_id == conversation_id)))
-            resident = await session.get(Resident, conversation.resident_id)
-            names = [n for c in cases for n in known_names(c.facts)] + known_names({}, resident and resident.name)
-            lines = [_line(m, names) for m in messages]
-            case_rows = [_case_row(c, names) for c in cases]
-        context = {"conversation": conversation, "lines": lines, "cases": case_rows}
-        return self.templates.TemplateResponse(request, "transcript.html", context)
 
     async def stats_api(self, request: Request) -> Response:
         """The dashboard's counts as JSON (a signed-in account holding some role)."""
@@ -183,6 +120,9 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/console/login", pages.login.login, methods=["POST"]),
         Route("/console/logout", pages.login.logout, methods=["POST"]),
         Route("/console", pages.dashboard, methods=["GET"]),
-        Route("/console/conversations/{conversation_id}", pages.transcript, methods=["GET"]),
         Route("/console/api/stats", pages.stats_api, methods=["GET"]),
+        *review.routes(settings, pages.templates),
+        *review_api.routes(),
+        *audit.routes(pages.templates),
+        *accounts.routes(pages.templates),
     ]

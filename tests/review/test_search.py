@@ -161,6 +161,9 @@ async def test_filters(sessions: Sessions, world: dict[str, str], filters: dict[
         ({"scope_sites": {KECHENG_SITE}, "scope_counties": {"330803"}}, ["loan", "noise", "wages"]),
         ({"scope_sites": set()}, []),  # a caller with no sites sees nothing
         ({"scope_counties": {"3308%"}}, []),  # a code is a code, not a pattern
+        ({"scope_holders": {"qj-mediator"}}, ["wages"]),  # a lawyer: the tickets they hold
+        ({"scope_holders": {"qj-mediator"}, "scope_sites": {KECHENG_SITE}}, ["loan", "noise", "wages"]),
+        ({"scope_holders": set()}, []),
     ],
 )
 async def test_scope_restricts_whatever_is_asked(

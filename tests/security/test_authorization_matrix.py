@@ -50,8 +50,23 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("GET", "/handoff/tickets/{number}/transcript"): LINK,
     ("GET", "/console"): CONSOLE,
     ("POST", "/console/logout"): CONSOLE,  # and the session's CSRF token
-    ("GET", "/console/conversations/{conversation_id}"): CONSOLE,
+    ("GET", "/console/conversations"): CONSOLE,  # rows within the caller's scope (tests/web/test_role_matrix.py)
+    ("GET", "/console/conversations/{conversation_id}"): CONSOLE,  # 404 outside the caller's scope
+    ("POST", "/console/conversations/{conversation_id}/reveal"): CONSOLE,  # CSRF; not auditors; audited
+    ("GET", "/console/conversations/{conversation_id}/evidence/{evidence_id:int}"): CONSOLE,  # scope-checked file
     ("GET", "/console/api/stats"): CONSOLE,
+    ("GET", "/console/api/conversations"): CONSOLE,  # or the account's own API token (sc_…)
+    ("GET", "/console/api/conversations/{conversation_id}"): CONSOLE,  # idem
+    ("POST", "/console/api/conversations/{conversation_id}/reveal"): CONSOLE,  # session + CSRF, or API token
+    ("GET", "/console/api/conversations/{conversation_id}/export"): CONSOLE,  # audited
+    ("GET", "/console/api/export/conversations"): CONSOLE,  # audited
+    ("GET", "/console/audit"): CONSOLE,  # admin and auditor only
+    ("GET", "/console/api/audit"): CONSOLE,  # admin and auditor only
+    ("GET", "/console/accounts"): CONSOLE,  # admin only, every form with CSRF
+    ("POST", "/console/accounts"): CONSOLE,
+    ("POST", "/console/accounts/{account_id:int}/grants"): CONSOLE,
+    ("POST", "/console/accounts/{account_id:int}/deactivate"): CONSOLE,
+    ("POST", "/console/accounts/{account_id:int}/tokens"): CONSOLE,
     ("POST", "/handoff/requests"): MACHINE,  # the action server calls these with the staff token
     ("POST", "/handoff/cancel"): MACHINE,
     ("POST", "/handoff/ratings"): MACHINE,

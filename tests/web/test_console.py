@@ -48,6 +48,7 @@ async def _seed(sessions: Any) -> str:
                     dispute_code="labor",
                     urgent=True,
                     facts={"phone": "13812345678"},
+                    site_code="GX330802005",  # the mediator's site: inside their scope
                 ),
             ]
         )
@@ -103,6 +104,7 @@ async def test_transcript_masks_names_and_addresses(client: TestClient, sessions
                     conversation_id=conv.id,
                     dispute_code="neighbor",
                     facts={"party": "邻居王建军", "what_happened": "王建军家的树压坏了车棚"},
+                    site_code="GX330802005",
                 ),
             ]
         )
