@@ -48,6 +48,13 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("POST", "/console/logout"): CONSOLE,  # and the session's CSRF token
     ("GET", "/console/conversations/{conversation_id}"): CONSOLE,
     ("GET", "/console/api/stats"): CONSOLE,
+    # The workspace: a mediator, judge or dispatcher grant (or admin), and only tickets within their scope
+    # (tests/web/workspace/test_pages.py refuses the other roles and other scopes); forms carry the CSRF token.
+    ("GET", "/console/workspace"): CONSOLE,
+    ("GET", "/console/workspace/tickets/{number}"): CONSOLE,
+    ("GET", "/console/workspace/tickets/{number}/events"): CONSOLE,
+    ("POST", "/console/workspace/tickets/{number}/{verb}"): CONSOLE,
+    ("GET", "/console/workspace/evidence/{evidence_id:int}"): CONSOLE,
     ("POST", "/handoff/requests"): MACHINE,  # the action server calls these with the staff token
     ("POST", "/handoff/cancel"): MACHINE,
     ("POST", "/handoff/ratings"): MACHINE,

@@ -7,7 +7,13 @@ import re
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 # Values for path parameters when a route is called.
-SAMPLE_PARAMS = {"conversation_id": "0" * 32, "number": "T0000000", "booking_id": "1", "verb": "cancel"}
+SAMPLE_PARAMS = {
+    "conversation_id": "0" * 32,
+    "number": "T0000000",
+    "booking_id": "1",
+    "verb": "cancel",
+    "evidence_id": "1",
+}
 
 
 def served(routes: list[BaseRoute], prefix: str = "") -> set[tuple[str, str]]:
