@@ -3,16 +3,19 @@ ASGI client, console accounts linked to roster people, and a resident on web cha
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
+import uvicorn
 from sqlalchemy import select, update
 from starlette.applications import Starlette
 
 from sharedcourt.app import create_app
 from sharedcourt.channels.webchat import CHANNEL
+from sharedcourt.cli.procs import free_port
 from sharedcourt.db.conversation import Conversation, Resident
 from sharedcourt.db.staff import StaffAccount
 from sharedcourt.db.ticket import Ticket
@@ -135,3 +138,25 @@ async def workspace_world(database_url: str, **extra: str) -> AsyncIterator[Work
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30) as client:
             yield WorkspaceWorld(app, client, clock)
+
+
+@contextlib.asynccontextmanager
+async def served_world(database_url: str, **extra: str) -> AsyncIterator[WorkspaceWorld]:
+    """The same app served by a real uvicorn on a free loopback port (streams are read as a browser reads them)."""
+    app = create_app(settings_for(database_url, **extra), rasa_transport=httpx.MockTransport(rasa), background=False)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", ws="none"))
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(200):  # bounded: the server starts in well under the 10 s this allows
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.05)
+        assert server.started, "uvicorn did not start"
+        clock = Clock(MONDAY_10)
+        app.state.handoff.service.clock = clock
+        base = f"http://127.0.0.1:{server.config.port}"
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            yield WorkspaceWorld(app, client, clock)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=30)

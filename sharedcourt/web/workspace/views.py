@@ -90,9 +90,13 @@ async def lines(session: AsyncSession, desk: Desk, ticket: Ticket, after: int = 
     evidence: dict[int, tuple[int, str]] = {}
     if ids:
         rows = await session.execute(
-            select(Evidence.message_id, Evidence.id, Evidence.kind).where(Evidence.message_id.in_(ids))
+            select(Evidence.message_id, Evidence.id, Evidence.kind)
+            .where(Evidence.message_id.in_(ids))
+            .order_by(Evidence.id)
         )
-        evidence = {message_id: (eid, kind) for message_id, eid, kind in rows.tuples() if message_id is not None}
+        for message_id, eid, kind in rows.tuples():
+            if message_id is not None:
+                evidence.setdefault(message_id, (eid, kind))  # a message carries one file; the first is it
     roster_names = {k: p.name for k, p in desk.roster.by_id.items()}
     out = []
     for m in messages:
