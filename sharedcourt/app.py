@@ -28,8 +28,8 @@ from sharedcourt.messaging.outbox import Outbox
 from sharedcourt.messaging.router import Router
 from sharedcourt.retention import schedule as retention
 from sharedcourt.settings import Settings
+from sharedcourt.web import analytics, console, workspace
 from sharedcourt.web import bookings as booking_api
-from sharedcourt.web import console, workspace
 from sharedcourt.web import handoff as handoff_web
 from sharedcourt.web.limits import BodyLimit
 
@@ -182,7 +182,7 @@ def _routes(settings: Settings, extra_routes: list[RouteFactory] | None) -> list
     routes += [*handoff_web.routes(), *dingtalk.routes()]
     routes += [*wechat.routes(settings), *wecom.routes(settings)]
     routes += booking_api.routes()
-    routes += workspace.routes(settings)
+    routes += workspace.routes(settings) + analytics.routes(settings)
     for factory in extra_routes or []:
         routes.extend(factory(settings))
     return routes

@@ -50,6 +50,10 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("GET", "/console/api/stats"): CONSOLE,
     # The workspace: a mediator, judge or dispatcher grant (or admin), and only tickets within their scope
     # (tests/web/workspace/test_pages.py refuses the other roles and other scopes); forms carry the CSRF token.
+    # Analytics: a dispatcher, judge or admin, only the counties of their grants (tests/web/test_analytics.py).
+    ("GET", "/console/analytics"): CONSOLE,
+    ("GET", "/console/api/analytics"): CONSOLE,
+    ("GET", "/console/static/echarts.min.js"): PUBLIC,  # the vendored chart library, no data
     ("GET", "/console/workspace"): CONSOLE,
     ("GET", "/console/workspace/tickets/{number}"): CONSOLE,
     ("GET", "/console/workspace/tickets/{number}/events"): CONSOLE,
