@@ -173,12 +173,13 @@ class WorkspacePages:
 
     async def act(self, request: Request) -> Response:
         """accept / transfer / handback / close / reply through the handoff core; audited."""
+        await request.body()  # read whole whatever its type, so an oversized body is a 413 like on every route
+        form = await request.form()
+        if not csrf_ok(request, form):  # no session, a dead one or a forged form: 403 before anything else
+            return refused_page(self.templates, request)
         desk = await self.desk(request)
         if isinstance(desk, Response):
             return desk
-        form = await request.form()
-        if not csrf_ok(request, form):
-            return refused_page(self.templates, request)
         action = ACTIONS.get(str(request.path_params["verb"]))
         if action is None:
             return page(self.templates, request, "没有这个操作。", 404)
