@@ -29,8 +29,8 @@ from sharedcourt.retention import schedule as retention
 from sharedcourt.settings import Settings
 from sharedcourt.telemetry.logs import RequestId, configure_logging
 from sharedcourt.telemetry.metrics import Metrics, check_mode
+from sharedcourt.web import analytics, console, probes, workspace
 from sharedcourt.web import bookings as booking_api
-from sharedcourt.web import console, probes
 from sharedcourt.web import handoff as handoff_web
 from sharedcourt.web import metrics as metrics_web
 from sharedcourt.web.limits import BodyLimit
@@ -169,6 +169,7 @@ def _routes(settings: Settings, extra_routes: list[RouteFactory] | None) -> list
     routes += [*handoff_web.routes(), *dingtalk.routes()]
     routes += [*wechat.routes(settings), *wecom.routes(settings)]
     routes += booking_api.routes()
+    routes += workspace.routes(settings) + analytics.routes(settings)
     for factory in extra_routes or []:
         routes.extend(factory(settings))
     return routes
