@@ -13,6 +13,7 @@ are left as they are. A column absent from the header keeps the stored value (or
 from __future__ import annotations
 
 import csv
+import gzip
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from sharedcourt.errors import SharedCourtError
 from sharedcourt.sites.csv_rows import parse_row
 from sharedcourt.sites.places import Gazetteer
 from sharedcourt.sites.records import DEFAULT_HOURS, SiteRecord, StaffRecord, load_records
+from sharedcourt.sites.served import PROVINCE_CODE, in_cities
 
 COLUMNS = (
     "code",
@@ -95,8 +97,11 @@ class SiteImportError(SharedCourtError):
 
 
 def read_rows(path: Path | str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """Header and (line number, row) pairs; the BOM that spreadsheet programs write is accepted."""
-    with Path(path).open(encoding="utf-8-sig", newline="") as fh:
+    """Header and (line number, row) pairs; the BOM that spreadsheet programs write is accepted, and a file whose
+    name ends in .gz is read through gzip (the province's default registry)."""
+    path = Path(path)
+    opened = gzip.open(path, "rt", encoding="utf-8-sig", newline="") if path.suffix == ".gz" else None
+    with opened or path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         header = [h.strip() for h in (reader.fieldnames or [])]
         reader.fieldnames = header
@@ -242,9 +247,13 @@ def write_csv(records: Iterable[SiteRecord], path: Path | str) -> None:
             writer.writerow(r.to_row())
 
 
-def read_csv_records(path: Path | str) -> list[SiteRecord]:
-    """Sites from a registry CSV without a database (the committed default, benchmarks); raises on bad rows."""
+def read_csv_records(path: Path | str, cities: tuple[str, ...] | None = None) -> list[SiteRecord]:
+    """Sites from a registry CSV without a database (the committed default, benchmarks); raises on bad rows.
+
+    `cities` keeps only the sites in those cities (`sharedcourt.sites.served.in_cities`)."""
     header, rows = read_rows(path)
+    if cities is not None:
+        rows = [(n, r) for n, r in rows if in_cities(r.get("place_code") or PROVINCE_CODE, cities)]
     columns = set(header)
     out: list[SiteRecord] = []
     errors: list[RowError] = []
