@@ -407,7 +407,7 @@ def generated_courts(city: Place, counties: list[Place]) -> list[dict[str, str]]
             code=court_code(city.code + "00"),
             name=f"{city.name}中级人民法院",
             level="intermediate_court",
-            parent_code=HIGH_COURT,
+            parent_code="",  # as Quzhou's: a city's registry loads without the province's rows
             place_code=city.code,
             address=f"{PROVINCE_NAME}{city.name}",
             **court,

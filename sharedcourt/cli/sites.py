@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from sharedcourt.db.session import make_engine, make_sessionmaker, unit_of_work
 from sharedcourt.settings import Settings
 from sharedcourt.sites.csv_format import ImportResult, export_csv, import_csv
+from sharedcourt.sites.served import served_cities
 
 
 def _database_url(arg: str | None) -> str:
@@ -18,12 +19,12 @@ def _database_url(arg: str | None) -> str:
     return Settings.from_env().database_url
 
 
-async def _run_import(url: str, path: str, dry_run: bool) -> ImportResult:
+async def _run_import(url: str, path: str, dry_run: bool, cities: tuple[str, ...] | None = None) -> ImportResult:
     engine = make_engine(url)
     try:
         sessions = make_sessionmaker(engine)
         async with sessions() as session:
-            result = await import_csv(session, path)
+            result = await import_csv(session, path, cities=cities)
             if result.ok and not dry_run:
                 await session.commit()
             else:
@@ -48,8 +49,10 @@ def sites_import_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("file")
     parser.add_argument("--database-url")
     parser.add_argument("--dry-run", action="store_true", help="只检查，不写入")
+    parser.add_argument("--served", action="store_true", help="只导入本系统服务城市（SERVED_CITIES）的站点")
     args = parser.parse_args(argv)
-    result = asyncio.run(_run_import(_database_url(args.database_url), args.file, args.dry_run))
+    cities = served_cities() if args.served else None
+    result = asyncio.run(_run_import(_database_url(args.database_url), args.file, args.dry_run, cities))
     if not result.ok:
         print(result.summary_zh(), file=sys.stderr)
         for err in result.errors:

@@ -114,8 +114,11 @@ def read_rows(path: Path | str) -> tuple[list[str], list[tuple[int, dict[str, st
     return header, rows
 
 
-async def import_csv(session: AsyncSession, path: Path | str, gazetteer: Gazetteer | None = None) -> ImportResult:
-    """Validate the whole file, then upsert every row; with any bad row nothing is written."""
+async def import_csv(
+    session: AsyncSession, path: Path | str, gazetteer: Gazetteer | None = None, cities: tuple[str, ...] | None = None
+) -> ImportResult:
+    """Validate the whole file, then upsert every row; with any bad row nothing is written. `cities` imports only
+    the rows in those cities (the province file into a deployment serving some of them)."""
     gaz = gazetteer or Gazetteer.load()
     result = ImportResult()
     try:
@@ -127,6 +130,8 @@ async def import_csv(session: AsyncSession, path: Path | str, gazetteer: Gazette
     if bad_header is not None:
         result.errors.append(bad_header)
         return result
+    if cities is not None:
+        rows = [(n, r) for n, r in rows if in_cities(r.get("place_code") or PROVINCE_CODE, cities)]
     existing: dict[str, Site] = {s.code: s for s in (await session.scalars(select(Site))).all()}
     parsed = _validate(rows, set(header), gaz, set(existing), result.errors)
     if result.errors:

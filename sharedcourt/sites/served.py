@@ -32,6 +32,22 @@ CITIES: dict[str, tuple[str, str]] = {
     "3311": ("丽水市", "丽"),
 }
 ALL_CITIES = tuple(CITIES)
+# Case number prefixes: the city's pinyin initials (衢州 QZ as before); 湖州 takes HU because 杭州 holds HZ. A case
+# whose city is unknown in a several-city deployment is numbered ZJ (浙江).
+CASE_PREFIXES: dict[str, str] = {
+    "3301": "HZ",
+    "3302": "NB",
+    "3303": "WZ",
+    "3304": "JX",
+    "3305": "HU",
+    "3306": "SX",
+    "3307": "JH",
+    "3308": "QZ",
+    "3309": "ZS",
+    "3310": "TZ",
+    "3311": "LS",
+}
+PROVINCE_PREFIX = "ZJ"
 QUZHOU_GAZETTEER = DATA_DIR / "gazetteer.csv"
 QUZHOU_SITES = DATA_DIR / "sites.csv"
 PROVINCE_GAZETTEER = DATA_DIR / "gazetteer_zj.csv.gz"
@@ -59,6 +75,17 @@ def city_of(code: str | None) -> str | None:
     """The city code of a statistical place code or a site code (GX + place, FY + county, TS + area)."""
     digits = (code or "").lstrip("GXFYTS")
     return digits[:4] if len(digits) >= 4 and digits[:4] in CITIES else None
+
+
+def case_prefix(*codes: str | None, cities: tuple[str, ...] | None = None) -> str:
+    """The case number prefix of the first code whose city is known (place or site codes), else of the one city
+    served, else ZJ."""
+    for code in codes:
+        city = city_of(code)
+        if city is not None:
+            return CASE_PREFIXES[city]
+    served = cities or served_cities()
+    return CASE_PREFIXES[served[0]] if len(served) == 1 else PROVINCE_PREFIX
 
 
 def in_cities(place_code: str, cities: tuple[str, ...]) -> bool:
