@@ -46,7 +46,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -283,6 +283,12 @@ def merge_jionlp(
     for v in villages.values():
         by_town[v.parent_code].append(v)
     town_by_name = {(t.county_code, t.name): t for t in towns.values()}
+    names: dict[str, Counter[str]] = defaultdict(Counter)
+    for v in villages.values():
+        names[v.county_code][v.name] += 1
+    # Names of exactly one current village in the county.
+    by_name = {county: {n for n, c in counted.items() if c == 1} for county, counted in names.items()}
+    by_name.update({c: set() for c in jionlp if c not in by_name})
     for county_code, jl_towns in jionlp.items():
         for jl_town, jl_villages in jl_towns.items():
             town = town_by_name.get((county_code, jl_town))
@@ -303,11 +309,11 @@ def merge_jionlp(
                 stats["jionlp_towns_exact"] += 1
             children = by_town[town.code]
             for jl_village in jl_villages:
-                kind = attach_village_alias(jl_village, town, children)
+                kind = attach_village_alias(jl_village, town, children, by_name[county_code])
                 stats[f"jionlp_villages_{kind}"] += 1
 
 
-def attach_village_alias(jl_name: str, town: Place, children: list[Place]) -> str:
+def attach_village_alias(jl_name: str, town: Place, children: list[Place], county_names: set[str]) -> str:
     """Attach a jionlp village name to the 2023 village it names; returns how it matched."""
     exact = [v for v in children if jl_name in (v.name, v.official, v.short_name)]
     if exact:
@@ -326,6 +332,10 @@ def attach_village_alias(jl_name: str, town: Place, children: list[Place]) -> st
     if len(contained) == 1:
         contained[0].add_alias(jl_name)
         return "contained"
+    if jl_name in county_names:
+        # Moved to another town of the county since (市心社区 of 萧山): the current village has the name, and a
+        # town alias would only compete with it.
+        return "moved"
     # An old village with no identifiable successor: it still places the resident in its town.
     town.add_alias(jl_name)
     return "town_alias"

@@ -219,13 +219,8 @@ class Gazetteer:
         """Every place form in the text, without forms inside a longer form."""
         norm = self.normalize(text)
         spans = list(self._automaton.find(norm))
-        # Drop a span that lies inside a longer one ("杜泽" inside "杜泽镇", "贺村" inside "贺村镇").
-        spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
-        kept: list[tuple[int, int, str]] = []
-        for s in spans:
-            if any(k[0] <= s[0] and s[1] <= k[1] and (k[1] - k[0]) > (s[1] - s[0]) for k in kept):
-                continue
-            kept.append(s)
+        strong = [s for s in spans if not all(weak for _c, _w, weak in self._forms[s[2]])]
+        kept = _outermost(spans, strong)
         matches = [
             Match(self.places[code], form, start, end, weight, weak)
             for start, end, form in kept
@@ -358,6 +353,23 @@ def choices(resolution: Resolution, near: str | None = None) -> list[Place]:
 def format_choices(places: list[Place]) -> str:
     """Numbered choices as the bot writes them: '1. 柯城区\\n2. 衢江区'."""
     return "\n".join(f"{i}. {p.full_name}" for i, p in enumerate(places, 1))
+
+
+def _outermost(spans: list[tuple[int, int, str]], strong: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Drop a span that lies inside a longer one ("杜泽" inside "杜泽镇", "贺村" inside "贺村镇"), unless the longer
+    one straddles a `strong` span (one not only an ordinary word): in "永康西村" both 永康 + 西村 and 康西村 are
+    readings, so 西村 stays; in "南湖南湖街道" the word 湖南 does not split 南湖街道."""
+    spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+
+    def straddled(k: tuple[int, int, str]) -> bool:
+        return any(o[0] < k[0] < o[1] < k[1] or k[0] < o[0] < k[1] < o[1] for o in strong)
+
+    kept: list[tuple[int, int, str]] = []
+    for s in spans:
+        if any(k[0] <= s[0] and s[1] <= k[1] and (k[1] - k[0]) > (s[1] - s[0]) and not straddled(k) for k in spans):
+            continue
+        kept.append(s)
+    return kept
 
 
 def _unique(items: Iterable[str]) -> list[str]:
