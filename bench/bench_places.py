@@ -9,8 +9,10 @@ village names that exist in several counties given alone (the bot must ask, with
 
 A text counts as
 - correct: the best match is the known place and the resolution is not ambiguous;
-- asked: the resolution is ambiguous and the known place is among the tied candidates (the bot asks with numbered
-  choices, which is the right behaviour for "严村" that exists in four counties);
+- asked: the resolution is ambiguous and the known place (or its town) is among the tied candidates (the bot asks
+  with numbered choices, which is the right behaviour for "严村" that exists in four counties);
+- asked below: resolved, not ambiguous, to the place's own town or county (the bot then asks the next level, the
+  place among the choices);
 - wrong: anything else (a different place, or nothing found).
 
 Usage: .venv/app/bin/python bench/bench_places.py [--n 1000] [--seed 5] [--cities 3308 | 33 | 3301,3308]
@@ -61,15 +63,7 @@ def generators(gaz: Gazetteer) -> dict[str, Callable[[random.Random, Place], tup
         return f"{county.name}{town.name}{v.name}{suffix}", v.code
 
     def short(rng: random.Random, v: Place) -> tuple[str, str] | None:
-        county, town = parts(v)
-        # The village's short form even when it is an ordinary word the resolver refuses alone ("幸福").
-        vshort = v.short_name
-        form = rng.choice(["county+town+village", "county+village", "town+village"])
-        if form == "county+town+village":
-            return f"{county.short_name}{town.short_name}{vshort}", v.code
-        if form == "county+village":
-            return f"{county.short_name}{v.name}", v.code
-        return f"{town.short_name}{v.name}", v.code
+        return short_text(gaz, rng, v)
 
     def old_name(rng: random.Random, v: Place) -> tuple[str, str] | None:
         county, town = parts(v)
@@ -105,6 +99,23 @@ def generators(gaz: Gazetteer) -> dict[str, Callable[[random.Random, Place], tup
         "village_alone": village_alone,
         **province_generators(gaz),
     }
+
+
+def short_text(gaz: Gazetteer, rng: random.Random, v: Place) -> tuple[str, str] | None:
+    """County, town and village in their short forms (江山贺村, 柯城白云回龙)."""
+    town = gaz[v.parent_code]
+    county = gaz[town.county_code]
+    # The village's short form even when it is an ordinary word the resolver refuses alone ("幸福"), unless it is
+    # another village's full name in the same town (芝英二村社区's 芝英二村 is the village 芝英二村).
+    vshort = v.short_name
+    if vshort in {o.name for o in gaz.children(town.code)}:
+        return None
+    form = rng.choice(["county+town+village", "county+village", "town+village"])
+    if form == "county+town+village":
+        return f"{county.short_name}{town.short_name}{vshort}", v.code
+    if form == "county+village":
+        return f"{county.short_name}{v.name}", v.code
+    return f"{town.short_name}{v.name}", v.code
 
 
 def city_prefix(gaz: Gazetteer, rng: random.Random, v: Place) -> str:
@@ -229,7 +240,9 @@ def run(n: int, seed: int, cities: tuple[str, ...] = ("3308",)) -> dict[str, obj
         res = gaz.resolve(text)
         if res.best is not None and res.best.code == code and not res.ambiguous:
             kind = "correct"
-        elif res.ambiguous and code in {p.code for p in res.tied()}:
+        elif res.ambiguous and any(code.startswith(p.code) for p in res.tied()):
+            # The place or its town is among the tied candidates ("芳村": 芳村镇 of 常山 ties with 芳村 villages
+            # elsewhere): the numbered choices lead there.
             kind = "asked"
         elif res.best is not None and code.startswith(res.best.code) and not res.ambiguous:
             # Resolved to the place's town or county ("举村" as 举村乡 rather than its 举村): the bot then asks

@@ -219,8 +219,9 @@ class Gazetteer:
         """Every place form in the text, without forms inside a longer form."""
         norm = self.normalize(text)
         spans = list(self._automaton.find(norm))
-        strong = [s for s in spans if not all(weak for _c, _w, weak in self._forms[s[2]])]
-        kept = _outermost(spans, strong)
+        # Only a county's, town's or city's form splits a longer one: those are what residents put in front.
+        splitters = [s for s in spans if any(self.places[c].level != "village" for c, _w, _k in self._forms[s[2]])]
+        kept = _outermost(spans, splitters)
         matches = [
             Match(self.places[code], form, start, end, weight, weak)
             for start, end, form in kept
@@ -260,26 +261,35 @@ class Gazetteer:
         for m in matches:
             by_code.setdefault(m.place.code, []).append(m)
         best: dict[str, tuple[float, Match]] = {}
+        lifted: dict[str, float] = {}
         for m in matches:
             if within and within.startswith(m.place.code) and m.place.code != within:
                 continue  # the known county of a place inside it adds nothing
             score = m.weight
-            shared_ancestor = False
+            shared: str | None = None
+            used: set[int] = set()  # one span names one ancestor: "南浔" is 南浔区 or 南浔镇, not both
             for a in self.ancestors(m.place):
                 others = by_code.get(a.code, [])
-                separate = [o for o in others if o.end <= m.start or o.start >= m.end]
+                separate = [o for o in others if (o.end <= m.start or o.start >= m.end) and o.start not in used]
                 if separate:
-                    score += max(o.weight for o in separate)
+                    top = max(separate, key=lambda o: o.weight)
+                    used.add(top.start)
+                    score += top.weight
                 elif any(o.surface == a.short_name for o in others):
-                    shared_ancestor = True
+                    shared = a.code
                 elif within and a.code == within:
                     score += W_NAME
-            if shared_ancestor:
-                # "江山贺村": 贺村 is both the town's short form and a village in it. Prefer the town; the
-                # village stays a candidate and choices() lists the town's villages.
+            if shared is not None:
+                # "江山贺村": 贺村 is both the town's short form and a village in it. Prefer the town, at the
+                # village's own score (so that a 芳村 elsewhere ties with 芳村镇 and is asked about); the village
+                # stays a candidate and choices() lists the town's villages.
+                lifted[shared] = max(lifted.get(shared, 0.0), score)
                 score -= 1.0
             if m.place.code not in best or best[m.place.code][0] < score:
                 best[m.place.code] = (score, m)
+        for code, score in lifted.items():
+            if code in best and best[code][0] < score:
+                best[code] = (score, best[code][1])
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], -LEVELS.index(self.places[kv[0]].level), kv[0]))
         places = [self.places[code] for code, _ in ranked]
         scores = [round(s, 3) for _, (s, _m) in ranked]
@@ -355,14 +365,13 @@ def format_choices(places: list[Place]) -> str:
     return "\n".join(f"{i}. {p.full_name}" for i, p in enumerate(places, 1))
 
 
-def _outermost(spans: list[tuple[int, int, str]], strong: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+def _outermost(spans: list[tuple[int, int, str]], splitters: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """Drop a span that lies inside a longer one ("杜泽" inside "杜泽镇", "贺村" inside "贺村镇"), unless the longer
-    one straddles a `strong` span (one not only an ordinary word): in "永康西村" both 永康 + 西村 and 康西村 are
-    readings, so 西村 stays; in "南湖南湖街道" the word 湖南 does not split 南湖街道."""
+    one straddles one of `splitters`: in "永康西村" both 永康 + 西村 and 康西村 are readings, so 西村 stays."""
     spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
 
     def straddled(k: tuple[int, int, str]) -> bool:
-        return any(o[0] < k[0] < o[1] < k[1] or k[0] < o[0] < k[1] < o[1] for o in strong)
+        return any(o[0] < k[0] < o[1] < k[1] or k[0] < o[0] < k[1] < o[1] for o in splitters)
 
     kept: list[tuple[int, int, str]] = []
     for s in spans:

@@ -301,3 +301,20 @@ def test_quzhou_alone_still_drops_its_city_and_offers_counties() -> None:
     gaz = Gazetteer.load()
     assert gaz.cities == ("3308",)
     assert [p.level for p in gaz.choices(gaz.resolve("你好"))] == ["county"] * 6
+
+
+def test_a_bare_name_that_is_a_town_here_and_a_village_there_is_asked(gaz: Gazetteer) -> None:
+    # 芳村: 常山县芳村镇 (and its 芳村) and 开化县长虹乡芳村. Neither county is named: ask, never pick one silently.
+    res = gaz.resolve("我是芳村")
+    assert res.ambiguous
+    assert {p.full_name for p in res.tied()} == {"常山县芳村镇", "开化县长虹乡芳村"}
+    assert sorted(p.name for p in gaz.choices(res)) == ["开化县", "常山县"]
+
+
+def test_an_inner_village_stays_a_reading_when_a_county_straddles_the_longer_form(zj: Gazetteer) -> None:
+    # "永康西村": 永康 + 西村 (永康市方岩镇西村) and 康西村 (临海) are both readings; the county decides.
+    res = zj.resolve("我是永康西村")
+    assert res.best is not None and res.best.county_code == "330784" and res.best.name == "西村"
+    # "南浔南林社区": 南浔 names 南浔区 or 南浔镇, not both, so 南浔镇's 南林村 does not win by counting it twice.
+    res = zj.resolve("我在南浔南林社区")
+    assert res.best is not None and res.best.full_name == "南浔区东迁街道南林社区"
