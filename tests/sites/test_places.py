@@ -308,7 +308,7 @@ def test_a_bare_name_that_is_a_town_here_and_a_village_there_is_asked(gaz: Gazet
     res = gaz.resolve("我是芳村")
     assert res.ambiguous
     assert {p.full_name for p in res.tied()} == {"常山县芳村镇", "开化县长虹乡芳村"}
-    assert sorted(p.name for p in gaz.choices(res)) == ["开化县", "常山县"]
+    assert {p.name for p in gaz.choices(res)} == {"开化县", "常山县"}
 
 
 def test_an_inner_village_stays_a_reading_when_a_county_straddles_the_longer_form(zj: Gazetteer) -> None:
