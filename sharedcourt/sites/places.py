@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from sharedcourt.sites.automaton import Automaton
+from sharedcourt.sites.automaton import Automaton, outermost
 from sharedcourt.sites.place_model import (
     AMBIGUITY_MARGIN,
     LEVEL_ZH,
@@ -221,7 +221,7 @@ class Gazetteer:
         spans = list(self._automaton.find(norm))
         # Only a county's, town's or city's form splits a longer one: those are what residents put in front.
         splitters = [s for s in spans if any(self.places[c].level != "village" for c, _w, _k in self._forms[s[2]])]
-        kept = _outermost(spans, splitters)
+        kept = outermost(spans, splitters)
         matches = [
             Match(self.places[code], form, start, end, weight, weak)
             for start, end, form in kept
@@ -363,22 +363,6 @@ def choices(resolution: Resolution, near: str | None = None) -> list[Place]:
 def format_choices(places: list[Place]) -> str:
     """Numbered choices as the bot writes them: '1. 柯城区\\n2. 衢江区'."""
     return "\n".join(f"{i}. {p.full_name}" for i, p in enumerate(places, 1))
-
-
-def _outermost(spans: list[tuple[int, int, str]], splitters: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """Drop a span that lies inside a longer one ("杜泽" inside "杜泽镇", "贺村" inside "贺村镇"), unless the longer
-    one straddles one of `splitters`: in "永康西村" both 永康 + 西村 and 康西村 are readings, so 西村 stays."""
-    spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
-
-    def straddled(k: tuple[int, int, str]) -> bool:
-        return any(o[0] < k[0] < o[1] < k[1] or k[0] < o[0] < k[1] < o[1] for o in splitters)
-
-    kept: list[tuple[int, int, str]] = []
-    for s in spans:
-        if any(k[0] <= s[0] and s[1] <= k[1] and (k[1] - k[0]) > (s[1] - s[0]) and not straddled(k) for k in spans):
-            continue
-        kept.append(s)
-    return kept
 
 
 def _unique(items: Iterable[str]) -> list[str]:
