@@ -71,6 +71,12 @@ def served_cities() -> tuple[str, ...]:
     return parse_cities(Settings.from_env().served_cities)
 
 
+def area_name(cities: tuple[str, ...] | None = None) -> str:
+    """How the bot names the area it serves: the city (衢州) when one is served, else 浙江."""
+    served = cities or served_cities()
+    return CITIES[served[0]][0][:-1] if len(served) == 1 else "浙江"
+
+
 def city_of(code: str | None) -> str | None:
     """The city code of a statistical place code or a site code (GX + place, FY + county, TS + area)."""
     digits = (code or "").lstrip("GXFYTS")
