@@ -120,6 +120,14 @@ sites-import: $(APP_STAMP) ## import the site registry from FILE=<csv> (all or n
 	@test -n "$(FILE)" || { echo "usage: make sites-import FILE=sites.csv"; exit 2; }
 	$(CLI) migrate && $(CLI) sites-import "$(FILE)"
 
+.PHONY: sites-default
+sites-default: $(APP_STAMP) ## load the province's default registry for SERVED_CITIES into the database
+	$(CLI) migrate && $(CLI) sites-import sharedcourt/data/sites_zj.csv.gz --served
+
+.PHONY: site-qr-scenes
+site-qr-scenes: $(APP_STAMP) ## list each site's WeChat QR scene value (its registry key) as CSV on stdout
+	@$(CLI) site-qr-scenes
+
 .PHONY: sites-export
 sites-export: $(APP_STAMP) ## export the site registry to FILE=<csv>
 	@test -n "$(FILE)" || { echo "usage: make sites-export FILE=sites.csv"; exit 2; }

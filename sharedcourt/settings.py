@@ -69,10 +69,19 @@ def _networks(value: str) -> str:
     return value
 
 
+def _cities(value: str) -> str:
+    # Zhejiang's city codes 3301-3311, comma-separated, or 33 for the whole province.
+    codes = [c.strip() for c in value.split(",") if c.strip()]
+    if not codes or any(c != "33" and not (len(c) == 4 and c[:2] == "33" and "01" <= c[2:] <= "11") for c in codes):
+        raise ValueError("Zhejiang city codes 3301-3311, comma-separated, or 33 for the whole province")
+    return ",".join(codes)
+
+
 # Fields read through a check beyond their type.
 _CHECKS: dict[str, Callable[[str], Any]] = {
     **{f"retention_{kind}_days": _days for kind in ("enquiry", "case", "evidence", "audit", "outbox", "replay")},
     "purge_hour": _hour,
+    "served_cities": _cities,
     "public_url": _url,
     "rasa_url": _url,
     "action_server_url": _url,
@@ -207,6 +216,7 @@ class Settings:
     metrics_allow: str = ""  # addresses or networks allowed to scrape /metrics besides loopback (comma-separated)
     # Set in the process environment before start (prometheus_client decides at import), wiped by the launcher.
     prometheus_multiproc_dir: str = ""
+    served_cities: str = "3308"  # the cities whose places and sites load: 3308 (Quzhou), "3301,3308", or 33 (all)
     # The whole environment as read, handed to the processes `make run` starts; never read for a setting.
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 

@@ -100,7 +100,13 @@ def _eval_nlu(args: argparse.Namespace) -> int:
 def _sites_import(args: argparse.Namespace) -> int:
     from sharedcourt.cli.sites import sites_import_main
 
-    return sites_import_main([args.file])
+    return sites_import_main([args.file, *(["--served"] if args.served else [])])
+
+
+def _site_qr_scenes(args: argparse.Namespace) -> int:
+    from sharedcourt.cli.sites import site_qr_scenes_main
+
+    return site_qr_scenes_main(["--default"] if args.default else [])
 
 
 def _sites_export(args: argparse.Namespace) -> int:
@@ -188,7 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_eval_nlu)
     p = sub.add_parser("sites-import", help="import the site registry from CSV (all or nothing)")
     p.add_argument("file")
+    p.add_argument("--served", action="store_true", help="only the sites of SERVED_CITIES")
     p.set_defaults(func=_sites_import)
+    p = sub.add_parser("site-qr-scenes", help="list every site's WeChat QR scene value (CSV on stdout)")
+    p.add_argument("--default", action="store_true", help="the committed default registry, not the database")
+    p.set_defaults(func=_site_qr_scenes)
     p = sub.add_parser("sites-export", help="export the site registry to CSV")
     p.add_argument("file")
     p.set_defaults(func=_sites_export)

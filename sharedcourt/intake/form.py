@@ -32,6 +32,7 @@ from sharedcourt.intake.facts import BY_KEY, TYPE_SLOTS, finished, fresh_updates
 from sharedcourt.intake.summary import read_summary_answer, summary_question
 from sharedcourt.intake.words import NEGATION, chinese_count, clean
 from sharedcourt.messaging.replies import Button, Reply
+from sharedcourt.sites.served import area_name
 
 YES_NO = (Button("对", "/affirm"), Button("不对", "/deny"))
 YES_NO_FACT = (Button("有", "有"), Button("没有", "没有"))
@@ -106,7 +107,10 @@ def ask(slot: str, slots: Mapping[str, Any], intent: str | None = None) -> list[
     if slot == "summary_confirmed":
         return [summary_question(slots)]
     fact = BY_KEY[slot]
-    return [Reply(fact.question_for(code), YES_NO_FACT if fact.kind == "yesno" else ())]
+    question = fact.question_for(code)
+    if slot == "place_code":
+        question = question.replace("衢州", area_name())  # the area this deployment serves
+    return [Reply(question, YES_NO_FACT if fact.kind == "yesno" else ())]
 
 
 # --------------------------------------------------------------------------------------------------------
