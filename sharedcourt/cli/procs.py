@@ -238,13 +238,17 @@ def start_actions(stack: Stack) -> None:
     stack.start("actions", actions_cmd(stack.settings), actions_env(stack.settings))
 
 
-def start_app(stack: Stack) -> None:
-    """The front door under uvicorn on PORT."""
-    cmd = [
+def app_cmd(settings: Settings) -> list[str]:
+    """The front door under uvicorn on BIND_HOST and PORT."""
+    return [
         str(APP_PYTHON), "-m", "uvicorn", "--factory", "sharedcourt.app:asgi",
-        "--host", "127.0.0.1", "--port", str(stack.settings.port), "--no-access-log", "--ws", "none",
+        "--host", settings.bind_host, "--port", str(settings.port), "--no-access-log", "--ws", "none",
     ]  # fmt: skip
-    stack.start("app", cmd, app_env(stack.settings))
+
+
+def start_app(stack: Stack) -> None:
+    """The front door under uvicorn on BIND_HOST and PORT."""
+    stack.start("app", app_cmd(stack.settings), app_env(stack.settings))
 
 
 @contextlib.contextmanager
