@@ -248,7 +248,7 @@ def test_wechat_retries_at_different_frontdoors_are_processed_once(cluster_syste
     responses = asyncio.run(three())
     assert [r.status_code for r in responses] == [200, 200, 200]
     rows = cluster_system.query(
-        "SELECT id, status FROM messages WHERE channel = 'wechat' AND external_id = %s", str(msg_id)
+        "SELECT id, status FROM messages WHERE channel = 'wechat' AND external_id = %s", f"msg:{msg_id}"
     )
     assert len(rows) == 1 and rows[0][1] == "processed"
     (message_id, _status) = rows[0]
