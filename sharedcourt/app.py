@@ -90,6 +90,7 @@ EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]
     UpstreamError: _upstream,
 }
 
+
 async def _retry_loop(router: Router, interval: float, stale_after: dt.timedelta) -> None:
     """Answer kept messages once Rasa is back, and those a crashed process left half-way (after `stale_after`)."""
     while True:
