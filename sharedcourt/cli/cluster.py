@@ -114,12 +114,13 @@ def members(settings: Settings) -> list[Member]:
     return [member(settings, role, i) for role in ROLES for i in range(1, settings.cluster_replicas + 1)]
 
 
-def _backend(name: str, check: str, servers: list[Member], timeout_server: float) -> list[str]:
+def _backend(name: str, check: str, servers: list[Member], timeout_server: float, *extra: str) -> list[str]:
     lines = [
         f"backend {name}",
         "    balance roundrobin",
         f"    option httpchk GET {check}",
         f"    timeout server {timeout_server:.0f}s",
+        *(f"    {line}" for line in extra),
     ]
     return lines + [f"    server {m.name} {m.address} check" for m in servers]
 
@@ -153,9 +154,14 @@ def haproxy_config(settings: Settings) -> str:
         "    http-request capture req.hdr(X-Request-Id) len 64",
         '    log-format "web %ci %b/%s %ST %Tt %HM %HP request=%hr"',
         "    default_backend frontdoors",
-        *_backend("frontdoors", "/", by_role["frontdoor"], turn),
-        "    option forwardfor",
-        "    http-response set-header X-Served-By %s",
+        *_backend(
+            "frontdoors",
+            "/",
+            by_role["frontdoor"],
+            turn,
+            "option forwardfor",
+            "http-response set-header X-Served-By %s",
+        ),
         "frontend rasa",
         f"    bind {host}:{_port_of(settings.rasa_url)}",
         "    option http-buffer-request",
@@ -163,7 +169,8 @@ def haproxy_config(settings: Settings) -> str:
         f"    http-request set-var(txn.message) req.body,json_query('$.metadata.message_id') if {webhook}",
         '    log-format "rasa %b/%s %ST %Tt %HM %HP sender=%[var(txn.sender)] message=%[var(txn.message)]"',
         "    default_backend rasa",
-        *_backend("rasa", "/", by_role["rasa"], turn),
+        # A replica busy with turns answers its health check late: out only after 3 misses of 10 s.
+        *_backend("rasa", "/", by_role["rasa"], turn, "timeout check 10s", "default-server inter 2s fall 3 rise 2"),
         "frontend actions",
         f"    bind {host}:{_port_of(settings.action_server_url)}",
         '    log-format "actions %b/%s %ST %Tt %HM %HP"',

@@ -135,8 +135,8 @@ def cluster_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster
             "WECHAT_SECRET": SECRET,
             "WECHAT_API_BASE": api.base_url,
             # Rasa's per-process pool (default 50 + 100) times two replicas would pass max_connections (100).
-            "SQL_POOL_SIZE": "10",
-            "SQL_MAX_OVERFLOW": "10",
+            "SQL_POOL_SIZE": "5",
+            "SQL_MAX_OVERFLOW": "5",
             **{name.upper(): secrets.token_urlsafe(32) for name in SECRET_KEYS},
         }
         settings = Settings.from_env(env, env_file=Path("/nonexistent"))
