@@ -91,6 +91,9 @@ EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]
 }
 
 
+DRAIN_WORKERS = 4
+
+
 async def _retry_loop(router: Router, interval: float, stale_after: dt.timedelta) -> None:
     """Answer kept messages once Rasa is back, and those a crashed process left half-way (after `stale_after`)."""
     while True:
@@ -98,7 +101,8 @@ async def _retry_loop(router: Router, interval: float, stale_after: dt.timedelta
         try:
             await router.recover(stale_after)
             if await router.rasa.healthy():
-                await router.drain()
+                # Several conversations at once (each stays in order): one by one, 100 kept messages took minutes.
+                await asyncio.gather(*(router.drain() for _ in range(DRAIN_WORKERS)))
         except Exception:
             log.exception("retry round failed")
 

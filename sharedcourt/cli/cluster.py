@@ -114,11 +114,12 @@ def members(settings: Settings) -> list[Member]:
     return [member(settings, role, i) for role in ROLES for i in range(1, settings.cluster_replicas + 1)]
 
 
-def _backend(name: str, check: str, servers: list[Member], timeout_server: float, *extra: str) -> list[str]:
+def _backend(name: str, check: str | None, servers: list[Member], timeout_server: float, *extra: str) -> list[str]:
+    # check None: a TCP connect check (the port is open once the process serves).
     lines = [
         f"backend {name}",
         "    balance roundrobin",
-        f"    option httpchk GET {check}",
+        *([f"    option httpchk GET {check}"] if check else []),
         f"    timeout server {timeout_server:.0f}s",
         *(f"    {line}" for line in extra),
     ]
@@ -169,8 +170,9 @@ def haproxy_config(settings: Settings) -> str:
         f"    http-request set-var(txn.message) req.body,json_query('$.metadata.message_id') if {webhook}",
         '    log-format "rasa %b/%s %ST %Tt %HM %HP sender=%[var(txn.sender)] message=%[var(txn.message)]"',
         "    default_backend rasa",
-        # A replica busy with turns answers its health check late: out only after 3 misses of 10 s.
-        *_backend("rasa", "/", by_role["rasa"], turn, "timeout check 10s", "default-server inter 2s fall 3 rise 2"),
+        # TCP checks: a replica busy with turns answers an HTTP check after seconds (it was taken out, both
+        # replicas at once under load); Rasa opens its port only once its model is loaded.
+        *_backend("rasa", None, by_role["rasa"], turn, "default-server inter 2s fall 2 rise 2"),
         "frontend actions",
         f"    bind {host}:{_port_of(settings.action_server_url)}",
         '    log-format "actions %b/%s %ST %Tt %HM %HP"',
