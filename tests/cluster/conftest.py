@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -28,6 +29,7 @@ from sharedcourt.cli.procs import free_port, model_path
 from sharedcourt.settings import SECRET_KEYS, Settings
 
 PG_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS = urlsplit(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))  # the lock store uses db 1
 APPID = "wxcluster0000001"
 TOKEN = "cluster-token"
 SECRET = "cluster-secret"
@@ -106,6 +108,10 @@ def cluster_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster
     model = Path(os.environ.get("SHAREDCOURT_MODEL") or model_path())
     if not model.exists():
         pytest.fail(f"no trained model for the current training data ({model.name}); run `make train` first")
+    try:
+        socket.create_connection((REDIS.hostname or "127.0.0.1", REDIS.port or 6379), timeout=3).close()
+    except OSError:
+        pytest.fail(f"Redis (Rasa's lock store) is not reachable at {REDIS.hostname}:{REDIS.port}")
     database = f"sc_cluster_{uuid.uuid4().hex[:10]}"
     server = PG_SERVER.rsplit("/", 1)[0]
     with psycopg.connect(PG_SERVER, autocommit=True) as conn:
@@ -121,6 +127,8 @@ def cluster_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster
             "ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}",
             "CLUSTER_PORT_BASE": str(_port_base()),
             "RASA_LOCK_STORE": "redis",
+            "RASA_LOCK_HOST": REDIS.hostname or "127.0.0.1",
+            "RASA_LOCK_PORT": str(REDIS.port or 6379),
             # Under full load a turn queues for many seconds on 2 cores: wait for it rather than hold the message.
             "RASA_TIMEOUT": "60",
             # A message a killed front door left half-way is taken over after this (must exceed RASA_TIMEOUT).
