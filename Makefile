@@ -52,6 +52,11 @@ browser: ## install Debian's chromium and the CJK fonts for the browser tests (i
 	@fc-list 2>/dev/null | grep -qi 'noto.*cjk' || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; }
 	@chromium --version
 
+.PHONY: haproxy
+haproxy: ## install Debian's haproxy for the cluster (if missing)
+	@command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
+	@PATH="$$PATH:/usr/sbin" haproxy -v | head -1
+
 ## ---- running ------------------------------------------------------------
 
 .PHONY: train
@@ -65,6 +70,10 @@ migrate: $(APP_STAMP) ## upgrade the database schema
 .PHONY: run
 run: install ## start Rasa, the action server and the front door (Ctrl-C stops all)
 	$(CLI) run
+
+.PHONY: cluster
+cluster: install haproxy train ## two of each role behind haproxy (DATABASE_URL on PostgreSQL, Redis; Ctrl-C stops all)
+	$(CLI) cluster
 
 ## ---- checks -------------------------------------------------------------
 
@@ -97,8 +106,12 @@ test-stories: train ## Rasa story tests, failing on any wrong prediction
 pytest: install browser train ## the pytest suite (SQLite and PostgreSQL, real Rasa, real browser)
 	$(PY) -m pytest -q -p no:cacheprovider
 
+.PHONY: test-cluster
+test-cluster: install haproxy train ## the cluster under load while members are SIGKILLed (CLUSTER_RESIDENTS, CLUSTER_MESSAGES)
+	$(PY) -m pytest -q -s -p no:cacheprovider -m cluster tests/cluster
+
 .PHONY: test
-test: install lint types validate test-stories pytest eval-lawbench ## everything CI runs
+test: install lint types validate test-stories pytest test-cluster eval-lawbench ## everything CI runs
 
 .PHONY: eval-lawbench
 eval-lawbench: train ## NLU evaluation on ../shared/eval/lawbench_dev.csv when that file is present

@@ -24,6 +24,20 @@ def _run(args: argparse.Namespace) -> int:
     return run_forever(settings)
 
 
+def _cluster(args: argparse.Namespace) -> int:
+    from sharedcourt.cli.cluster import check_cluster_settings, run_cluster
+    from sharedcourt.cli.procs import train
+    from sharedcourt.cli.secrets import ENV_FILE, ensure_secrets
+
+    generated = ensure_secrets(Settings.from_env(env_file=ENV_FILE), ENV_FILE)
+    if generated.keys:
+        print(generated.announcement(), flush=True)
+    settings = Settings.from_env(env_file=ENV_FILE)
+    settings.check_secrets()
+    check_cluster_settings(settings)
+    return run_cluster(settings, train())
+
+
 def _train(args: argparse.Namespace) -> int:
     from sharedcourt.cli.procs import train
 
@@ -177,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sharedcourt", description="Shared Court front door")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="migrate, train if needed, start every process").set_defaults(func=_run)
+    sub.add_parser("cluster", help="replicas of every role behind haproxy (PostgreSQL, Redis)").set_defaults(
+        func=_cluster
+    )
     p = sub.add_parser("train", help="train the Rasa model if its inputs changed")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=_train)
