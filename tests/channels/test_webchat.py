@@ -87,7 +87,8 @@ def _serving(database_url: str, rasa: FakeRasa, **env: str) -> Iterator[TestClie
 
 
 @pytest.fixture
-def client(database_url: str, rasa: FakeRasa) -> Iterator[TestClient]:
+def client(database_url: str, sessions: object, rasa: FakeRasa) -> Iterator[TestClient]:
+    # `sessions` empties the tables after the test: rows left here would be seen by later modules' tests.
     with _serving(database_url, rasa) as test_client:
         yield test_client
 
