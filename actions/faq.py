@@ -25,7 +25,10 @@ class ActionAnswerLaw(Action):
         result = answer(latest_text(tracker))
         say(dispatcher, *result.replies)
         entry = result.entry
-        return [SlotSet("faq_dispute", entry.dispute if entry else None), SlotSet("faq_entry", entry.id if entry else None)]
+        return [
+            SlotSet("faq_dispute", entry.dispute if entry else None),
+            SlotSet("faq_entry", entry.id if entry else None),
+        ]
 
 
 class ActionPufaStreams(Action):

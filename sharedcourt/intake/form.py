@@ -201,7 +201,7 @@ def _note_complaint(p: _Pass) -> None:
 
 
 def _carry_over(p: _Pass) -> bool:
-    """"那我要调解" right after a 普法 answer: the answer's dispute type is the one to confirm (used once)."""
+    """ "那我要调解" right after a 普法 answer: the answer's dispute type is the one to confirm (used once)."""
     carried = p.state.get("faq_dispute")
     if carried is None:
         return False
