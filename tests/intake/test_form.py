@@ -177,3 +177,17 @@ def test_every_type_reaches_a_confirmed_summary_or_a_redirect(code: str) -> None
     assert dispute.label in summary and "（未填写）" not in summary
     run(slots, "确认无误", "affirm", 0.9)
     assert slots["summary_confirmed"] is True and slots["requested_slot"] is None
+
+
+def test_mediation_right_after_a_law_answer_carries_the_answers_type_over() -> None:
+    slots: dict[str, Any] = {"faq_dispute": "labor", "requested_slot": None}
+    step = run(slots, "那我要调解", "start_mediation", 0.95)
+    assert step.updates["faq_dispute"] is None and slots["dispute_code"] == "labor"
+    assert slots["requested_slot"] == "type_confirmed"
+    assert "劳动" in ask("type_confirmed", slots)[0].text
+
+
+def test_a_described_dispute_after_a_law_answer_is_classified_as_usual() -> None:
+    slots: dict[str, Any] = {"faq_dispute": "labor", "requested_slot": None}
+    run(slots, "邻居家装修天天吵到半夜", "dispute_neighbor", 0.9)
+    assert slots["dispute_code"] == "neighbor" and slots["faq_dispute"] is None
