@@ -22,7 +22,10 @@ LAWYER = Button("问共享律师", "联系共享律师")
 PERSON = Button("转人工", "/request_human")
 OFFER = (MEDIATION, BOOKING, LAWYER, PERSON)
 NOT_ADVICE = "以上是法律的一般规定，不是对具体案件的判断。需要的话，我可以帮您："
-NOT_SURE = "这个问题我没有把握答准确，不想误导您。建议问问共享律师，或者转给工作人员："
+NOT_SURE = (
+    "这个问题我没有把握答准确，不想误导您。建议问问共享律师，或者转给工作人员；"
+    "如果是您自己遇到的纠纷，也可以申请调解："
+)
 ONE_CASE = (
     "具体案件能不能赢、能赔多少，要看证据和事实，我不能替您下结论。可以请共享律师帮您看看，或者到共享法庭申请调解："
 )
@@ -83,7 +86,7 @@ class KnowledgeBase:
         if asks_about_one_case(text):
             return Answer((Reply(ONE_CASE, (LAWYER, MEDIATION, PERSON)),), None, hits)
         if not hits or hits[0].score < self.threshold or len(content(text)) < MIN_CONTENT:
-            return Answer((Reply(NOT_SURE, (LAWYER, PERSON)),), None, hits)
+            return Answer((Reply(NOT_SURE, (LAWYER, PERSON, MEDIATION)),), None, hits)
         return Answer(render(hits[0].entry), hits[0].entry, hits)
 
 

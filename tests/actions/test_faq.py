@@ -43,7 +43,7 @@ async def test_a_question_it_cannot_answer_is_declined_and_nothing_is_kept() -> 
     events = await ActionAnswerLaw().run(dispatcher, _tracker("怎么把红烧肉做得好吃", "ask_law"), {})
     (message,) = dispatcher.messages
     assert "没有把握" in message["text"] and "来源" not in message["text"]
-    assert {b["title"] for b in message["buttons"]} == {"问共享律师", "转人工"}
+    assert {b["title"] for b in message["buttons"]} == {"问共享律师", "转人工", "申请调解"}
     assert {e["name"]: e["value"] for e in events if e["event"] == "slot"} == {"faq_dispute": None, "faq_entry": None}
 
 
