@@ -118,6 +118,10 @@ eval-lawbench: train ## NLU evaluation on ../shared/eval/lawbench_dev.csv when t
 	@if [ -f ../shared/eval/lawbench_dev.csv ]; then $(CLI) eval-nlu --data ../shared/eval/lawbench_dev.csv; \
 	  else echo "../shared/eval/lawbench_dev.csv not present: evaluation skipped"; fi
 
+.PHONY: eval-faq
+eval-faq: $(APP_STAMP) ## 普法 knowledge base on eval/faq: right entry first, declined correctly (JSON last line)
+	$(CLI) eval-faq
+
 .PHONY: eval-nlu
 eval-nlu: train ## evaluate the NLU on DATA=<csv with text,code>
 	@test -n "$(DATA)" || { echo "usage: make eval-nlu DATA=file.csv"; exit 2; }

@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
+from sharedcourt.cli import faq
 from sharedcourt.errors import SharedCourtError
 from sharedcourt.settings import Settings
 
@@ -242,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("purge", help="delete or anonymise records past their retention period")
     p.add_argument("--dry-run", action="store_true", help="count what would go, change nothing")
     p.set_defaults(func=_purge)
+    faq.add_commands(sub)
     return parser
 
 

@@ -204,9 +204,22 @@ def _note_complaint(p: _Pass) -> None:
         p.put("complaint", join_complaint(p.state.get("complaint"), p.text))
 
 
+def _carry_over(p: _Pass) -> bool:
+    """ "那我要调解" right after a 普法 answer: the answer's dispute type is the one to confirm (used once)."""
+    carried = p.state.get("faq_dispute")
+    if carried is None:
+        return False
+    p.put("faq_dispute", None)
+    if p.turn.intent != "start_mediation" or carried not in BY_CODE or p.state.get("dispute_code"):
+        return False
+    p.put("dispute_code", carried)
+    p.put("type_candidates", [carried])
+    return True
+
+
 def _choose_type(p: _Pass) -> None:
     """The type from the description, a choice from the list, or the choices to offer."""
-    if p.state.get("type_confirmed"):
+    if _carry_over(p) or p.state.get("type_confirmed"):
         return
     turn = p.turn
     named = BY_INTENT.get(turn.intent or "")

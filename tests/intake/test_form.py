@@ -196,3 +196,17 @@ def test_the_place_question_names_the_served_area(monkeypatch: pytest.MonkeyPatc
         assert [b.title for b in extract.county_buttons()][:2] == ["杭州市", "宁波市"]
     finally:
         extract._gazetteer.cache_clear()
+
+
+def test_mediation_right_after_a_law_answer_carries_the_answers_type_over() -> None:
+    slots: dict[str, Any] = {"faq_dispute": "labor", "requested_slot": None}
+    step = run(slots, "那我要调解", "start_mediation", 0.95)
+    assert step.updates["faq_dispute"] is None and slots["dispute_code"] == "labor"
+    assert slots["requested_slot"] == "type_confirmed"
+    assert "劳动" in ask("type_confirmed", slots)[0].text
+
+
+def test_a_described_dispute_after_a_law_answer_is_classified_as_usual() -> None:
+    slots: dict[str, Any] = {"faq_dispute": "labor", "requested_slot": None}
+    run(slots, "邻居家装修天天吵到半夜", "dispute_neighbor", 0.9)
+    assert slots["dispute_code"] == "neighbor" and slots["faq_dispute"] is None
