@@ -127,6 +127,10 @@ eval-nlu: train ## evaluate the NLU on DATA=<csv with text,code>
 	@test -n "$(DATA)" || { echo "usage: make eval-nlu DATA=file.csv"; exit 2; }
 	$(CLI) eval-nlu --data "$(DATA)"
 
+.PHONY: tune-unsure
+tune-unsure: $(APP_STAMP) ## top-3, calibration and ask-or-answer figures on the held-out dev split; thresholds meeting the goals
+	$(CLI) tune-unsure
+
 .PHONY: parse
 parse: train ## what the assistant understands from TEXT="..." (JSON last line)
 	@test -n "$(TEXT)" || { echo 'usage: make parse TEXT="..."'; exit 2; }

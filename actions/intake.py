@@ -10,8 +10,9 @@ from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, FollowupActio
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.wiring import say, wiring
+from actions.wiring import say, settings, wiring
 from sharedcourt.intake import service
+from sharedcourt.intake.classify import Thresholds
 from sharedcourt.intake.extract import warm_up
 from sharedcourt.intake.facts import FORM, ask_slots, in_progress, required_slots
 from sharedcourt.intake.form import Step, Turn, ask
@@ -28,6 +29,11 @@ def turn_of(tracker: Tracker) -> Turn:
         ranking=message.get("intent_ranking") or [],
         entities=message.get("entities") or [],
     )
+
+
+def thresholds() -> Thresholds:
+    """When the intake asks the resident to choose the type: the action server's settings."""
+    return Thresholds.from_settings(settings())
 
 
 def misunderstood_in_a_row(tracker: Tracker) -> int:
@@ -74,7 +80,9 @@ class ValidateIntakeForm(FormValidationAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """One form turn; a rejected turn sets nothing, so that the rules answer."""
-        step = await service.form_turn(wiring.db(), tracker.sender_id, tracker.slots, turn_of(tracker), wiring.clock())
+        step = await service.form_turn(
+            wiring.db(), tracker.sender_id, tracker.slots, turn_of(tracker), wiring.clock(), thresholds()
+        )
         return [] if step.reject else events_of(dispatcher, step)
 
 
@@ -156,7 +164,9 @@ class ActionIntakeFallback(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         """Offer choices, the menu, or a person after repeated misunderstandings."""
-        step = service.fallback(tracker.slots, turn_of(tracker), misunderstood_in_a_row(tracker), wiring.clock())
+        step = service.fallback(
+            tracker.slots, turn_of(tracker), misunderstood_in_a_row(tracker), wiring.clock(), thresholds()
+        )
         return events_of(dispatcher, step)
 
 

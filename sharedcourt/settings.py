@@ -62,6 +62,20 @@ def _log_format(value: str) -> str:
     return value
 
 
+def _share(value: str) -> float:
+    share = float(value)
+    if not 0.0 <= share <= 1.0:
+        raise ValueError("a number from 0 to 1")
+    return share
+
+
+def _choices(value: str) -> int:
+    count = int(value)
+    if count not in (2, 3):
+        raise ValueError("2 or 3")
+    return count
+
+
 def _networks(value: str) -> str:
     # Comma-separated addresses or CIDR networks; each is parsed here so a typo fails at start, not at scrape.
     for part in filter(None, (p.strip() for p in value.split(","))):
@@ -92,6 +106,9 @@ _CHECKS: dict[str, Callable[[str], Any]] = {
     "log_level": _log_level,
     "log_format": _log_format,
     "metrics_allow": _networks,
+    "classify_confident": _share,
+    "classify_margin": _share,
+    "classify_choices": _choices,
 }
 _CASTS: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "str": str}
 
@@ -224,6 +241,11 @@ class Settings:
     # member i of each role listens on CLUSTER_PORT_BASE + i (front doors), + 10 + i (Rasa), + 20 + i (actions).
     cluster_replicas: int = 2
     cluster_port_base: int = 8100
+    # Knowing when it is unsure (issue 15): below these the intake offers the top types as numbered choices
+    # instead of reading one back; chosen on the held-out dev data (`make tune-unsure`), figures in docs/NLU.md.
+    classify_confident: float = 0.5  # the best type's confidence must reach this ...
+    classify_margin: float = 0.45  # ... and lead the second type by at least this
+    classify_choices: int = 3  # the number of types offered when unsure (2 or 3)
     # The whole environment as read, handed to the processes `make run` starts; never read for a setting.
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 

@@ -3,7 +3,8 @@
 `eval-nlu` sends every text of a `text,code` CSV to Rasa's `/model/parse`, maps the parse to one of the
 19 dispute codes (the highest-ranked `dispute_*` intent, whatever the top intent is), trains a
 TF-IDF + logistic-regression baseline on the SAME training data (nlu_data, dispute intents only) and
-prints both reports side by side. Its last output line is a single JSON object with the headline figures.
+prints both reports side by side, then Rasa's top-3 coverage, calibration and ask-or-answer figures at the given
+thresholds (`sharedcourt.cli.calibration`). Its last output line is a single JSON object with the headline figures.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sharedcourt.cli import calibration
 from sharedcourt.domain.disputes import BY_INTENT, CODES
 
 NO_CODE = "(none)"  # what a predictor returns when it has no dispute type at all
@@ -328,6 +330,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--png", default=str(DEFAULT_PNG), help="confusion-matrix image for Rasa")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--errors", action="store_true", help="list Rasa's misclassified rows")
+    parser.add_argument("--confident", type=float, help="CLASSIFY_CONFIDENT (default: the setting's default)")
+    parser.add_argument("--margin", type=float, help="CLASSIFY_MARGIN")
+    parser.add_argument("--choices", type=int, help="CLASSIFY_CHOICES")
     args = parser.parse_args(list(argv) if argv is not None else None)
 
     rows, skipped = load_csv(args.data)
@@ -352,12 +357,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  gold={gold:<16} pred={pred:<16} {text}")
     png = save_confusion_png(rasa_report, args.png)
     print(f"confusion matrix: {png}")
+    scored = [calibration.scored(row.code, parse) for row, parse in zip(rows, parses, strict=True)]
+    thresholds = calibration.thresholds(args.confident, args.margin, args.choices)
+    print(f"\nrasa, knowing when it is unsure:\n{calibration.report_text(scored, thresholds)}")
     summary = {
         "n": rasa_report.n,
         "accuracy": round(rasa_report.accuracy, 4),
         "macro_f1": round(rasa_report.macro_f1, 4),
         "baseline_accuracy": round(baseline_report.accuracy, 4),
         "baseline_macro_f1": round(baseline_report.macro_f1, 4),
+        **calibration.summary(scored, thresholds),
     }
     print(json.dumps(summary))
     return 0

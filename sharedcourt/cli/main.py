@@ -91,10 +91,11 @@ def _with_rasa(settings: Settings, work: Callable[[Settings], int]) -> int:
 
 
 def _parse(args: argparse.Namespace) -> int:
-    from sharedcourt.cli.understanding import understand_text
+    from sharedcourt.cli.understanding import describe, understand_text
 
     def work(settings: Settings) -> int:
         result = asyncio.run(understand_text(settings, args.text))
+        print(describe(result))
         print(json.dumps(result, ensure_ascii=False))
         return 0
 
@@ -105,11 +106,17 @@ def _eval_nlu(args: argparse.Namespace) -> int:
     from sharedcourt.cli import evaluation
 
     def work(settings: Settings) -> int:
-        return evaluation.main(
-            ["--data", args.data, "--rasa-url", settings.rasa_url, "--jwt-secret", settings.rasa_jwt_secret]
-        )
+        rasa = ["--rasa-url", settings.rasa_url, "--jwt-secret", settings.rasa_jwt_secret]
+        limits = [f"--confident={settings.classify_confident}", f"--margin={settings.classify_margin}"]
+        return evaluation.main(["--data", args.data, *rasa, *limits, f"--choices={settings.classify_choices}"])
 
     return _with_rasa(Settings.from_env(), work)
+
+
+def _tune_unsure(args: argparse.Namespace) -> int:
+    from sharedcourt.cli import heldout
+
+    return heldout.main([])
 
 
 def _sites_import(args: argparse.Namespace) -> int:
@@ -210,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval-nlu", help="evaluate dispute classification on a text,code CSV")
     p.add_argument("--data", required=True)
     p.set_defaults(func=_eval_nlu)
+    p = sub.add_parser("tune-unsure", help="figures on the held-out dev split and the thresholds meeting the goals")
+    p.set_defaults(func=_tune_unsure)
     p = sub.add_parser("sites-import", help="import the site registry from CSV (all or nothing)")
     p.add_argument("file")
     p.add_argument("--served", action="store_true", help="only the sites of SERVED_CITIES")

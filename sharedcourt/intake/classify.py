@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -10,9 +11,8 @@ from typing import Any
 from sharedcourt.domain.disputes import BY_CODE, BY_INTENT
 from sharedcourt.intake.words import chinese_count
 from sharedcourt.messaging.replies import Button, Reply
+from sharedcourt.settings import Settings
 
-CONFIDENT = 0.6  # below: offer choices
-CLOSE = 0.2  # a second type within this margin is a close candidate
 DEFAULT_CHOICES = ("neighbor", "family", "labor", "debt", "property_mgmt", "contract")
 NONE_OF_THESE = Button("都不是", "/none_of_these")
 EMERGENCY_TEXT = (
@@ -27,6 +27,26 @@ _DANGER = re.compile(
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    """When the intake reads one type back and when it asks the resident to choose (docs/NLU.md, "Unsure")."""
+
+    confident: float  # the best type's confidence must reach this ...
+    margin: float  # ... and lead the second type by at least this, else the resident chooses
+    choices: int  # how many types are offered then (2 or 3), "none of these" besides
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Thresholds:
+        """The thresholds a deployment set (CLASSIFY_CONFIDENT, CLASSIFY_MARGIN, CLASSIFY_CHOICES)."""
+        return cls(settings.classify_confident, settings.classify_margin, settings.classify_choices)
+
+
+@functools.lru_cache(maxsize=1)
+def default_thresholds() -> Thresholds:
+    """The thresholds chosen on the dev data: the settings' defaults."""
+    return Thresholds.from_settings(Settings())
+
+
+@dataclass(frozen=True)
 class Classification:
     """The type a message names, or none and the candidates to offer."""
 
@@ -35,30 +55,47 @@ class Classification:
     candidates: list[str]  # best first, dispute codes only
 
 
-def classify(intent: str | None, confidence: float, ranking: Sequence[Mapping[str, Any]]) -> Classification:
-    """The dispute type a parsed message names, or the candidates to offer when unsure."""
+def dispute_scores(
+    intent: str | None, confidence: float, ranking: Sequence[Mapping[str, Any]]
+) -> list[tuple[str, float]]:
+    """Every dispute type the parse ranks, with its confidence, best first (general intents left out)."""
     scored: dict[str, float] = {}
     for item in [{"name": intent, "confidence": confidence}, *ranking]:
         dispute = BY_INTENT.get(str(item.get("name")))
         if dispute is not None:
             scored[dispute.code] = max(scored.get(dispute.code, 0.0), float(item.get("confidence") or 0.0))
-    ranked = sorted(scored.items(), key=lambda kv: -kv[1])
-    candidates = [c for c, _ in ranked[:3]]
+    # Stable on ties: the order Rasa ranked them in.
+    return sorted(scored.items(), key=lambda kv: -kv[1])
+
+
+def decide(ranked: Sequence[tuple[str, float]], thresholds: Thresholds | None = None) -> Classification:
+    """Read the best type back when it is confident and clear of the second, else offer the top few."""
+    limits = thresholds or default_thresholds()
     if not ranked:
         return Classification(None, 0.0, [])
     top, top_conf = ranked[0]
     second = ranked[1][1] if len(ranked) > 1 else 0.0
-    if top_conf >= CONFIDENT and top_conf - second >= CLOSE:
-        return Classification(top, top_conf, candidates)
-    close = [c for c, s in ranked[:3] if s >= max(0.05, top_conf - 0.35)]
-    return Classification(None, top_conf, close if len(close) >= 2 else candidates[:3])
+    if top_conf >= limits.confident and top_conf - second >= limits.margin:
+        return Classification(top, top_conf, [c for c, _ in ranked[:3]])
+    return Classification(None, top_conf, [c for c, _ in ranked[: limits.choices]])
 
 
-def offer_choices(ranking: Sequence[Mapping[str, Any]], text: str) -> list[str]:
+def classify(
+    intent: str | None,
+    confidence: float,
+    ranking: Sequence[Mapping[str, Any]],
+    thresholds: Thresholds | None = None,
+) -> Classification:
+    """The dispute type a parsed message names, or the candidates to offer when unsure."""
+    return decide(dispute_scores(intent, confidence, ranking), thresholds)
+
+
+def offer_choices(ranking: Sequence[Mapping[str, Any]], text: str, thresholds: Thresholds | None = None) -> list[str]:
     """Dispute types to offer for an unclear message (below the fallback threshold, or read as a bare
     "inform"): the closest ones when a dispute leads the ranking or the message is a real description."""
     ranked = [r for r in ranking if r.get("name") != "nlu_fallback"]
-    candidates = classify(None, 0.0, ranked).candidates
+    limits = thresholds or default_thresholds()
+    candidates = [c for c, _ in dispute_scores(None, 0.0, ranked)[: limits.choices]]
     if len(candidates) < 2:
         return []
     top_is_dispute = bool(ranked) and str(ranked[0].get("name")) in BY_INTENT

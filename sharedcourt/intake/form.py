@@ -18,11 +18,12 @@ from typing import Any
 from sharedcourt.domain.disputes import BY_CODE, BY_INTENT
 from sharedcourt.intake.answers import parse_answer, structured_answer
 from sharedcourt.intake.classify import (
-    CONFIDENT,
     DEFAULT_CHOICES,
     EMERGENCY_TEXT,
     Classification,
+    Thresholds,
     classify,
+    default_thresholds,
     is_danger,
     type_choices,
     understood_label,
@@ -125,6 +126,7 @@ class _Pass:
     state: dict[str, Any]
     turn: Turn
     today: dt.date
+    thresholds: Thresholds = field(default_factory=default_thresholds)
     step: Step = field(default_factory=Step)
 
     def __post_init__(self) -> None:
@@ -167,7 +169,8 @@ def _make_room(p: _Pass) -> None:
     if p.requested is not None or not p.state.get("dispute_code"):
         return
     turn = p.turn
-    named = classify(turn.intent, turn.confidence, turn.ranking).code if turn.intent in BY_INTENT else None
+    limits = p.thresholds
+    named = classify(turn.intent, turn.confidence, turn.ranking, limits).code if turn.intent in BY_INTENT else None
     if finished(p.state) or named not in (None, p.state["dispute_code"]):
         for key, value in fresh_updates(p.state).items():
             p.put(key, value)
@@ -233,7 +236,11 @@ def _choose_type(p: _Pass) -> None:
         p.put("type_confirmed", True)
         return
     worth_classifying = named is not None or (p.requested == "dispute_code" and _describing(p))
-    result = classify(turn.intent, turn.confidence, turn.ranking) if worth_classifying else Classification(None, 0, [])
+    result = (
+        classify(turn.intent, turn.confidence, turn.ranking, p.thresholds)
+        if worth_classifying
+        else Classification(None, 0, [])
+    )
     if result.code is not None:
         p.put("dispute_code", result.code)
         p.put("type_candidates", result.candidates)
@@ -253,7 +260,11 @@ def _confirm_type(p: _Pass) -> None:
     current = p.state.get("dispute_code")
     if turn.intent == "affirm":
         p.put("type_confirmed", True)
-    elif named is not None and named.code != current and (p.command or turn.confidence >= CONFIDENT or negated):
+    elif (
+        named is not None
+        and named.code != current
+        and (p.command or turn.confidence >= p.thresholds.confident or negated)
+    ):
         p.put("dispute_code", named.code)
         p.put("type_confirmed", True if (negated or p.command or not named.mediable) else None)
     elif turn.intent == "deny" or negated:
@@ -326,9 +337,9 @@ def _answer_stage(requested: str | None) -> Callable[[_Pass], None] | None:
     return _answer if requested in BY_KEY else None
 
 
-def advance(slots: Mapping[str, Any], turn: Turn, today: dt.date) -> Step:
+def advance(slots: Mapping[str, Any], turn: Turn, today: dt.date, thresholds: Thresholds | None = None) -> Step:
     """Run one turn of `intake_form`: classify, confirm, extract facts, parse the answer, handle edits."""
-    p = _Pass(dict(slots), turn, today)
+    p = _Pass(dict(slots), turn, today, thresholds or default_thresholds())
     if _leaves_form(p):
         return Step(reject=True)
     _make_room(p)

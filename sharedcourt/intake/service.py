@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sharedcourt.domain.clock import local
 from sharedcourt.domain.disputes import BY_CODE
 from sharedcourt.intake.cases import save_case
-from sharedcourt.intake.classify import EMERGENCY_TEXT, is_danger, offer_choices, type_choices
+from sharedcourt.intake.classify import EMERGENCY_TEXT, Thresholds, is_danger, offer_choices, type_choices
 from sharedcourt.intake.extract import extract
 from sharedcourt.intake.facts import finished, fresh_updates, mediable, next_slot
 from sharedcourt.intake.form import Step, Turn, advance, join_complaint
@@ -37,10 +37,11 @@ async def form_turn(
     slots: Mapping[str, Any],
     turn: Turn,
     now: dt.datetime,
+    thresholds: Thresholds | None = None,
 ) -> Step:
     """One turn of `intake_form`: the step, an urgent case stored at once, and the next slot to ask."""
     today = _today(now)
-    step = advance(slots, turn, today)
+    step = advance(slots, turn, today, thresholds)
     if step.reject:
         return step  # nothing set: the form rejects and the rules answer (person, restart, goodbye …)
     state = {**slots, **step.updates}
@@ -115,14 +116,16 @@ async def emergency(
     return _numbered(number, step)
 
 
-def fallback(slots: Mapping[str, Any], turn: Turn, misunderstood: int, now: dt.datetime) -> Step:
+def fallback(
+    slots: Mapping[str, Any], turn: Turn, misunderstood: int, now: dt.datetime, thresholds: Thresholds | None = None
+) -> Step:
     """An unclear message outside the intake (low NLU confidence, or facts only): offer the closest dispute
     types as numbered choices, else the menu; `misunderstood` messages in a row hand over to a person."""
     step = Step()
     if is_danger(turn.text, turn.intent, turn.confidence):
         step.messages.append(Reply(EMERGENCY_TEXT))
         step.updates["urgent"] = True
-    candidates = offer_choices(turn.ranking, turn.text)[:3]
+    candidates = offer_choices(turn.ranking, turn.text, thresholds)
     if not candidates and misunderstood >= MISUNDERSTOOD_LIMIT:
         step.messages.append(Reply("抱歉，我还是没能理解您的意思，这就为您联系工作人员。"))
         step.followup = "action_request_human"

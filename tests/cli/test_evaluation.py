@@ -174,16 +174,31 @@ def test_main_prints_json_last(
             str(nlu),
             "--png",
             str(png),
+            "--confident=0.95",
+            "--margin=0.1",
+            "--choices=2",
         ]
     )
     assert rc == 0
     out = capsys.readouterr().out.strip().splitlines()
     summary = json.loads(out[-1])
+    reliability = summary.pop("reliability")
     assert summary == {
         "n": 2,
         "accuracy": 0.5,
         "macro_f1": pytest.approx(1 / 3, abs=1e-4),
         "baseline_accuracy": 1.0,
         "baseline_macro_f1": 1.0,
+        # Both read as labor at 0.9, below the confidence threshold: both asked, the labor one covered.
+        "top3": 0.5,
+        "ece": 0.4,
+        "confident": 0.95,
+        "margin": 0.1,
+        "choices": 2,
+        "asked": 1.0,
+        "coverage": 0.5,
+        "confident_wrong": 0.0,
+        "wrong_above_confident": 0.0,
     }
+    assert reliability[9] == [0.9, 2, 0.9, 0.5] and sum(b[1] for b in reliability) == 2
     assert png.exists()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
-from sharedcourt.intake.classify import classify, is_danger, offer_choices
-from sharedcourt.intake.form import ask
+from sharedcourt.errors import ConfigError
+from sharedcourt.intake.classify import Thresholds, classify, default_thresholds, is_danger, offer_choices
+from sharedcourt.intake.facts import next_slot
+from sharedcourt.intake.form import Turn, advance, ask
+from sharedcourt.settings import Settings
 
 
 def ranking(*pairs: tuple[str, float]) -> list[dict[str, Any]]:
@@ -58,3 +62,73 @@ def test_choices_for_an_unclear_message() -> None:
     assert offer_choices(rank, "13812345678") == []
     fallback = ranking(("nlu_fallback", 0.3), ("dispute_neighbor", 0.28), ("dispute_property_mgmt", 0.25))
     assert offer_choices(fallback, "楼上漏水") == ["neighbor", "property_mgmt"]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Knowing when it is unsure: the thresholds decide between reading one type back and numbered choices.
+
+CLEAR = ranking(("dispute_labor", 0.85), ("dispute_debt", 0.1), ("dispute_contract", 0.03))
+
+
+def test_a_confident_type_clear_of_the_second_is_read_back() -> None:
+    result = classify("dispute_labor", 0.85, CLEAR, Thresholds(0.8, 0.5, 3))
+    assert (result.code, result.confidence, result.candidates) == ("labor", 0.85, ["labor", "debt", "contract"])
+
+
+@pytest.mark.parametrize(
+    ("limits", "offered"),
+    [
+        (Thresholds(0.9, 0.2, 3), ["labor", "debt", "contract"]),  # below the confidence threshold
+        (Thresholds(0.9, 0.2, 2), ["labor", "debt"]),  # two choices offered
+        (Thresholds(0.5, 0.8, 2), ["labor", "debt"]),  # confident, but not clear enough of the second
+    ],
+)
+def test_below_the_thresholds_the_top_types_are_offered(limits: Thresholds, offered: list[str]) -> None:
+    result = classify("dispute_labor", 0.85, CLEAR, limits)
+    assert result.code is None and result.confidence == 0.85 and result.candidates == offered
+
+
+def test_the_defaults_are_the_settings_defaults() -> None:
+    shipped = Settings()
+    assert default_thresholds() == Thresholds(
+        shipped.classify_confident, shipped.classify_margin, shipped.classify_choices
+    )
+    limits = Thresholds.from_settings(
+        Settings.from_env({"CLASSIFY_CONFIDENT": "0.7", "CLASSIFY_MARGIN": "0.1", "CLASSIFY_CHOICES": "2"})
+    )
+    assert limits == Thresholds(0.7, 0.1, 2)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("CLASSIFY_CHOICES", "4"), ("CLASSIFY_CHOICES", "1"), ("CLASSIFY_CONFIDENT", "1.5"),
+                       ("CLASSIFY_MARGIN", "-0.1"), ("CLASSIFY_CONFIDENT", "很高")],
+)  # fmt: skip
+def test_thresholds_out_of_range_are_refused(key: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        Settings.from_env({key: value})
+
+
+def test_the_fallback_offers_as_many_choices_as_set() -> None:
+    rank = ranking(("nlu_fallback", 0.3), ("dispute_neighbor", 0.28), ("dispute_property_mgmt", 0.25),
+                   ("dispute_environment", 0.1))  # fmt: skip
+    assert offer_choices(rank, "楼上漏水", Thresholds(0.5, 0.45, 2)) == ["neighbor", "property_mgmt"]
+    assert offer_choices(rank, "楼上漏水", Thresholds(0.5, 0.45, 3)) == ["neighbor", "property_mgmt", "environment"]
+
+
+def test_the_form_asks_below_the_thresholds_and_carries_the_chosen_type_on() -> None:
+    today = dt.date(2026, 11, 29)
+    text = "老板拖欠我三个月工资 借条也打了"
+    unsure = Thresholds(0.9, 0.2, 2)
+    step = advance({}, Turn(text, "dispute_labor", 0.85, CLEAR), today, unsure)
+    assert "dispute_code" not in step.updates and step.updates["type_candidates"] == ["labor", "debt"]
+    slots = {**step.updates, "requested_slot": next_slot(step.updates)}
+    assert slots["requested_slot"] == "dispute_code"
+    question = ask("dispute_code", slots)[0]
+    assert question.text.endswith("\n1. 劳动争议（欠薪、工伤、辞退）\n2. 借钱欠钱（民间借贷）\n3. 都不是")
+    assert [b.payload for b in question.buttons] == ["/dispute_labor", "/dispute_debt", "/none_of_these"]
+    chosen = advance(slots, Turn("/dispute_debt", "dispute_debt", 1.0, ranking(("dispute_debt", 1.0))), today, unsure)
+    assert chosen.updates["dispute_code"] == "debt" and chosen.updates["type_confirmed"] is True
+    # The same message above the thresholds is read back for a yes or no, as before.
+    sure = advance({}, Turn(text, "dispute_labor", 0.85, CLEAR), today, Thresholds(0.8, 0.5, 2))
+    assert sure.updates["dispute_code"] == "labor" and "type_confirmed" not in sure.updates
+    assert next_slot({**sure.updates}) == "type_confirmed"
