@@ -216,8 +216,7 @@ class WebChat:
         if wait > 0:
             response: Response = too_fast(wait)
         else:
-            stored = await router.store(Inbound(channel=CHANNEL, user_id=user_id, text=text))
-            await router.process(stored.message_id)
+            stored, _ = await router.receive(Inbound(channel=CHANNEL, user_id=user_id, text=text))
             # Everything stored for this user since the inbound message: this turn's replies and any kept ones.
             messages = await transcript.messages_after(router.sessions, CHANNEL, user_id, stored.message_id)
             cursor = messages[-1].id if messages else stored.message_id
