@@ -51,9 +51,11 @@ def component_timer(figures: dict[str, float], eager: bool) -> None:
         init = GraphNode.__init__
 
         def eager_init(self: Any, *args: Any, **kwargs: Any) -> None:
+            # Before init: an eager node loads its component inside __init__.
+            component = kwargs.get("component_class")
+            if component is not None and "run_eagerly" in component.get_default_config():
+                kwargs["component_config"] = {**(kwargs.get("component_config") or {}), "run_eagerly": True}
             init(self, *args, **kwargs)
-            if "run_eagerly" in self._component_config:
-                self._component_config["run_eagerly"] = True
 
         GraphNode.__init__ = eager_init  # type: ignore[method-assign]
 
