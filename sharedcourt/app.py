@@ -29,8 +29,8 @@ from sharedcourt.retention import schedule as retention
 from sharedcourt.settings import Settings
 from sharedcourt.telemetry.logs import RequestId, configure_logging
 from sharedcourt.telemetry.metrics import Metrics, check_mode
+from sharedcourt.web import analytics, console, probes, workspace
 from sharedcourt.web import bookings as booking_api
-from sharedcourt.web import console, probes
 from sharedcourt.web import handoff as handoff_web
 from sharedcourt.web import metrics as metrics_web
 from sharedcourt.web.limits import BodyLimit
@@ -72,18 +72,19 @@ EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]
     UpstreamError: _upstream,
 }
 
-# A message still `received`/`processing` after this long was dropped by a crash (Rasa calls time out sooner).
-STALE_AFTER = dt.timedelta(minutes=5)
+
+DRAIN_WORKERS = 4
 
 
-async def _retry_loop(router: Router, interval: float) -> None:
-    """Answer kept messages once Rasa is back, and those a crashed process left half-way."""
+async def _retry_loop(router: Router, interval: float, stale_after: dt.timedelta) -> None:
+    """Answer kept messages once Rasa is back, and those a crashed process left half-way (after `stale_after`)."""
     while True:
         await asyncio.sleep(interval)
         try:
-            await router.recover(STALE_AFTER)
+            await router.recover(stale_after)
             if await router.rasa.healthy():
-                await router.drain()
+                # Several conversations at once (each stays in order): one by one, 100 kept messages took minutes.
+                await asyncio.gather(*(router.drain() for _ in range(DRAIN_WORKERS)))
         except Exception:
             log.exception("retry round failed")
 
@@ -91,9 +92,11 @@ async def _retry_loop(router: Router, interval: float) -> None:
 def _background(app: Starlette, settings: Settings) -> list[asyncio.Task[None]]:
     """The loops beside requests: outbox sender, retry of kept messages, handoff tick, roster, reminders, purge."""
     state = app.state
+    # A message still `received`/`processing` after RECOVER_AFTER_SECONDS was dropped by a crash.
+    stale_after = dt.timedelta(seconds=settings.recover_after_seconds)
     return [
         asyncio.create_task(state.outbox.run(settings.outbox_interval)),
-        asyncio.create_task(_retry_loop(state.router, settings.retry_interval)),
+        asyncio.create_task(_retry_loop(state.router, settings.retry_interval, stale_after)),
         asyncio.create_task(handoff.tick_loop(state.handoff.service, settings.handoff_tick_seconds)),
         asyncio.create_task(
             roster_source.refresh_loop(state.handoff.service, state.sessions, settings.roster_refresh_seconds)
@@ -169,6 +172,7 @@ def _routes(settings: Settings, extra_routes: list[RouteFactory] | None) -> list
     routes += [*handoff_web.routes(), *dingtalk.routes()]
     routes += [*wechat.routes(settings), *wecom.routes(settings)]
     routes += booking_api.routes()
+    routes += workspace.routes(settings) + analytics.routes(settings)
     for factory in extra_routes or []:
         routes.extend(factory(settings))
     return routes

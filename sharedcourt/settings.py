@@ -69,10 +69,19 @@ def _networks(value: str) -> str:
     return value
 
 
+def _cities(value: str) -> str:
+    # Zhejiang's city codes 3301-3311, comma-separated, or 33 for the whole province.
+    codes = [c.strip() for c in value.split(",") if c.strip()]
+    if not codes or any(c != "33" and not (len(c) == 4 and c[:2] == "33" and "01" <= c[2:] <= "11") for c in codes):
+        raise ValueError("Zhejiang city codes 3301-3311, comma-separated, or 33 for the whole province")
+    return ",".join(codes)
+
+
 # Fields read through a check beyond their type.
 _CHECKS: dict[str, Callable[[str], Any]] = {
     **{f"retention_{kind}_days": _days for kind in ("enquiry", "case", "evidence", "audit", "outbox", "replay")},
     "purge_hour": _hour,
+    "served_cities": _cities,
     "public_url": _url,
     "rasa_url": _url,
     "action_server_url": _url,
@@ -122,6 +131,9 @@ class Settings:
     rasa_lock_host: str = "127.0.0.1"
     rasa_lock_port: int = 6379
     retry_interval: float = 5.0
+    # A message `received`/`processing` this long was left by a crashed front door: kept for another turn.
+    # It must exceed RASA_TIMEOUT (a live turn never lasts longer).
+    recover_after_seconds: float = 300.0
     staff_token: str = ""  # a secret: generated into .env by the first `make run`
     max_body_bytes: int = 64 * 1024
     wechat_token: str = ""
@@ -207,6 +219,11 @@ class Settings:
     metrics_allow: str = ""  # addresses or networks allowed to scrape /metrics besides loopback (comma-separated)
     # Set in the process environment before start (prometheus_client decides at import), wiped by the launcher.
     prometheus_multiproc_dir: str = ""
+    served_cities: str = "3308"  # the cities whose places and sites load: 3308 (Quzhou), "3301,3308", or 33 (all)
+    # Cluster (issue 14, `make cluster`): replicas of each role behind haproxy on PORT, RASA_URL, ACTION_SERVER_URL;
+    # member i of each role listens on CLUSTER_PORT_BASE + i (front doors), + 10 + i (Rasa), + 20 + i (actions).
+    cluster_replicas: int = 2
+    cluster_port_base: int = 8100
     # The whole environment as read, handed to the processes `make run` starts; never read for a setting.
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 

@@ -14,6 +14,11 @@ Limits. Each accepted `POST` counts against the conversation (WEBCHAT_PER_SENDER
 front door applies it on its own (a shared limiter is the cluster's job). The address is the ASGI client's: behind
 a reverse proxy, uvicorn's --proxy-headers (on by default, trusting FORWARDED_ALLOW_IPS, 127.0.0.1 unless set)
 takes it from X-Forwarded-For. Over a limit: 429 with a Chinese message and Retry-After, and nothing is stored.
+
+Retries. A `POST` may carry `client_id` (1-64 of A-Z a-z 0-9 _ -), chosen by the page per message: a second `POST`
+with the same `client_id` from the same cookie (a retry after a lost answer, reaching another front door) stores
+nothing new; it answers the first copy (running its turn if the front door that stored it died first) and returns
+the replies stored since it. Without `client_id` every `POST` is a new message.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from sharedcourt.db.conversation import Conversation, Message, Resident
-from sharedcourt.errors import BadRequest
+from sharedcourt.errors import BadRequest, DuplicateMessage
 from sharedcourt.messaging import transcript
 from sharedcourt.messaging.replies import Reply
 from sharedcourt.messaging.router import Inbound, Router
@@ -49,6 +54,7 @@ COOKIE_MAX_AGE = 180 * 24 * 3600  # a resident comes back to a booking weeks lat
 HISTORY_PAGE = 100  # messages per GET; the page asks again while `more` is true
 WINDOW_SECONDS = 60.0
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # what secrets.token_urlsafe(32) gives
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PAGE = Path(__file__).resolve().parent.parent / "web" / "static" / "chat.html"
 
 
@@ -153,6 +159,17 @@ def _text(data: dict[str, Any]) -> str:
     return text.strip()
 
 
+def _client_id(data: dict[str, Any], user_id: str) -> str | None:
+    """The stored external id of a message the page numbered, scoped to its resident; None when unnumbered."""
+    value = data.get("client_id")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _CLIENT_ID.match(value):
+        raise BadRequest("client_id must be 1-64 letters, digits, '_' or '-'")
+    # Scoped by the resident (a prefix of the cookie's hash): one resident's ids never collide with another's.
+    return f"{user_id[:32]}:{value}"
+
+
 def _after(request: Request) -> int:
     try:
         return int(request.query_params.get("after", "0"))
@@ -210,20 +227,32 @@ class WebChat:
         body = await request.body()
         if len(body) > settings.max_body_bytes:
             return JSONResponse({"error": "消息太长"}, status_code=413)
-        text = _text(await json_object(request))  # a `sender` field, if any, is ignored
+        data = await json_object(request)
+        text = _text(data)  # a `sender` field, if any, is ignored
         user_id = resident_id(token)
+        external_id = _client_id(data, user_id)
         wait = self._admit(request, user_id)
         if wait > 0:
             response: Response = too_fast(wait)
         else:
-            stored, _ = await router.receive(Inbound(channel=CHANNEL, user_id=user_id, text=text))
+            message_id = await self._store_and_answer(router, Inbound(CHANNEL, user_id, text, external_id=external_id))
             # Everything stored for this user since the inbound message: this turn's replies and any kept ones.
-            messages = await transcript.messages_after(router.sessions, CHANNEL, user_id, stored.message_id)
-            cursor = messages[-1].id if messages else stored.message_id
+            messages = await transcript.messages_after(router.sessions, CHANNEL, user_id, message_id)
+            cursor = messages[-1].id if messages else message_id
             replies = [_message_json(m) for m in messages]
-            response = JSONResponse({"id": stored.message_id, "replies": replies, "cursor": cursor})
+            response = JSONResponse({"id": message_id, "replies": replies, "cursor": cursor})
         _set_cookie(response, token, settings)  # each message renews the cookie's lifetime
         return response
+
+    @staticmethod
+    async def _store_and_answer(router: Router, inbound: Inbound) -> int:
+        """Store and answer a message; a retry of a stored one answers the first copy (a no-op once answered)."""
+        try:
+            # Stored and claimed in one transaction (Router.receive): one transaction fewer per message.
+            return (await router.receive(inbound))[0].message_id
+        except DuplicateMessage as duplicate:
+            await router.process(duplicate.message_id)
+            return duplicate.message_id
 
     async def get_messages(self, request: Request) -> Response:
         """Poll and history: this cookie's messages, both ways, after the `after` cursor."""

@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
+from sharedcourt.cli import faq
 from sharedcourt.errors import SharedCourtError
 from sharedcourt.settings import Settings
 
@@ -22,6 +23,20 @@ def _run(args: argparse.Namespace) -> int:
     settings = Settings.from_env(env_file=ENV_FILE)
     settings.check_secrets()
     return run_forever(settings)
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    from sharedcourt.cli.cluster import check_cluster_settings, run_cluster
+    from sharedcourt.cli.procs import train
+    from sharedcourt.cli.secrets import ENV_FILE, ensure_secrets
+
+    generated = ensure_secrets(Settings.from_env(env_file=ENV_FILE), ENV_FILE)
+    if generated.keys:
+        print(generated.announcement(), flush=True)
+    settings = Settings.from_env(env_file=ENV_FILE)
+    settings.check_secrets()
+    check_cluster_settings(settings)
+    return run_cluster(settings, train())
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -100,7 +115,13 @@ def _eval_nlu(args: argparse.Namespace) -> int:
 def _sites_import(args: argparse.Namespace) -> int:
     from sharedcourt.cli.sites import sites_import_main
 
-    return sites_import_main([args.file])
+    return sites_import_main([args.file, *(["--served"] if args.served else [])])
+
+
+def _site_qr_scenes(args: argparse.Namespace) -> int:
+    from sharedcourt.cli.sites import site_qr_scenes_main
+
+    return site_qr_scenes_main(["--default"] if args.default else [])
 
 
 def _sites_export(args: argparse.Namespace) -> int:
@@ -171,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sharedcourt", description="Shared Court front door")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="migrate, train if needed, start every process").set_defaults(func=_run)
+    sub.add_parser("cluster", help="replicas of every role behind haproxy (PostgreSQL, Redis)").set_defaults(
+        func=_cluster
+    )
     p = sub.add_parser("train", help="train the Rasa model if its inputs changed")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=_train)
@@ -188,7 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_eval_nlu)
     p = sub.add_parser("sites-import", help="import the site registry from CSV (all or nothing)")
     p.add_argument("file")
+    p.add_argument("--served", action="store_true", help="only the sites of SERVED_CITIES")
     p.set_defaults(func=_sites_import)
+    p = sub.add_parser("site-qr-scenes", help="list every site's WeChat QR scene value (CSV on stdout)")
+    p.add_argument("--default", action="store_true", help="the committed default registry, not the database")
+    p.set_defaults(func=_site_qr_scenes)
     p = sub.add_parser("sites-export", help="export the site registry to CSV")
     p.add_argument("file")
     p.set_defaults(func=_sites_export)
@@ -215,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("purge", help="delete or anonymise records past their retention period")
     p.add_argument("--dry-run", action="store_true", help="count what would go, change nothing")
     p.set_defaults(func=_purge)
+    faq.add_commands(sub)
     return parser
 
 

@@ -239,16 +239,20 @@ def start_actions(stack: Stack) -> None:
     stack.start("actions", actions_cmd(stack.settings), actions_env(stack.settings))
 
 
-def start_app(stack: Stack) -> None:
-    """The front door under uvicorn on PORT."""
-    cmd = [
+def app_cmd(settings: Settings) -> list[str]:
+    """The front door under uvicorn on BIND_HOST and PORT."""
+    return [
         str(APP_PYTHON), "-m", "uvicorn", "--factory", "sharedcourt.app:asgi",
-        "--host", "127.0.0.1", "--port", str(stack.settings.port), "--no-access-log", "--ws", "none",
+        "--host", settings.bind_host, "--port", str(settings.port), "--no-access-log", "--ws", "none",
     ]  # fmt: skip
-    # Its own lines go to a rotated file (LOG_FILE); app.log keeps only what bypasses logging (a crash at start).
+
+
+def start_app(stack: Stack) -> None:
+    """The front door under uvicorn on BIND_HOST and PORT; its own lines go to a rotated file (LOG_FILE)."""
+    # app.log keeps only what bypasses logging (a crash at start).
     log_file = stack.settings.log_file or str(stack.log_dir / "frontdoor.log")
     reset_multiproc_dir(stack.settings.prometheus_multiproc_dir)
-    stack.start("app", cmd, {**app_env(stack.settings), "LOG_FILE": log_file})
+    stack.start("app", app_cmd(stack.settings), {**app_env(stack.settings), "LOG_FILE": log_file})
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sharedcourt.db.base import Base, intpk, str32, str64, str255, utcnow
 
-SITE_LEVELS = ("village", "town", "county_court", "intermediate_court", "special")
+SITE_LEVELS = ("village", "town", "county_court", "intermediate_court", "special", "high_court", "special_court")
 STAFF_ROLES = ("director", "mediator", "judge", "lawyer", "police", "family_mediator")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -28,7 +28,7 @@ class Site(Base):
 
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(128))
-    # village, town, county_court, intermediate_court, special
+    # village, town, county_court, intermediate_court, special, high_court, special_court (互联网、铁路运输、海事法院)
     level: Mapped[str] = mapped_column(String(24))
     parent_code: Mapped[str32 | None]
     # The statistical code of the place it serves (village 12 digits, town 9, county 6, city 4).

@@ -1,12 +1,17 @@
-"""How the handoff reaches people on the roster: DingTalk directly, through the outbox, or a local inbox (demo)."""
+"""How the handoff reaches people on the roster: DingTalk directly, through the outbox, or the stored inbox."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import re
 from typing import Any, Protocol
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from sharedcourt.clients.dingtalk import Card, DingTalkClient
+from sharedcourt.db.offers import StaffNotice
+from sharedcourt.db.session import unit_of_work
 from sharedcourt.errors import UpstreamError
 from sharedcourt.handoff.staff_routing import Staffer
 from sharedcourt.messaging.outbox import Item, Outbox, SendResult
@@ -17,22 +22,47 @@ CHANNEL = "dingtalk"
 
 
 class StaffNotifier(Protocol):
-    """Reaches a person on the roster (DingTalk robot in production, an in-memory inbox in demos and tests)."""
+    """Reaches a person on the roster (DingTalk robot in production, the stored inbox without it)."""
 
     async def notify(self, staffer: Staffer, card: Card) -> None:
         """Deliver one card to one person; raise UpstreamError when that fails."""
 
 
-@dataclass
-class InboxNotifier:
-    """No DingTalk configured: keep the messages for GET /handoff/staff/inbox (the local demo)."""
+_NUMBER = re.compile(r"\bT\d{5,}\b")
 
-    messages: list[tuple[str, Card]] = field(default_factory=list)
+
+class StoredNotifier:
+    """No DingTalk configured: each card is a `staff_notices` row, read by GET /handoff/staff/inbox and the web
+    workspace; a restart loses nothing and every front door sees the same inbox."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
 
     async def notify(self, staffer: Staffer, card: Card) -> None:
-        """Keep the card in the inbox."""
+        """Store the card for the person."""
         log.info("handoff message for %s (%s): %s", staffer.id, staffer.name, card.title)
-        self.messages.append((staffer.id, card))
+        found = _NUMBER.search(card.title)
+        async with unit_of_work(self.sessions) as session:
+            session.add(
+                StaffNotice(
+                    staff_key=staffer.id,
+                    ticket_number=found.group(0) if found else None,
+                    title=card.title[:255],
+                    text=card.text,
+                    buttons=[list(b) for b in card.buttons],
+                )
+            )
+
+    async def messages(self, staff_key: str | None = None, limit: int = 200) -> list[tuple[str, Card]]:
+        """The stored cards, oldest first (of one person when `staff_key` is given), at most the newest `limit`."""
+        query = select(StaffNotice).order_by(StaffNotice.id.desc()).limit(limit)
+        if staff_key is not None:
+            query = query.where(StaffNotice.staff_key == staff_key)
+        async with self.sessions() as session:
+            rows = list(await session.scalars(query))
+        return [
+            (n.staff_key, Card(n.title, n.text, tuple((str(t), str(c)) for t, c in n.buttons))) for n in reversed(rows)
+        ]
 
 
 class DingTalkNotifier:

@@ -1,4 +1,4 @@
-"""What the app builds for the handoff: one service, its notifier (DingTalk or the demo inbox) and the tick loop."""
+"""What the app builds for the handoff: the service, its notifier (DingTalk or the stored inbox), the tick loop."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sharedcourt.clients.dingtalk import DingTalkClient
 from sharedcourt.db.base import utcnow
 from sharedcourt.handoff.core import Clock
 from sharedcourt.handoff.links import TranscriptLinks
-from sharedcourt.handoff.notify import DingTalkNotifier, InboxNotifier, OutboxNotifier, StaffNotifier
+from sharedcourt.handoff.notify import DingTalkNotifier, OutboxNotifier, StaffNotifier, StoredNotifier
 from sharedcourt.handoff.service import HandoffService
 from sharedcourt.handoff.staff_routing import ROSTER_FILE, load_default
 from sharedcourt.messaging.outbox import Outbox
@@ -51,7 +51,7 @@ def build(
     outbox: Outbox | None = None,
 ) -> Runtime:
     """The service for this app: DingTalk (through the outbox when given) when DINGTALK_* are set, else the
-    local inbox (the demo: GET /handoff/staff/inbox, POST /handoff/staff/command)."""
+    stored inbox (the web workspace, GET /handoff/staff/inbox, POST /handoff/staff/command)."""
     routing = load_default(settings.handoff_roster or str(ROSTER_FILE))
     closers: list[Callable[[], Awaitable[None] | None]] = []
     notifier: StaffNotifier
@@ -66,7 +66,7 @@ def build(
         notifier = OutboxNotifier(client, outbox) if outbox is not None else DingTalkNotifier(client)
         closers.append(client.aclose)
     else:
-        notifier = InboxNotifier()
+        notifier = StoredNotifier(sessions)
     service = HandoffService(
         sessions,
         router,

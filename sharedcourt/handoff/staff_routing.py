@@ -218,9 +218,22 @@ class Roster:
         return cls(sites, dispatch, default_site, by_id, {p.dingtalk: p for p in everyone})
 
     def site(self, code: str | None) -> RosterSite:
-        """The site's roster; a village site without its own roster uses its town's (GX + 9 digits)."""
+        """The site's roster; a village site without its own roster uses its town's (GX + 9 digits). A site with
+        none in the roster's own city uses the default site; in another city, its county's dispatch centre only
+        (a roster site with no people), never a site of another city."""
         code = code or ""
-        return self.sites.get(code) or self.sites.get(code[:11]) or self.sites[self.default_site]
+        found = self.sites.get(code) or self.sites.get(code[:11])
+        if found is not None:
+            return found
+        default = self.sites[self.default_site]
+        area = _area_of(code)
+        if area is None or area[:4] == default.county[:4]:
+            return default
+        return RosterSite(code, "所在县（市、区）矛调中心", area, ())
+
+    def same_city(self, site: RosterSite, home: RosterSite) -> bool:
+        """True when both sites lie in one city (a special site serves residents of its own city only)."""
+        return site.county[:4] == home.county[:4] or not site.county or not home.county
 
     def find(self, key: str) -> Staffer | None:
         """A roster id or a DingTalk user id."""
@@ -339,6 +352,8 @@ class Routing:
         rule = self.match(request)
         home = self.roster.site(request.site_code)
         site = self.roster.sites[rule.site] if rule.site != "resident" else home
+        if not self.roster.same_city(site, home):
+            site = home  # another city's special site never serves this resident: their own site or county
         candidates: list[Staffer] = []
         for role in rule.roles:
             candidates.extend(p for p in site.staff if p.role == role and p not in candidates)
@@ -357,6 +372,15 @@ class Routing:
                     callback_after, callback_to = start, person
                     break
         return Route(rule, site, chain, guidance, callback_after, callback_to)
+
+
+def _area_of(code: str) -> str | None:
+    """The county (6 digits) or city (4) of a site code: GX + place, FY + county, TS + area; None if not one."""
+    digits = code.lstrip("GXFYTS")
+    for n in (6, 4):
+        if len(digits) >= n and digits[:n].isdigit() and digits.startswith("33"):
+            return digits[:n]
+    return None
 
 
 @functools.lru_cache(maxsize=4)

@@ -13,6 +13,7 @@ from sharedcourt.intake.extract import count, county_buttons, resolve_place
 from sharedcourt.intake.facts import BY_KEY, NOTHING, UNKNOWN
 from sharedcourt.intake.words import clean, not_known, says_nothing
 from sharedcourt.messaging.replies import Button, Reply
+from sharedcourt.sites.served import area_name
 
 MAX_RETRIES = 2
 _YES = re.compile(r"^(?:有|有的|有啊|有了|出了|出具了|开了|都有|是的|对|买了|有买|有保险)")
@@ -88,7 +89,7 @@ def _place(said: _Said) -> Answer:
         return Answer("", extra={"place_name": said.clean})
     return Answer(
         error=Reply(
-            "没找到这个地方。请说一下在衢州的哪个县（市、区），最好带上乡镇（街道）或村（社区），"
+            f"没找到这个地方。请说一下在{area_name()}的哪个县（市、区），最好带上乡镇（街道）或村（社区），"
             "比如“柯城区白云街道”“江山贺村镇”：",
             county_buttons(),
         )

@@ -16,6 +16,7 @@ from sharedcourt.db.conversation import Conversation, Resident
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.intake.facts import UNKNOWN, wanted_facts
 from sharedcourt.intake.summary import summary_text
+from sharedcourt.sites.served import case_prefix
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,10 @@ def case_facts(slots: Mapping[str, Any]) -> dict[str, Any]:
     return facts
 
 
-def case_number(case_id: int, year: int) -> str:
-    """The number a resident and staff quote: QZ<year>-<id, six digits>."""
-    return f"QZ{year}-{case_id:06d}"
+def case_number(case_id: int, year: int, prefix: str = "QZ") -> str:
+    """The number a resident and staff quote: <city prefix><year>-<id, six digits>, e.g. QZ2026-000001 (the
+    prefixes per city: `sharedcourt.sites.served.CASE_PREFIXES`)."""
+    return f"{prefix}{year}-{case_id:06d}"
 
 
 async def _conversation(session: AsyncSession, conversation_id: str) -> Conversation:
@@ -68,7 +70,8 @@ async def _conversation(session: AsyncSession, conversation_id: str) -> Conversa
     return conversation
 
 
-async def _case(session: AsyncSession, conversation: Conversation, number: str | None, year: int) -> Case:
+async def _case(session: AsyncSession, conversation: Conversation, slots: Mapping[str, Any], year: int) -> Case:
+    number = slots.get("case_number")
     case = None
     if number:
         case = await session.scalar(select(Case).where(Case.number == number, Case.conversation_id == conversation.id))
@@ -76,7 +79,9 @@ async def _case(session: AsyncSession, conversation: Conversation, number: str |
         case = Case(resident_id=conversation.resident_id, conversation_id=conversation.id)
         session.add(case)
         await session.flush()
-        case.number = case_number(case.id, year)
+        resident = await session.get(Resident, conversation.resident_id)
+        place = slots.get("place_code") if isinstance(slots.get("place_code"), str) else None
+        case.number = case_number(case.id, year, case_prefix(place, resident.site_code if resident else None))
     return case
 
 
@@ -96,7 +101,7 @@ async def save_case(
     try:
         async with unit_of_work(sessions) as session:
             conversation = await _conversation(session, conversation_id)
-            case = await _case(session, conversation, slots.get("case_number"), today.year)
+            case = await _case(session, conversation, slots, today.year)
             case.dispute_code = slots.get("dispute_code")
             case.urgent = bool(slots.get("urgent")) or case.urgent
             case.status = status

@@ -61,7 +61,7 @@ class PlaceAnswer:
 
 
 def resolve_place(text: str) -> PlaceAnswer | None:
-    """A Quzhou place named in the text (None when no place is named)."""
+    """A place of the served cities named in the text (None when no place is named)."""
     gaz = _gazetteer()
     res = gaz.resolve(text)
     if not res.found:
@@ -80,9 +80,9 @@ def place_name(code: str) -> str:
 
 
 def county_buttons() -> tuple[Button, ...]:
-    """One button per county of Quzhou, in code order."""
+    """One button per county of the city served (per city when several are), in code order."""
     gaz = _gazetteer()
-    return tuple(Button(p.full_name, p.full_name) for p in sorted(gaz.counties(), key=lambda p: p.code))
+    return tuple(Button(p.full_name, p.full_name) for p in gaz.top())
 
 
 def _place_and_party(text: str, entities: Sequence[Mapping[str, Any]], facts: dict[str, Any]) -> None:

@@ -32,6 +32,7 @@ from sharedcourt.intake.facts import BY_KEY, TYPE_SLOTS, finished, fresh_updates
 from sharedcourt.intake.summary import read_summary_answer, summary_question
 from sharedcourt.intake.words import NEGATION, chinese_count, clean
 from sharedcourt.messaging.replies import Button, Reply
+from sharedcourt.sites.served import area_name
 
 YES_NO = (Button("对", "/affirm"), Button("不对", "/deny"))
 YES_NO_FACT = (Button("有", "有"), Button("没有", "没有"))
@@ -106,7 +107,10 @@ def ask(slot: str, slots: Mapping[str, Any], intent: str | None = None) -> list[
     if slot == "summary_confirmed":
         return [summary_question(slots)]
     fact = BY_KEY[slot]
-    return [Reply(fact.question_for(code), YES_NO_FACT if fact.kind == "yesno" else ())]
+    question = fact.question_for(code)
+    if slot == "place_code":
+        question = question.replace("衢州", area_name())  # the area this deployment serves
+    return [Reply(question, YES_NO_FACT if fact.kind == "yesno" else ())]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -200,9 +204,22 @@ def _note_complaint(p: _Pass) -> None:
         p.put("complaint", join_complaint(p.state.get("complaint"), p.text))
 
 
+def _carry_over(p: _Pass) -> bool:
+    """ "那我要调解" right after a 普法 answer: the answer's dispute type is the one to confirm (used once)."""
+    carried = p.state.get("faq_dispute")
+    if carried is None:
+        return False
+    p.put("faq_dispute", None)
+    if p.turn.intent != "start_mediation" or carried not in BY_CODE or p.state.get("dispute_code"):
+        return False
+    p.put("dispute_code", carried)
+    p.put("type_candidates", [carried])
+    return True
+
+
 def _choose_type(p: _Pass) -> None:
     """The type from the description, a choice from the list, or the choices to offer."""
-    if p.state.get("type_confirmed"):
+    if _carry_over(p) or p.state.get("type_confirmed"):
         return
     turn = p.turn
     named = BY_INTENT.get(turn.intent or "")

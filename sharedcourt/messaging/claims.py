@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, or_, true, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import and_, case, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from sharedcourt.db.conversation import Message
 
@@ -95,3 +96,42 @@ async def recover(session: AsyncSession, cutoff: dt.datetime) -> list[int]:
         .execution_options(synchronize_session=False)
     )
     return list(kept)
+
+
+async def oldest_kept(session: AsyncSession, conversation_id: str | None) -> Message | None:
+    """The oldest kept (pending) message, of one conversation or any, whose conversation has no older one in flight.
+
+    An older message of the conversation in another front door's hands goes first: this one waits for it.
+    """
+    in_flight = aliased(Message)
+    busy = (
+        select(in_flight.id)
+        .where(
+            in_flight.conversation_id == Message.conversation_id,
+            in_flight.direction == "in",
+            in_flight.status == "processing",
+            in_flight.id < Message.id,
+        )
+        .exists()
+    )
+    query = select(Message).where(Message.direction == "in", Message.status == "pending", ~busy)
+    if conversation_id is not None:
+        query = query.where(Message.conversation_id == conversation_id)
+    found: Message | None = await session.scalar(query.order_by(Message.id).limit(1))
+    return found
+
+
+async def older_unfinished(sessions: async_sessionmaker[AsyncSession], message_id: int, conversation_id: str) -> bool:
+    """Whether an older inbound message of the conversation is still kept or in a worker's hands."""
+    async with sessions() as session:
+        older = await session.scalar(
+            select(Message.id)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.direction == "in",
+                Message.status.in_(("pending", "processing")),
+                Message.id < message_id,
+            )
+            .limit(1)
+        )
+    return older is not None

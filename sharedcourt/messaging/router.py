@@ -205,6 +205,9 @@ class Router:
         if earlier:
             # Keep order: older kept messages go first, their answers by the channel's delivery route.
             await self.drain(conversation.id)
+            if lease is not None and await claims.older_unfinished(self.sessions, message_id, conversation.id):
+                # Another front door still works on an older one: this message is kept and follows it.
+                return await self._keep(lease, conversation.id, message.channel, hold=True, unsure=False) or []
         if human:
             if relayed and self.relay is not None:
                 await self.relay(message_id)
@@ -353,12 +356,9 @@ class Router:
                 done += 1
 
     async def _drain_one(self, conversation_id: str | None) -> Step:
-        """Claim the oldest kept message and answer it as its conversation's mode says now."""
+        """Claim the oldest kept message of a conversation with no turn in flight; answer it as its mode says now."""
         async with unit_of_work(self.sessions) as session:
-            query = select(Message).where(Message.direction == "in", Message.status == "pending")
-            if conversation_id is not None:
-                query = query.where(Message.conversation_id == conversation_id)
-            message = await session.scalar(query.order_by(Message.id).limit(1))
+            message = await claims.oldest_kept(session, conversation_id)
             if message is None:
                 return "empty"
             lease = await claims.claim(session, message.id, "pending", self.clock())

@@ -53,3 +53,19 @@ class Automaton:
             node = goto[node].get(ch, 0)
             for key in out[node]:
                 yield i + 1 - len(key), i + 1, key
+
+
+def outermost(spans: list[tuple[int, int, str]], splitters: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Drop a span that lies inside a longer one ("杜泽" inside "杜泽镇", "贺村" inside "贺村镇"), unless the longer
+    one straddles one of `splitters`: in "永康西村" both 永康 + 西村 and 康西村 are readings, so 西村 stays."""
+    spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+
+    def straddled(k: tuple[int, int, str]) -> bool:
+        return any(o[0] < k[0] < o[1] < k[1] or k[0] < o[0] < k[1] < o[1] for o in splitters)
+
+    kept: list[tuple[int, int, str]] = []
+    for s in spans:
+        if any(k[0] <= s[0] and s[1] <= k[1] and (k[1] - k[0]) > (s[1] - s[0]) and not straddled(k) for k in spans):
+            continue
+        kept.append(s)
+    return kept

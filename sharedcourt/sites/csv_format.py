@@ -13,6 +13,7 @@ are left as they are. A column absent from the header keeps the stored value (or
 from __future__ import annotations
 
 import csv
+import gzip
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from sharedcourt.errors import SharedCourtError
 from sharedcourt.sites.csv_rows import parse_row
 from sharedcourt.sites.places import Gazetteer
 from sharedcourt.sites.records import DEFAULT_HOURS, SiteRecord, StaffRecord, load_records
+from sharedcourt.sites.served import PROVINCE_CODE, in_cities
 
 COLUMNS = (
     "code",
@@ -95,8 +97,11 @@ class SiteImportError(SharedCourtError):
 
 
 def read_rows(path: Path | str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """Header and (line number, row) pairs; the BOM that spreadsheet programs write is accepted."""
-    with Path(path).open(encoding="utf-8-sig", newline="") as fh:
+    """Header and (line number, row) pairs; the BOM that spreadsheet programs write is accepted, and a file whose
+    name ends in .gz is read through gzip (the province's default registry)."""
+    path = Path(path)
+    opened = gzip.open(path, "rt", encoding="utf-8-sig", newline="") if path.suffix == ".gz" else None
+    with opened or path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         header = [h.strip() for h in (reader.fieldnames or [])]
         reader.fieldnames = header
@@ -109,8 +114,11 @@ def read_rows(path: Path | str) -> tuple[list[str], list[tuple[int, dict[str, st
     return header, rows
 
 
-async def import_csv(session: AsyncSession, path: Path | str, gazetteer: Gazetteer | None = None) -> ImportResult:
-    """Validate the whole file, then upsert every row; with any bad row nothing is written."""
+async def import_csv(
+    session: AsyncSession, path: Path | str, gazetteer: Gazetteer | None = None, cities: tuple[str, ...] | None = None
+) -> ImportResult:
+    """Validate the whole file, then upsert every row; with any bad row nothing is written. `cities` imports only
+    the rows in those cities (the province file into a deployment serving some of them)."""
     gaz = gazetteer or Gazetteer.load()
     result = ImportResult()
     try:
@@ -122,6 +130,8 @@ async def import_csv(session: AsyncSession, path: Path | str, gazetteer: Gazette
     if bad_header is not None:
         result.errors.append(bad_header)
         return result
+    if cities is not None:
+        rows = [(n, r) for n, r in rows if in_cities(r.get("place_code") or PROVINCE_CODE, cities)]
     existing: dict[str, Site] = {s.code: s for s in (await session.scalars(select(Site))).all()}
     parsed = _validate(rows, set(header), gaz, set(existing), result.errors)
     if result.errors:
@@ -242,9 +252,13 @@ def write_csv(records: Iterable[SiteRecord], path: Path | str) -> None:
             writer.writerow(r.to_row())
 
 
-def read_csv_records(path: Path | str) -> list[SiteRecord]:
-    """Sites from a registry CSV without a database (the committed default, benchmarks); raises on bad rows."""
+def read_csv_records(path: Path | str, cities: tuple[str, ...] | None = None) -> list[SiteRecord]:
+    """Sites from a registry CSV without a database (the committed default, benchmarks); raises on bad rows.
+
+    `cities` keeps only the sites in those cities (`sharedcourt.sites.served.in_cities`)."""
     header, rows = read_rows(path)
+    if cities is not None:
+        rows = [(n, r) for n, r in rows if in_cities(r.get("place_code") or PROVINCE_CODE, cities)]
     columns = set(header)
     out: list[SiteRecord] = []
     errors: list[RowError] = []

@@ -25,7 +25,7 @@ from sharedcourt.db.case import Case
 from sharedcourt.db.conversation import Resident
 from sharedcourt.db.site import Site
 from sharedcourt.sites.places import Gazetteer, Place
-from sharedcourt.sites.registry import Location, SiteChoice, SiteRegistry
+from sharedcourt.sites.registry import GUESS_MAX_KM, Location, SiteChoice, SiteRegistry
 
 # Slots (bot/domain/booking.yml): what the next free-text answer means, the place chosen so far, the site.
 STAGE = "booking_stage"
@@ -109,12 +109,26 @@ class PlaceQuestion:
 
 def _ask_below(gaz: Gazetteer, place: Place, prefix: str = "") -> PlaceQuestion:
     children = sorted(gaz.children(place.code), key=lambda p: p.code)
+    if place.level == "city":
+        return PlaceQuestion(f"{prefix}您在{place.name}的哪个县（市、区）？", children, None, place.code)
     if place.level == "county":
         return PlaceQuestion(f"{prefix}您在{place.name}的哪个乡镇（街道）？", children, place, place.code)
     return PlaceQuestion(f"{prefix}您在{place.full_name}的哪个村（社区）？", children, place, place.code)
 
 
-def _named_place(heard: Heard, gaz: Gazetteer) -> tuple[Place | None, bool] | PlaceQuestion:
+def _near(resident: Resident | None, gaz: Gazetteer) -> str | None:
+    """Where the resident is already known to be, to put their own and the nearest counties first in a choice."""
+    if resident is None:
+        return None
+    if resident.place_code:
+        return str(resident.place_code)
+    if resident.latitude is not None and resident.longitude is not None:
+        county = gaz.nearest_county(resident.latitude, resident.longitude, max_km=GUESS_MAX_KM)
+        return county.code if county is not None else None
+    return None
+
+
+def _named_place(heard: Heard, gaz: Gazetteer, near: str | None = None) -> tuple[Place | None, bool] | PlaceQuestion:
     """The place the resident named and whether that level is enough, or a question to ask instead."""
     if heard.intent == "choose_place" and heard.choice:
         return gaz.get(heard.choice.rstrip(ACCEPT)), heard.choice.endswith(ACCEPT)
@@ -126,7 +140,7 @@ def _named_place(heard: Heard, gaz: Gazetteer) -> tuple[Place | None, bool] | Pl
         parent = gaz.get(within) if within and heard.slot(STAGE) in ("place", "booking_place") else None
         return _ask_below(gaz, parent, prefix="没有找到这个地方。") if parent is not None else (None, False)
     if resolution.ambiguous:
-        return PlaceQuestion("您说的地方有几个，请选择：", gaz.choices(resolution), within=within)
+        return PlaceQuestion("您说的地方有几个，请选择：", gaz.choices(resolution, near), within=within)
     return resolution.best, False
 
 
@@ -136,7 +150,7 @@ def where(heard: Heard, case: Case | None, resident: Resident | None) -> Locatio
     A place the resident names is remembered as theirs (`resident.place_code`).
     """
     gaz = Gazetteer.load()
-    named = _named_place(heard, gaz)
+    named = _named_place(heard, gaz, _near(resident, gaz))
     if isinstance(named, PlaceQuestion):
         return named
     place, accepted = named
@@ -148,7 +162,9 @@ def where(heard: Heard, case: Case | None, resident: Resident | None) -> Locatio
         return Location(place_code=place.code)
     known = known_location(heard, case, resident) if heard.intent != "find_site_elsewhere" else None
     if known is None:
-        return PlaceQuestion("请问您在哪个县（市、区）？", sorted(gaz.counties(), key=lambda p: p.code))
+        top = gaz.top()
+        level = "市" if top and top[0].level == "city" else "县（市、区）"
+        return PlaceQuestion(f"请问您在哪个{level}？", top)
     return known
 
 

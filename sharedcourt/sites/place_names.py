@@ -23,13 +23,14 @@ _COMMITTEE = (
 _DROP = re.compile(r"[\s\u3000,，。.、;；:：!！?？\"'“”‘’（）()\[\]【】<>《》\-—_/\\|~·]+")
 
 
-def normalize(text: str) -> str:
-    """NFKC, no spaces or punctuation, committee suffixes reduced to 村 / 社区, the province and city dropped."""
+def normalize(text: str, drop: tuple[str, ...] = ("衢州市", "衢州")) -> str:
+    """NFKC, no spaces or punctuation, committee suffixes reduced to 村 / 社区, the province and `drop` (the city
+    of a one-city deployment, longest first) removed."""
     text = unicodedata.normalize("NFKC", text)
     text = _DROP.sub("", text)
     for pattern, repl in _COMMITTEE:
         text = pattern.sub(repl, text)
-    for prefix in ("浙江省", "浙江", "衢州市", "衢州"):
+    for prefix in ("浙江省", "浙江", *drop):
         text = text.replace(prefix, "")
     return text
 

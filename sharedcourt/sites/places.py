@@ -1,12 +1,15 @@
-"""Where is the resident? Resolve free text to places of the Quzhou gazetteer.
+"""Where is the resident? Resolve free text to places of the gazetteer of the cities a deployment serves.
 
-The gazetteer (sharedcourt/data/gazetteer.csv, built by scripts/build_gazetteer.py) holds the six counties, 100
-towns/streets and 1,664 villages/communities with their 2023 statistical codes, short forms and older names.
+The gazetteer (built by scripts/build_gazetteer.py) holds Zhejiang's counties, towns/streets and
+villages/communities with their 2023 statistical codes, short forms and older names: Quzhou alone from
+sharedcourt/data/gazetteer.csv (six counties, 100 towns, 1,664 villages), any other choice of cities
+(`sharedcourt.sites.served`) from the province's file, then with one place per city as the top level.
 
 `Gazetteer.load()` builds an Aho-Corasick automaton over every surface form once (cached); `resolve(text)` finds
 all forms in one pass over the text, keeps the longest at each position, and scores each candidate place by its own
-form plus every ancestor (county, town) named elsewhere in the text. When the best candidates do not lie on one
-county → town → village chain the resolution is ambiguous and `choices()` gives the next level to ask about.
+form plus every ancestor (city, county, town) named elsewhere in the text. When the best candidates do not lie on
+one city → county → town → village chain the resolution is ambiguous and `choices()` gives the next level to ask
+about, the resident's own county and the nearest counties first when it is known.
 """
 
 from __future__ import annotations
@@ -15,12 +18,27 @@ import csv
 import functools
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
-from sharedcourt.data import DATA_DIR
-from sharedcourt.sites.automaton import Automaton
+from sharedcourt.sites.automaton import Automaton, outermost
+from sharedcourt.sites.place_model import (
+    AMBIGUITY_MARGIN,
+    LEVEL_ZH,
+    LEVELS,
+    W_ALIAS,
+    W_ALIAS_SHORT,
+    W_CITY_ABBREV,
+    W_COUNTY_SHORT,
+    W_NAME,
+    W_TOWN_SHORT,
+    W_VILLAGE_SHORT,
+    Match,
+    Place,
+    Resolution,
+)
 from sharedcourt.sites.place_names import COMMON_WORDS, normalize, strip_suffix
+from sharedcourt.sites.served import CITIES, QUZHOU, QUZHOU_GAZETTEER, gazetteer_rows, served_cities
 from sharedcourt.sites.spatial import distance_km
 
 __all__ = [
@@ -41,98 +59,23 @@ __all__ = [
     "normalize",
 ]
 
-GAZETTEER_CSV = DATA_DIR / "gazetteer.csv"
-CITY_CODE = "3308"
+GAZETTEER_CSV = QUZHOU_GAZETTEER
+CITY_CODE = QUZHOU
 CITY_NAME = "衢州市"
-
-LEVELS = ("county", "town", "village")
-LEVEL_ZH = {"county": "县（市、区）", "town": "乡镇（街道）", "village": "村（社区）"}
-
-# Weights of the kinds of surface form. A town's short form ("贺村", "白云") outweighs a village's ("万安") so that
-# a bare short name prefers the larger unit; ties and near-ties between places off one chain are ambiguous.
-W_NAME = 3.0  # official name: 柯城区, 白云街道, 万安村, 书香社区, 万安村委会
-W_COUNTY_SHORT = 2.5  # 柯城, 江山
-W_ALIAS = 2.5  # an older name from jionlp: 塘岭一村
-W_TOWN_SHORT = 2.2  # 白云, 贺村, 杜泽
-W_VILLAGE_SHORT = 2.0  # 万安
-W_ALIAS_SHORT = 1.5
-AMBIGUITY_MARGIN = 0.1
-
-
-@dataclass(frozen=True)
-class Place:
-    """A county, town (street) or village (community) of Quzhou, with its statistical code and names."""
-
-    code: str
-    name: str
-    short_name: str
-    level: str  # county, town, village
-    parent_code: str
-    county_code: str
-    full_name: str  # 柯城区白云街道某某村 (without the city)
-    aliases: tuple[str, ...] = ()
-    lat: float | None = None
-    lon: float | None = None
-
-    @property
-    def town_code(self) -> str | None:
-        """The code of the town the place is in (a town's own), None for a county."""
-        if self.level == "village":
-            return self.parent_code
-        return self.code if self.level == "town" else None
-
-    def is_within(self, code: str) -> bool:
-        """True for the place itself and for every place under `code` (statistical codes nest by prefix)."""
-        return self.code.startswith(code)
-
-
-@dataclass(frozen=True)
-class Match:
-    """One surface form of a place found in a text, with its position and weight."""
-
-    place: Place
-    surface: str
-    start: int
-    end: int
-    weight: float
-    weak: bool = False  # an ordinary word: counts only when the parent place is named separately
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """Where a text says the resident is: the candidate places, best first, and whether it is ambiguous."""
-
-    text: str
-    matches: list[Place]  # best first
-    ambiguous: bool
-    scores: list[float] = field(default_factory=list)
-    gazetteer: Gazetteer | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def best(self) -> Place | None:
-        """The best candidate, if any."""
-        return self.matches[0] if self.matches else None
-
-    @property
-    def found(self) -> bool:
-        """True when the text named some place."""
-        return bool(self.matches)
-
-    def tied(self) -> list[Place]:
-        """The candidates the resident has to choose between (only the best one when not ambiguous)."""
-        if not self.matches:
-            return []
-        top = self.scores[0] if self.scores else 0.0
-        return [
-            p for p, s in zip(self.matches, self.scores, strict=False) if s >= top - AMBIGUITY_MARGIN
-        ] or self.matches[:1]
+_SHORT_WEIGHT = {"county": W_COUNTY_SHORT, "city": W_COUNTY_SHORT, "town": W_TOWN_SHORT}
 
 
 class Gazetteer:
-    """The Quzhou places, indexed for resolution. Build with `Gazetteer.load()`."""
+    """The served cities' places, indexed for resolution. Build with `Gazetteer.load()`."""
 
-    def __init__(self, places: Iterable[Place]) -> None:
+    def __init__(self, places: Iterable[Place], cities: tuple[str, ...] | None = None) -> None:
         self.places: dict[str, Place] = {p.code: p for p in places}
+        counties = {p.code[:4] for p in self.places.values() if p.level == "county"}
+        self.cities: tuple[str, ...] = cities or tuple(sorted(counties)) or (CITY_CODE,)
+        # One city: its name is dropped from texts (as Quzhou's always was); several: cities are places to name.
+        name = CITIES.get(self.cities[0], ("", ""))[0]
+        self._drop = (name, name[:-1]) if len(self.cities) == 1 and name else ()
+        self._abbrev = {CITIES[c][1]: c for c in self.cities if c in self.places and c in CITIES}
         self._children: dict[str, list[Place]] = {}
         for p in self.places.values():
             self._children.setdefault(p.parent_code, []).append(p)
@@ -148,20 +91,25 @@ class Gazetteer:
     # ------------------------------------------------------------ construction
 
     @classmethod
-    def load(cls, path: Path | str | None = None) -> Gazetteer:
-        """The gazetteer from the committed CSV (cached per path)."""
-        return _load(str(Path(path) if path else GAZETTEER_CSV))
+    def load(cls, path: Path | str | None = None, cities: tuple[str, ...] | None = None) -> Gazetteer:
+        """The gazetteer from a CSV (cached per path), else the committed one of these or the served cities."""
+        if path:
+            return _load(str(Path(path)))
+        wanted = cities or served_cities()
+        return _load(str(GAZETTEER_CSV)) if wanted == (CITY_CODE,) else _load_cities(wanted)
 
     @classmethod
     def from_csv(cls, path: Path | str) -> Gazetteer:
         """The gazetteer from a CSV in the format of sharedcourt/data/gazetteer.csv (not cached)."""
         with Path(path).open(encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.DictReader(fh))
+            return cls.from_rows(list(csv.DictReader(fh)))
+
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, str]], cities: tuple[str, ...] | None = None) -> Gazetteer:
+        """The gazetteer from rows in the columns of sharedcourt/data/gazetteer.csv."""
         names = {r["code"]: r["name"] for r in rows}
         places = []
         for r in rows:
-            chain = []
-            code = r["code"]
             level = r["level"]
             if level == "village":
                 chain = [names.get(r["county_code"], ""), names.get(r["parent_code"], ""), r["name"]]
@@ -171,7 +119,7 @@ class Gazetteer:
                 chain = [r["name"]]
             places.append(
                 Place(
-                    code=code,
+                    code=r["code"],
                     name=r["name"],
                     short_name=r["short_name"] or r["name"],
                     level=level,
@@ -183,17 +131,20 @@ class Gazetteer:
                     lon=float(r["lon"]) if r.get("lon") else None,
                 )
             )
-        return cls(places)
+        return cls(places, cities)
 
-    @staticmethod
-    def _surfaces(p: Place) -> Iterator[tuple[str, float, bool]]:
+    def normalize(self, text: str) -> str:
+        """The text as the automaton reads it (`place_names.normalize`, this gazetteer's city names dropped)."""
+        return normalize(text, self._drop)
+
+    def _surfaces(self, p: Place) -> Iterator[tuple[str, float, bool]]:
         """(form, weight, weak) for every way a resident may name the place."""
         yield p.name, W_NAME, False
         if p.short_name != p.name and len(p.short_name) >= 2:
-            weight = {"county": W_COUNTY_SHORT, "town": W_TOWN_SHORT}.get(p.level, W_VILLAGE_SHORT)
-            yield p.short_name, weight, p.level != "county" and p.short_name in COMMON_WORDS
+            weight = _SHORT_WEIGHT.get(p.level, W_VILLAGE_SHORT)
+            yield p.short_name, weight, p.level not in ("county", "city") and p.short_name in COMMON_WORDS
         for alias in p.aliases:
-            norm = normalize(alias)
+            norm = self.normalize(alias)
             yield norm, W_NAME if alias.endswith(("委会", "委员会")) else W_ALIAS, False
             short = strip_suffix(norm, ("社区", "村"))
             if short != norm:
@@ -222,8 +173,13 @@ class Gazetteer:
         return len(self.places)
 
     def counties(self) -> list[Place]:
-        """The six counties (cities, districts)."""
+        """The counties (county-level cities, districts)."""
         return [p for p in self.places.values() if p.level == "county"]
+
+    def top(self) -> list[Place]:
+        """The first level to ask about: the cities when several are served, else the counties (in code order)."""
+        cities = [p for p in self.places.values() if p.level == "city"]
+        return sorted(cities or self.counties(), key=lambda p: p.code)
 
     def children(self, code: str) -> list[Place]:
         """The places directly under `code`: a county's towns, a town's villages."""
@@ -261,58 +217,79 @@ class Gazetteer:
 
     def find(self, text: str) -> list[Match]:
         """Every place form in the text, without forms inside a longer form."""
-        norm = normalize(text)
+        norm = self.normalize(text)
         spans = list(self._automaton.find(norm))
-        # Drop a span that lies inside a longer one ("杜泽" inside "杜泽镇", "贺村" inside "贺村镇").
-        spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
-        kept: list[tuple[int, int, str]] = []
-        for s in spans:
-            if any(k[0] <= s[0] and s[1] <= k[1] and (k[1] - k[0]) > (s[1] - s[0]) for k in kept):
-                continue
-            kept.append(s)
+        # Only a county's, town's or city's form splits a longer one: those are what residents put in front.
+        splitters = [s for s in spans if any(self.places[c].level != "village" for c, _w, _k in self._forms[s[2]])]
+        kept = outermost(spans, splitters)
         matches = [
             Match(self.places[code], form, start, end, weight, weak)
             for start, end, form in kept
             for code, weight, weak in self._forms[form]
         ]
+        if self._abbrev:
+            matches.extend(self._abbreviations(norm, kept))
         # A weak form counts only when its parent is named in another part of the text (county before town
         # before village, so "柯城花园花园" can make 花园街道 and then its 花园村 count).
         matches.sort(key=lambda m: (LEVELS.index(m.place.level), m.start))
         valid: list[Match] = []
+        named: dict[str, list[Match]] = {}
         for m in matches:
-            if m.weak and not any(
-                o.place.code == m.place.parent_code and (o.end <= m.start or o.start >= m.end) for o in valid
-            ):
+            if m.weak and not any(o.end <= m.start or o.start >= m.end for o in named.get(m.place.parent_code, ())):
                 continue
             valid.append(m)
+            named.setdefault(m.place.code, []).append(m)
         return valid
+
+    def _abbreviations(self, norm: str, kept: list[tuple[int, int, str]]) -> list[Match]:
+        """A city's one-character abbreviation (杭, 甬) right before a form of a place in that city, on no other
+        form: "杭西湖区", "甬鄞州" ("湖" inside "西湖" is not Huzhou)."""
+        covered = {i for start, end, _f in kept for i in range(start, end)}
+        out: dict[int, Match] = {}
+        for start, _end, form in kept:
+            city = self._abbrev.get(norm[start - 1]) if start and start - 1 not in covered else None
+            if city is not None and any(code.startswith(city) for code, _w, _k in self._forms[form]):
+                out[start - 1] = Match(self.places[city], norm[start - 1], start - 1, start, W_CITY_ABBREV)
+        return list(out.values())
 
     def resolve(self, text: str, within: str | None = None) -> Resolution:
         """Where the text says the resident is; `within` limits candidates to a place already known."""
         matches = self.find(text)
         if within:
             matches = [m for m in matches if m.place.is_within(within) or within.startswith(m.place.code)]
+        by_code: dict[str, list[Match]] = {}
+        for m in matches:
+            by_code.setdefault(m.place.code, []).append(m)
         best: dict[str, tuple[float, Match]] = {}
+        lifted: dict[str, float] = {}
         for m in matches:
             if within and within.startswith(m.place.code) and m.place.code != within:
                 continue  # the known county of a place inside it adds nothing
             score = m.weight
-            shared_ancestor = False
+            shared: str | None = None
+            used: set[int] = set()  # one span names one ancestor: "南浔" is 南浔区 or 南浔镇, not both
             for a in self.ancestors(m.place):
-                others = [o for o in matches if o.place.code == a.code]
-                separate = [o for o in others if o.end <= m.start or o.start >= m.end]
+                others = by_code.get(a.code, [])
+                separate = [o for o in others if (o.end <= m.start or o.start >= m.end) and o.start not in used]
                 if separate:
-                    score += max(o.weight for o in separate)
+                    top = max(separate, key=lambda o: o.weight)
+                    used.add(top.start)
+                    score += top.weight
                 elif any(o.surface == a.short_name for o in others):
-                    shared_ancestor = True
+                    shared = a.code
                 elif within and a.code == within:
                     score += W_NAME
-            if shared_ancestor:
-                # "江山贺村": 贺村 is both the town's short form and a village in it. Prefer the town; the
-                # village stays a candidate and choices() lists the town's villages.
+            if shared is not None:
+                # "江山贺村": 贺村 is both the town's short form and a village in it. Prefer the town, at the
+                # village's own score (so that a 芳村 elsewhere ties with 芳村镇 and is asked about); the village
+                # stays a candidate and choices() lists the town's villages.
+                lifted[shared] = max(lifted.get(shared, 0.0), score)
                 score -= 1.0
             if m.place.code not in best or best[m.place.code][0] < score:
                 best[m.place.code] = (score, m)
+        for code, score in lifted.items():
+            if code in best and best[code][0] < score:
+                best[code] = (score, best[code][1])
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], -LEVELS.index(self.places[kv[0]].level), kv[0]))
         places = [self.places[code] for code, _ in ranked]
         scores = [round(s, 3) for _, (s, _m) in ranked]
@@ -328,24 +305,40 @@ class Gazetteer:
         deepest = max(tied, key=lambda p: LEVELS.index(p.level))
         return not all(deepest.is_within(p.code) for p in tied)
 
-    def choices(self, resolution: Resolution) -> list[Place]:
-        """The places to offer next, as numbered choices: county → town → village.
+    def choices(self, resolution: Resolution, near: str | None = None) -> list[Place]:
+        """The places to offer next, as numbered choices: city → county → town → village.
 
-        Nothing found: the counties. Ambiguous: the highest level at which the tied candidates differ. Resolved to a
-        county or town: its towns or villages. Resolved to a village: nothing more to ask."""
+        Nothing found: the cities (one city served: its counties). Ambiguous: the highest level at which the tied
+        candidates differ, the resident's own county first and then the nearest when `near` (a place code of
+        where the resident is known to be) is given. Resolved to a city, county or town: its counties, towns or
+        villages. Resolved to a village: nothing more to ask."""
         if not resolution.matches:
-            return sorted(self.counties(), key=lambda p: p.code)
+            return self.top()
         if resolution.ambiguous:
             tied = resolution.tied()
-            for level in ("county", "town"):
+            for level in ("city", "county", "town"):
                 keys = _unique(self._at_level(p, level) for p in tied)
                 if len(keys) > 1:
-                    return [self.places[k] for k in keys if k in self.places]
-            return _unique_places(tied)
+                    return self._nearest_first([self.places[k] for k in keys if k in self.places], near)
+            return self._nearest_first(_unique_places(tied), near)
         best = resolution.matches[0]
         if best.level == "village":
             return []
         return sorted(self.children(best.code), key=lambda p: p.code)
+
+    def _nearest_first(self, places: list[Place], near: str | None) -> list[Place]:
+        """Places in `near`'s county first, then its city's, then by distance between county seats."""
+        home = self.places.get(near[:6]) if near else None
+        if home is None or home.lat is None or home.lon is None:
+            return places
+        lat, lon = home.lat, home.lon
+
+        def key(p: Place) -> tuple[int, int, float]:
+            seat = self.places.get(p.county_code or p.code)
+            far = distance_km(lat, lon, seat.lat, seat.lon) if seat and seat.lat and seat.lon else math.inf
+            return (p.code[:6] != home.code and not home.code.startswith(p.code), p.code[:4] != home.code[:4], far)
+
+        return sorted(places, key=key)
 
     def narrow(self, resolution: Resolution, chosen: Place | str) -> Resolution:
         """Apply the resident's choice: keep the candidates under it (or resolve to it)."""
@@ -354,15 +347,17 @@ class Gazetteer:
 
     @staticmethod
     def _at_level(p: Place, level: str) -> str:
+        if level == "city":
+            return p.code[:4]
         if level == "county":
-            return p.county_code
+            return p.county_code or p.code
         return p.town_code or p.code
 
 
-def choices(resolution: Resolution) -> list[Place]:
+def choices(resolution: Resolution, near: str | None = None) -> list[Place]:
     """The next level to ask about (see `Gazetteer.choices`)."""
     gaz = resolution.gazetteer or Gazetteer.load()
-    return gaz.choices(resolution)
+    return gaz.choices(resolution, near)
 
 
 def format_choices(places: list[Place]) -> str:
@@ -387,3 +382,8 @@ def _unique_places(items: Iterable[Place]) -> list[Place]:
 @functools.lru_cache(maxsize=4)
 def _load(path: str) -> Gazetteer:
     return Gazetteer.from_csv(path)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cities(cities: tuple[str, ...]) -> Gazetteer:
+    return Gazetteer.from_rows(gazetteer_rows(cities), cities)

@@ -14,12 +14,22 @@ from sharedcourt.db.site import WEEKDAYS, Site, SiteStaff
 from sharedcourt.sites.places import CITY_CODE
 
 DEFAULT_HOURS: dict[str, list[str]] = {d: ["08:30-12:00", "14:00-17:30"] for d in WEEKDAYS[:5]}
-LEVEL_RANK = {"intermediate_court": 0, "county_court": 1, "special": 2, "town": 3, "village": 4}
+LEVEL_RANK = {
+    "high_court": -1,
+    "intermediate_court": 0,
+    "special_court": 0,
+    "county_court": 1,
+    "special": 2,
+    "town": 3,
+    "village": 4,
+}
 LEVEL_ZH = {
     "village": "村（社区）共享法庭",
     "town": "乡镇（街道）共享法庭",
     "county_court": "县（市、区）人民法院",
     "intermediate_court": "中级人民法院",
+    "high_court": "高级人民法院",
+    "special_court": "专门人民法院",
     "special": "专门共享法庭",
 }
 
@@ -70,12 +80,13 @@ class SiteRecord:
             return True
         return dispute_code is not None and dispute_code in self.dispute_types
 
-    def covers(self, place_code: str | None) -> bool:
-        """True when the resident's place lies in the area this site serves (codes nest by prefix)."""
+    def covers(self, place_code: str | None, home: str = CITY_CODE) -> bool:
+        """True when the resident's place lies in the area this site serves (codes nest by prefix); with the place
+        unknown, only the sites covering all of `home` (the one city served, or 33 for several)."""
         if not self.place_code:
             return True
         if place_code is None:
-            return self.place_code == CITY_CODE  # place unknown: only city-wide sites
+            return self.place_code == home
         return place_code.startswith(self.place_code)
 
     @property

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sharedcourt.data import DATA_DIR
 from sharedcourt.domain.disputes import BY_CODE
 from sharedcourt.sites.csv_format import read_csv_records
-from sharedcourt.sites.places import CITY_CODE, Gazetteer, Place
+from sharedcourt.sites.places import Gazetteer, Place
 from sharedcourt.sites.records import SiteRecord, load_records
+from sharedcourt.sites.served import PROVINCE_CODE, PROVINCE_SITES, QUZHOU, served_cities
 from sharedcourt.sites.spatial import GridIndex, distance_km
 
 __all__ = [
@@ -35,6 +36,9 @@ __all__ = [
 ]
 
 DEFAULT_SITES_CSV = DATA_DIR / "sites.csv"
+# Sites never chosen by place or distance: special sites go by dispute type, the high court and the special courts
+# (internet, railway, maritime) are reached through routing only.
+_NOT_BY_PLACE = frozenset({"special", "high_court", "special_court"})
 # A county is guessed from coordinates (nearest county seat) only this close to a seat.
 GUESS_MAX_KM = 60.0
 
@@ -106,7 +110,7 @@ class SiteRegistry:
             (
                 (s.lat, s.lon, s)
                 for s in self.sites.values()
-                if s.lat is not None and s.lon is not None and s.level != "special"
+                if s.lat is not None and s.lon is not None and s.level not in _NOT_BY_PLACE
             ),
             cell_deg,
         )
@@ -122,9 +126,9 @@ class SiteRegistry:
         return self.sites.get(code)
 
     @classmethod
-    def default(cls) -> SiteRegistry:
-        """The committed default registry (no database): for tests, benchmarks and tools."""
-        return _default_registry()
+    def default(cls, cities: tuple[str, ...] | None = None) -> SiteRegistry:
+        """The committed default registry of these or the served cities (no database): tests, benchmarks, tools."""
+        return _default_registry(cities or served_cities())
 
     @classmethod
     async def from_session(cls, session: AsyncSession, gazetteer: Gazetteer | None = None) -> SiteRegistry:
@@ -157,7 +161,9 @@ class SiteRegistry:
     ) -> tuple[SiteRecord, float | None] | None:
         if not dispute_code:
             return None
-        cands = [s for s in self.specials if dispute_code in s.dispute_types and s.covers(area_code)]
+        cities = self.gazetteer.cities
+        home = cities[0] if len(cities) == 1 else PROVINCE_CODE
+        cands = [s for s in self.specials if dispute_code in s.dispute_types and s.covers(area_code, home)]
         if not cands:
             return None
         # The most local coverage first (a county's special site before a city-wide one) ...
@@ -176,13 +182,13 @@ class SiteRegistry:
         self, loc: Location, place: Place | None, dispute_code: str | None, guessed: Place | None
     ) -> SiteChoice | None:
         def ok(s: SiteRecord) -> bool:
-            return s.level != "special" and s.serves(dispute_code)
+            return s.level not in _NOT_BY_PLACE and s.serves(dispute_code)
 
         if loc.place_code:
             chain = _code_chain(loc.place_code)
             found: list[tuple[str, list[SiteRecord]]] = []
             for code in chain:
-                if code == CITY_CODE and found:
+                if len(code) == 4 and found:
                     break  # the intermediate court only when nothing nearer exists
                 cands = [s for s in self.by_place.get(code, []) if ok(s)]
                 if cands:
@@ -271,9 +277,11 @@ def _dist(loc: Location, s: SiteRecord) -> float | None:
     return distance_km(loc.lat, loc.lon, s.lat, s.lon)
 
 
-@functools.lru_cache(maxsize=1)
-def _default_registry() -> SiteRegistry:
-    return SiteRegistry(read_csv_records(DEFAULT_SITES_CSV))
+@functools.lru_cache(maxsize=2)
+def _default_registry(cities: tuple[str, ...]) -> SiteRegistry:
+    if cities == (QUZHOU,):
+        return SiteRegistry(read_csv_records(DEFAULT_SITES_CSV), Gazetteer.load(cities=cities))
+    return SiteRegistry(read_csv_records(PROVINCE_SITES, cities), Gazetteer.load(cities=cities))
 
 
 async def nearest_site(

@@ -16,7 +16,7 @@ from sharedcourt.domain.clock import local
 from sharedcourt.errors import AuthError, BadRequest
 from sharedcourt.handoff.core import HandoffRequest, Outcome, as_number
 from sharedcourt.handoff.links import LinkQuery, open_transcript
-from sharedcourt.handoff.notify import InboxNotifier
+from sharedcourt.handoff.notify import StoredNotifier
 from sharedcourt.handoff.service import HandoffService
 from sharedcourt.handoff.texts import TRANSCRIPT_AUTHORS
 from sharedcourt.web.auth import require_staff
@@ -105,15 +105,14 @@ async def post_staff_command(request: Request) -> Response:
 
 
 async def get_inbox(request: Request) -> Response:
-    """The demo inbox: what people would have received in DingTalk."""
+    """The stored inbox: what people would have received in DingTalk (kept in the database)."""
     require_staff(request)
     notifier = request.app.state.handoff.notifier
     staff = request.query_params.get("staff")
-    messages = notifier.messages if isinstance(notifier, InboxNotifier) else []
+    messages = await notifier.messages(staff) if isinstance(notifier, StoredNotifier) else []
     items = [
         {"staff": who, "title": card.title, "text": card.text, "buttons": [list(b) for b in card.buttons]}
         for who, card in messages
-        if staff in (None, who)
     ]
     return JSONResponse({"messages": items})
 

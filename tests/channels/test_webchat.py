@@ -87,7 +87,8 @@ def _serving(database_url: str, rasa: FakeRasa, **env: str) -> Iterator[TestClie
 
 
 @pytest.fixture
-def client(database_url: str, rasa: FakeRasa) -> Iterator[TestClient]:
+def client(database_url: str, sessions: object, rasa: FakeRasa) -> Iterator[TestClient]:
+    # `sessions` empties the tables after the test: rows left here would be seen by later modules' tests.
     with _serving(database_url, rasa) as test_client:
         yield test_client
 
@@ -309,3 +310,44 @@ def test_sliding_window_forgets_keys_idle_for_a_whole_window() -> None:
     now[0] += 61
     window.admit([("late", 1)])
     assert len(window) == 1
+
+
+def test_a_retry_with_the_same_client_id_is_answered_not_stored_or_run_again(
+    alice: Browser, bob: Browser, rasa: FakeRasa
+) -> None:
+    alice.get("/webchat/messages")
+    first = _say(alice, "你好", client_id="m1")
+    again = _say(alice, "你好", client_id="m1")
+    assert first.status_code == again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert [r["text"] for r in again.json()["replies"]] == [GREETING["text"]]
+    assert _inbound(alice) == ["你好"]
+    assert len(rasa.seen) == 1
+    # Another resident's message with the same client_id is theirs: client ids are scoped by the cookie.
+    bob.get("/webchat/messages")
+    other = _say(bob, "你好", client_id="m1")
+    assert other.status_code == 200 and other.json()["id"] != first.json()["id"]
+    assert _inbound(bob) == ["你好"] and len(rasa.seen) == 2
+
+
+def test_a_retry_of_a_message_a_dead_front_door_stored_runs_its_turn_once(
+    client: TestClient, alice: Browser, rasa: FakeRasa
+) -> None:
+    from sharedcourt.messaging.router import Inbound
+
+    alice.get("/webchat/messages")
+    inbound = Inbound(webchat.CHANNEL, alice.resident, "你好", external_id=f"{alice.resident[:32]}:m7")
+    assert client.portal is not None
+    stored = client.portal.call(client.app.state.router.store, inbound)  # type: ignore[attr-defined]
+    retry = _say(alice, "你好", client_id="m7")
+    assert retry.status_code == 200 and retry.json()["id"] == stored.message_id
+    assert [r["text"] for r in retry.json()["replies"]] == [GREETING["text"]]
+    assert len(rasa.seen) == 1 and _inbound(alice) == ["你好"]
+
+
+@pytest.mark.parametrize("bad", ["", "a b", "x" * 65, 7, "m/1"])
+def test_a_malformed_client_id_is_refused_and_nothing_stored(alice: Browser, rasa: FakeRasa, bad: object) -> None:
+    alice.get("/webchat/messages")
+    response = _say(alice, "你好", client_id=bad)
+    assert response.status_code == 400 and "client_id" in response.json()["error"]
+    assert _inbound(alice) == [] and rasa.seen == []

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from sharedcourt.cli.sites import sites_import_main
+from sharedcourt.cli.sites import site_qr_scenes_main, sites_import_main
 from sharedcourt.sites.csv_format import write_csv
 from sharedcourt.sites.records import SiteRecord, StaffRecord
+from sharedcourt.sites.registry import SiteRegistry
 
 VILLAGE = "330802009201"  # 柯城区白云街道回龙村
 TOWN = "330802009"  # 柯城区白云街道
@@ -54,3 +57,19 @@ async def test_cli_import_lists_bad_rows_and_exits_1(
 
 async def _in_thread(fn: Callable[[Sequence[str]], int], argv: list[str]) -> int:
     return await asyncio.to_thread(fn, argv)
+
+
+def test_site_qr_scenes_lists_every_default_site_by_its_key(capsys: pytest.CaptureFixture[str]) -> None:
+    assert site_qr_scenes_main(["--default"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    expected = SiteRegistry.default()
+    assert len(rows) == len(expected)
+    assert all(expected.get(r["scene"]) is not None and len(r["scene"]) <= 64 for r in rows)
+    village = next(r for r in rows if r["scene"] == f"GX{VILLAGE}")
+    assert village["name"] == expected.sites[f"GX{VILLAGE}"].name and village["level"] == "village"
+
+
+async def test_site_qr_scenes_reads_the_database(database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    await asyncio.to_thread(site_qr_scenes_main, ["--database-url", database_url])
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert f"GX{VILLAGE}" in {r["scene"] for r in rows}

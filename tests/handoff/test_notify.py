@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stand_ins.dingtalk_server import DingTalkStandIn
 
 from sharedcourt.clients.dingtalk import Card, DingTalkClient
-from sharedcourt.handoff.notify import DingTalkNotifier, DingTalkSender, InboxNotifier
+from sharedcourt.db.offers import StaffNotice
+from sharedcourt.handoff.notify import DingTalkNotifier, DingTalkSender, StoredNotifier
 from sharedcourt.handoff.staff_routing import load_default
 from sharedcourt.messaging.outbox import Item
 
@@ -26,12 +29,20 @@ async def dingtalk() -> AsyncIterator[tuple[DingTalkStandIn, DingTalkClient]]:
             await client.aclose()
 
 
-async def test_the_inbox_keeps_each_card_for_its_person() -> None:
-    director = load_default().roster.find("baiyun-director")
-    assert director is not None
-    inbox = InboxNotifier()
-    await inbox.notify(director, CARD)
-    assert inbox.messages == [("baiyun-director", CARD)]
+async def test_the_stored_inbox_keeps_each_card_for_its_person_across_a_restart(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    roster = load_default().roster
+    director, judge = roster.find("baiyun-director"), roster.find("baiyun-judge")
+    assert director is not None and judge is not None
+    await StoredNotifier(sessions).notify(director, CARD)
+    await StoredNotifier(sessions).notify(judge, Card("居民消息 T00002", "别的", ()))
+    restarted = StoredNotifier(sessions)  # a new process: nothing is held in memory
+    assert await restarted.messages("baiyun-director") == [("baiyun-director", CARD)]
+    assert [who for who, _ in await restarted.messages()] == ["baiyun-director", "baiyun-judge"]
+    async with sessions() as session:
+        numbers = list(await session.scalars(select(StaffNotice.ticket_number).order_by(StaffNotice.id)))
+    assert numbers == ["T00001", "T00002"]
 
 
 async def test_dingtalk_notifier_sends_to_the_persons_dingtalk_id(

@@ -5,11 +5,21 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import yaml
 
 from sharedcourt.domain.clock import TZ
 from sharedcourt.domain.holidays import HolidayCalendar
 from sharedcourt.errors import ConfigError
-from sharedcourt.handoff.staff_routing import Roster, RouteRequest, Routing, Schedule, load_default, when_zh
+from sharedcourt.handoff.staff_routing import (
+    ROSTER_FILE,
+    ROUTING_FILE,
+    Roster,
+    RouteRequest,
+    Routing,
+    Schedule,
+    load_default,
+    when_zh,
+)
 
 MONDAY_10 = dt.datetime(2026, 11, 30, 10, 0, tzinfo=TZ)  # a Monday, in office hours
 MONDAY_13 = dt.datetime(2026, 11, 30, 13, 0, tzinfo=TZ)  # lunch break: only the dispatch centre is on duty
@@ -169,3 +179,39 @@ def test_holiday_hours_keep_a_post_on_duty_on_public_holidays_only() -> None:
     assert not staffed.on_duty(dt.datetime(2026, 10, 17, 10, 0, tzinfo=TZ)), "an ordinary Saturday stays off"
     with pytest.raises(ConfigError):
         Schedule.parse({"holidays": ["09:00-17:00"]})
+
+
+def _roster_with_xihu_dispatch() -> Roster:
+    data = yaml.safe_load(ROSTER_FILE.read_text(encoding="utf-8"))
+    data["dispatch_centres"]["330106"] = {
+        "id": "xihu-dispatch",
+        "name": "西湖区矛调中心指挥中心值班员",
+        "role": "dispatch",
+        "dingtalk": "demo-xihu-dispatch",
+        "hours": "dispatch",
+    }
+    return Roster.from_dict(data)
+
+
+def test_another_citys_resident_goes_to_their_own_county_dispatch_centre() -> None:
+    routing = Routing.load(ROUTING_FILE, _roster_with_xihu_dispatch())
+    # A 西湖区 village site (Hangzhou) with no roster: its county's dispatch centre, never a Quzhou site's people.
+    for request in (
+        RouteRequest(dispute_code="neighbor", site_code="GX330106001001"),
+        RouteRequest(dispute_code="finance", site_code="GX330106001001"),
+        RouteRequest(dispute_code="family", site_code="FY330106"),
+    ):
+        route = routing.route(request, MONDAY_10)
+        assert route.site.county == "330106"
+        assert [p.id for p in route.chain] == ["xihu-dispatch"]
+
+
+def test_another_city_without_a_dispatch_centre_gets_a_callback_from_nobody_in_quzhou(routing: Routing) -> None:
+    route = routing.route(RouteRequest(dispute_code="finance", site_code="GX330212001001"), MONDAY_10)
+    assert route.site.county == "330212" and route.site.staff == ()
+    assert route.chain == () and route.callback_to is None
+
+
+def test_a_quzhou_site_without_a_roster_still_uses_the_default_site(routing: Routing) -> None:
+    route = routing.route(RouteRequest(dispute_code="neighbor", site_code="GX330881100201"), MONDAY_10)
+    assert route.site.code == routing.roster.default_site

@@ -177,3 +177,36 @@ def test_every_type_reaches_a_confirmed_summary_or_a_redirect(code: str) -> None
     assert dispute.label in summary and "（未填写）" not in summary
     run(slots, "确认无误", "affirm", 0.9)
     assert slots["summary_confirmed"] is True and slots["requested_slot"] is None
+
+
+def test_the_place_question_names_the_served_area(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sharedcourt.intake import answers, extract, form
+    from sharedcourt.sites import places, served
+    from sharedcourt.sites.served import ALL_CITIES
+
+    assert served.area_name(("3308",)) == "衢州" and served.area_name(("3301",)) == "杭州"
+    assert served.area_name(ALL_CITIES) == "浙江"
+    assert "衢州的哪个县" in form.ask("place_code", {"dispute_code": "debt"})[0].text
+    monkeypatch.setattr(form, "area_name", lambda: "浙江")
+    monkeypatch.setattr(answers, "area_name", lambda: "浙江")
+    monkeypatch.setattr(places, "served_cities", lambda: ALL_CITIES)
+    extract._gazetteer.cache_clear()
+    try:
+        assert "浙江的哪个县" in form.ask("place_code", {"dispute_code": "debt"})[0].text
+        assert [b.title for b in extract.county_buttons()][:2] == ["杭州市", "宁波市"]
+    finally:
+        extract._gazetteer.cache_clear()
+
+
+def test_mediation_right_after_a_law_answer_carries_the_answers_type_over() -> None:
+    slots: dict[str, Any] = {"faq_dispute": "labor", "requested_slot": None}
+    step = run(slots, "那我要调解", "start_mediation", 0.95)
+    assert step.updates["faq_dispute"] is None and slots["dispute_code"] == "labor"
+    assert slots["requested_slot"] == "type_confirmed"
+    assert "劳动" in ask("type_confirmed", slots)[0].text
+
+
+def test_a_described_dispute_after_a_law_answer_is_classified_as_usual() -> None:
+    slots: dict[str, Any] = {"faq_dispute": "labor", "requested_slot": None}
+    run(slots, "邻居家装修天天吵到半夜", "dispute_neighbor", 0.9)
+    assert slots["dispute_code"] == "neighbor" and slots["faq_dispute"] is None

@@ -370,3 +370,50 @@ async def test_send_queues_a_persons_reply_with_its_row(router: Router, sessions
         (item,) = list(await session.scalars(select(OutboxItem)))
     rows = [m for m in await _messages(sessions) if m.direction == "out"]
     assert [(m.id, m.text, m.status) for m in rows] == [(item.message_ids[0], "调解员：您好", "queued")]
+
+
+async def test_two_front_doors_draining_at_once_keep_each_conversations_order(
+    sessions: async_sessionmaker[AsyncSession], rasa: FakeRasa
+) -> None:
+    first_door, second_door = Router(sessions, rasa.client()), Router(sessions, rasa.client())
+    rasa.up = False
+    for text in ("第一句", "第二句"):
+        await first_door.handle(Inbound(channel="webchat", user_id="u1", text=text))
+    await first_door.handle(Inbound(channel="webchat", user_id="u2", text="别人的话"))
+    rasa.up = True
+    answered_meanwhile: list[int] = []
+
+    async def other_door_drains() -> None:
+        # While the first door's turn for 第一句 is in Rasa: 第二句 must wait, the other conversation need not.
+        answered_meanwhile.append(await second_door.drain())
+
+    rasa.during_turn = other_door_drains
+    assert await first_door.drain() == 2
+    assert answered_meanwhile == [1]
+    assert [b["message"] for b in rasa.received] == ["第一句", "别人的话", "第二句"]
+    statuses = [m.status for m in await _messages(sessions) if m.direction == "in"]
+    assert statuses == ["processed", "processed", "processed"]
+
+
+async def test_a_new_message_waits_while_another_door_answers_an_older_kept_one(
+    sessions: async_sessionmaker[AsyncSession], rasa: FakeRasa
+) -> None:
+    first_door, second_door = Router(sessions, rasa.client()), Router(sessions, rasa.client())
+    rasa.up = False
+    for text in ("第一句", "第二句"):
+        await first_door.handle(Inbound(channel="webchat", user_id="u1", text=text))
+    rasa.up = True
+    new_answers: list[list[str]] = []
+
+    async def new_message_at_the_other_door() -> None:
+        # 第一句 is in Rasa through the first door, 第二句 still kept: 第三句 must not overtake them.
+        replies = await second_door.handle(Inbound(channel="webchat", user_id="u1", text="第三句"))
+        new_answers.append([r.text for r in replies])
+
+    rasa.during_turn = new_message_at_the_other_door
+    await first_door.drain()
+    assert new_answers == [[HOLDING_REPLY]]  # kept, told to wait, and answered after the older ones
+    await first_door.drain()
+    assert [b["message"] for b in rasa.received] == ["第一句", "第二句", "第三句"]
+    statuses = [m.status for m in await _messages(sessions) if m.direction == "in"]
+    assert statuses == ["processed", "processed", "processed"]

@@ -67,6 +67,17 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("POST", "/console/accounts/{account_id:int}/grants"): CONSOLE,
     ("POST", "/console/accounts/{account_id:int}/deactivate"): CONSOLE,
     ("POST", "/console/accounts/{account_id:int}/tokens"): CONSOLE,
+    # The workspace: a mediator, judge or dispatcher grant (or admin), and only tickets within their scope
+    # (tests/web/workspace/test_pages.py refuses the other roles and other scopes); forms carry the CSRF token.
+    # Analytics: a dispatcher, judge or admin, only the counties of their grants (tests/web/test_analytics.py).
+    ("GET", "/console/analytics"): CONSOLE,
+    ("GET", "/console/api/analytics"): CONSOLE,
+    ("GET", "/console/static/echarts.min.js"): PUBLIC,  # the vendored chart library, no data
+    ("GET", "/console/workspace"): CONSOLE,
+    ("GET", "/console/workspace/tickets/{number}"): CONSOLE,
+    ("GET", "/console/workspace/tickets/{number}/events"): CONSOLE,
+    ("POST", "/console/workspace/tickets/{number}/{verb}"): CONSOLE,
+    ("GET", "/console/workspace/evidence/{evidence_id:int}"): CONSOLE,
     ("POST", "/handoff/requests"): MACHINE,  # the action server calls these with the staff token
     ("POST", "/handoff/cancel"): MACHINE,
     ("POST", "/handoff/ratings"): MACHINE,

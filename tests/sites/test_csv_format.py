@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.db.site import Site, SiteStaff
 from sharedcourt.sites.csv_format import COLUMNS, SiteImportError, export_csv, import_csv, read_csv_records
+from sharedcourt.sites.places import Gazetteer
 from sharedcourt.sites.registry import DEFAULT_SITES_CSV, Location, nearest_site
+from sharedcourt.sites.served import PROVINCE_SITES
 
 VILLAGE = "330802009201"  # 柯城区白云街道回龙村
 TOWN = "330802009"  # 柯城区白云街道
@@ -215,3 +217,24 @@ async def test_export_import_round_trip(sessions: Sessions, tmp_path: Path) -> N
     exported = {r.code: r for r in read_csv_records(first)}
     default = {r.code: r for r in read_csv_records(DEFAULT_SITES_CSV)}
     assert exported == default
+
+
+async def test_import_the_served_cities_of_the_province_file(sessions: Sessions) -> None:
+    # 舟山 (3309) only, from the gzipped province registry; put back afterwards (reference data).
+    zhoushan = read_csv_records(PROVINCE_SITES, ("3309",))
+    assert zhoushan and all((r.place_code or "")[:4] == "3309" for r in zhoushan)
+    async with sessions() as session:
+        result = await import_csv(session, PROVINCE_SITES, Gazetteer.load(cities=("3308", "3309")), cities=("3309",))
+        assert result.ok, result.errors[:3]
+        await session.commit()
+    try:
+        async with unit_of_work(sessions) as session:
+            stored = (await session.scalars(select(Site.code).where(Site.code.in_([r.code for r in zhoushan])))).all()
+            assert len(stored) == len(zhoushan)
+            quzhou = await session.get(Site, "GX330802009")
+            assert quzhou is not None, "the sites already there stay"
+    finally:
+        async with unit_of_work(sessions) as session:
+            codes = [r.code for r in zhoushan]
+            await session.execute(delete(SiteStaff).where(SiteStaff.site_code.in_(codes)))
+            await session.execute(delete(Site).where(Site.code.in_(codes)))

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from sharedcourt.db.conversation import Resident
-from sharedcourt.sites import finder
+from sharedcourt.sites import finder, places
 from sharedcourt.sites.finder import Heard, PlaceQuestion
 from sharedcourt.sites.registry import Location, SiteRegistry
+from sharedcourt.sites.served import ALL_CITIES
 
 VILLAGE = "330802005001"  # 柯城区新新街道金桂社区
 TOWN = "330802005"
@@ -62,3 +63,29 @@ async def test_registry_is_cached_for_a_while(monkeypatch: pytest.MonkeyPatch) -
     await finder.registry(None)  # type: ignore[arg-type]
     assert len(loads) == 2
     finder.forget_registry()
+
+
+@pytest.fixture
+def province(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A deployment serving the whole province (SERVED_CITIES=33).
+    monkeypatch.setattr(places, "served_cities", lambda: ALL_CITIES)
+
+
+@pytest.mark.usefixtures("province")
+def test_province_deployment_asks_the_city_then_the_county() -> None:
+    asked = finder.where(Heard("c1", "共享法庭在哪", intent="find_site"), None, None)
+    assert isinstance(asked, PlaceQuestion) and asked.question == "请问您在哪个市？" and len(asked.places) == 11
+    city = finder.where(Heard("c1", "/choose_place", intent="choose_place", choice="3301"), None, None)
+    assert isinstance(city, PlaceQuestion) and city.question == "您在杭州市的哪个县（市、区）？"
+    assert {p.level for p in city.places} == {"county"} and city.within == "3301"
+
+
+@pytest.mark.usefixtures("province")
+def test_same_name_villages_put_the_residents_city_first() -> None:
+    resident = Resident(channel="webchat", channel_user_id="u1", place_code="330602")  # 越城区, 绍兴
+    asked = finder.where(Heard("c1", "新村", intent="find_site"), None, resident)
+    assert isinstance(asked, PlaceQuestion) and asked.places[0].name == "绍兴市"
+    # Known only by a WeChat location near 义乌 (no place code): 金华 first.
+    located = Resident(channel="wechat", channel_user_id="u2", latitude=29.31, longitude=120.08)
+    asked = finder.where(Heard("c1", "新村", intent="find_site"), None, located)
+    assert isinstance(asked, PlaceQuestion) and asked.places[0].name == "金华市"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sharedcourt.sites.places import GAZETTEER_CSV, Gazetteer, choices, format_choices
+from sharedcourt.sites.served import ALL_CITIES
 
 
 @pytest.fixture(scope="module")
@@ -226,3 +227,94 @@ def test_build_script_names_places_from_committee_names() -> None:
     assert mod.short_form("贺村镇", mod._TOWN_SUFFIXES) == "贺村"
     assert mod.short_form("沐尘畲族乡", mod._TOWN_SUFFIXES) == "沐尘"
     assert mod.short_form("胡村", mod._VILLAGE_SUFFIXES) == "胡村"  # one character left: keep the name
+
+
+# ---------------------------------------------------------------- the whole province
+
+
+@pytest.fixture(scope="module")
+def zj() -> Gazetteer:
+    return Gazetteer.load(cities=ALL_CITIES)
+
+
+@pytest.mark.parametrize(
+    ("text", "full_name"),
+    [
+        ("我在杭州市西湖区转塘街道", "西湖区转塘街道"),
+        ("杭西湖区", "西湖区"),
+        ("甬鄞州", "鄞州区"),
+        ("温州龙湾区永中街道", "龙湾区永中街道"),
+        ("义乌", "义乌市"),
+        ("我住在义乌市稠江街道", "义乌市稠江街道"),
+        ("江山贺村", "江山市贺村镇"),
+        ("景宁", "景宁畲族自治县"),
+        ("我在宁波", "宁波市"),
+        ("浙江省衢州市龙游县湖镇镇", "龙游县湖镇镇"),
+    ],
+)
+def test_province_forms_resolve(zj: Gazetteer, text: str, full_name: str) -> None:
+    res = zj.resolve(text)
+    assert not res.ambiguous and res.best is not None and res.best.full_name == full_name
+
+
+def test_city_abbreviation_counts_only_before_a_place_of_that_city(zj: Gazetteer) -> None:
+    abbreviated = [m for m in zj.find("杭西湖区") if m.place.level == "city"]
+    assert [(m.place.name, m.surface) for m in abbreviated] == [("杭州市", "杭")]
+    # "湖" inside 西湖 is not 湖州, and an abbreviation before another city's place is not that city.
+    assert not [m for m in zj.find("西湖区") if m.place.level == "city"]
+    assert not [m for m in zj.find("杭鄞州区") if m.place.level == "city"]
+
+
+def test_same_name_places_across_cities_ask_for_the_city_first(zj: Gazetteer) -> None:
+    res = zj.resolve("城南街道")
+    assert res.ambiguous
+    offered = zj.choices(res)
+    assert {p.level for p in offered} == {"city"} and len(offered) == len({p.code[:4] for p in res.tied()})
+    # With the city chosen, the next question is within it, and so on down to one place.
+    hangzhou = next(p for p in offered if p.name == "杭州市")
+    narrowed = zj.narrow(res, hangzhou)
+    assert not narrowed.ambiguous and narrowed.best is not None and narrowed.best.full_name == "桐庐县城南街道"
+
+
+def test_the_residents_own_county_comes_first(zj: Gazetteer) -> None:
+    res = zj.resolve("新村")
+    assert res.ambiguous
+    cities = zj.choices(res)
+    # A resident known to be in 越城区 (绍兴): 绍兴 first, then the cities by distance from 越城区's seat.
+    near = zj.choices(res, near="330602")
+    assert near[0].name == "绍兴市" and sorted(p.code for p in near) == sorted(p.code for p in cities)
+    assert all(p.code.startswith("3306") for p in zj.narrow(res, near[0]).tied())
+    # Within 金华 the 新村 of several counties: the resident's own county first, whichever order codes give.
+    jinhua = zj.narrow(res, "3307")
+    counties = zj.choices(jinhua)
+    assert jinhua.ambiguous and len(counties) > 1 and {p.level for p in counties} == {"county"}
+    for own in counties:
+        assert zj.choices(jinhua, near=own.code)[0] == own
+
+
+def test_nothing_found_offers_the_cities(zj: Gazetteer) -> None:
+    offered = zj.choices(zj.resolve("你好"))
+    assert [p.name for p in offered][:2] == ["杭州市", "宁波市"] and len(offered) == 11
+
+
+def test_quzhou_alone_still_drops_its_city_and_offers_counties() -> None:
+    gaz = Gazetteer.load()
+    assert gaz.cities == ("3308",)
+    assert [p.level for p in gaz.choices(gaz.resolve("你好"))] == ["county"] * 6
+
+
+def test_a_bare_name_that_is_a_town_here_and_a_village_there_is_asked(gaz: Gazetteer) -> None:
+    # 芳村: 常山县芳村镇 (and its 芳村) and 开化县长虹乡芳村. Neither county is named: ask, never pick one silently.
+    res = gaz.resolve("我是芳村")
+    assert res.ambiguous
+    assert {p.full_name for p in res.tied()} == {"常山县芳村镇", "开化县长虹乡芳村"}
+    assert {p.name for p in gaz.choices(res)} == {"开化县", "常山县"}
+
+
+def test_an_inner_village_stays_a_reading_when_a_county_straddles_the_longer_form(zj: Gazetteer) -> None:
+    # "永康西村": 永康 + 西村 (永康市方岩镇西村) and 康西村 (临海) are both readings; the county decides.
+    res = zj.resolve("我是永康西村")
+    assert res.best is not None and res.best.county_code == "330784" and res.best.name == "西村"
+    # "南浔南林社区": 南浔 names 南浔区 or 南浔镇, not both, so 南浔镇's 南林村 does not win by counting it twice.
+    res = zj.resolve("我在南浔南林社区")
+    assert res.best is not None and res.best.full_name == "南浔区东迁街道南林社区"

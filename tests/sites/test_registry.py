@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -14,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.db.site import Site, SiteStaff
-from sharedcourt.sites.csv_format import read_csv_records
+from sharedcourt.sites.csv_format import read_csv_records, write_csv
+from sharedcourt.sites.places import Gazetteer
 from sharedcourt.sites.records import SiteRecord
 from sharedcourt.sites.registry import DEFAULT_SITES_CSV, Location, SiteRegistry, nearest_site
+from sharedcourt.sites.served import ALL_CITIES, PROVINCE_SITES
 
 VILLAGE = "330802009201"  # 柯城区白云街道回龙村
 TOWN = "330802009"  # 柯城区白云街道
@@ -206,3 +209,58 @@ async def test_nearest_site_from_the_database(sessions: Sessions) -> None:
         assert choice is not None and choice.site.code == f"GX{VILLAGE}"
         env = await nearest_site(session, KAIHUA_VILLAGE, "environment")
         assert env is not None and env.site.level == "special"
+
+
+# ====================================================================== the province, with coordinates
+
+ZHUANTANG = "330106010"  # 西湖区转塘街道
+SHANHUSHA = "330106010002"  # 西湖区转塘街道珊瑚沙社区
+HENGQIAO = "330106010004"  # 西湖区转塘街道横桥社区
+# Test values an operator might import for two Hangzhou sites (not real surveyed positions).
+SITE_COORDS = {f"GX{SHANHUSHA}": (30.1400, 120.1100), f"GX{HENGQIAO}": (30.1700, 120.0800)}
+
+
+@pytest.fixture(scope="module")
+def province() -> SiteRegistry:
+    return SiteRegistry.default(ALL_CITIES)
+
+
+def _with_imported_coords(tmp_path: Path) -> SiteRegistry:
+    """The province registry after an operator's CSV gave two sites exact coordinates (the lat/lon columns)."""
+    records = read_csv_records(PROVINCE_SITES, ALL_CITIES)
+    path = tmp_path / "coords.csv"
+    write_csv([replace(r, lat=SITE_COORDS[r.code][0], lon=SITE_COORDS[r.code][1]) if r.code in SITE_COORDS else r
+               for r in records], path)  # fmt: skip
+    return SiteRegistry(read_csv_records(path), Gazetteer.load(cities=ALL_CITIES))
+
+
+def test_a_wechat_location_in_hangzhou_yields_the_nearest_hangzhou_site(tmp_path: Path) -> None:
+    registry = _with_imported_coords(tmp_path)
+    assert registry.grid.size == 2
+    near_shanhusha = registry.nearest(Location(lat=30.1410, lon=120.1105))
+    assert near_shanhusha is not None and near_shanhusha.rule == "nearest"
+    assert near_shanhusha.site.code == f"GX{SHANHUSHA}" and near_shanhusha.distance_km is not None
+    assert near_shanhusha.distance_km < 1 and [s.code for s in near_shanhusha.alternatives] == [f"GX{HENGQIAO}"]
+    near_hengqiao = registry.nearest(Location(lat=30.1690, lon=120.0790))
+    assert near_hengqiao is not None and near_hengqiao.site.code == f"GX{HENGQIAO}"
+    # A label naming the town: its sites, nearest first.
+    labelled = Location.from_label("浙江省杭州市西湖区转塘街道", 30.1690, 120.0790, registry.gazetteer)
+    assert labelled.place_code == ZHUANTANG
+    chosen = registry.nearest(labelled)
+    assert chosen is not None and chosen.site.code == f"GX{ZHUANTANG}"
+
+
+def test_without_coordinates_a_location_guesses_its_own_county_court(province: SiteRegistry) -> None:
+    xihu = province.gazetteer["330106"]
+    assert xihu.lat is not None and xihu.lon is not None
+    guessed = province.nearest(Location(lat=xihu.lat + 0.01, lon=xihu.lon))
+    assert guessed is not None and guessed.rule == "county_guess" and guessed.site.code == "FY330106"
+
+
+def test_province_rules_never_choose_special_courts_or_another_citys_site(province: SiteRegistry) -> None:
+    city = province.nearest("3301")
+    assert city is not None and city.site.code == "FY330100"
+    town = province.nearest(ZHUANTANG, "finance")
+    assert town is not None and town.site.code == f"GX{ZHUANTANG}", "Quzhou's finance site is Quzhou's only"
+    assert province.nearest(Location(), "finance") is None
+    assert {s.level for s in province.sites.values()} >= {"high_court", "special_court", "intermediate_court"}

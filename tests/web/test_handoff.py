@@ -142,6 +142,18 @@ def test_without_dingtalk_the_demo_inbox_and_console_commands_work(database_url:
         assert demo.post("/dingtalk/callback", json={}, headers={"timestamp": "1", "sign": "x"}).status_code == 403
 
 
+def test_stored_offers_survive_an_app_restart(database_url: str, sessions: object) -> None:
+    with _demo(database_url) as first:
+        number = _ask_for_a_person(first, "restart-resident")
+    with _demo(database_url) as restarted:  # a new app, a new process's memory: the inbox is in the database
+        inbox = restarted.get("/handoff/staff/inbox", params={"staff": DIRECTOR}, headers=AUTH).json()
+        assert [m["title"] for m in inbox["messages"] if number in m["title"]] == [f"居民请求人工服务 {number}"]
+        said = restarted.post(
+            "/handoff/staff/command", json={"staff": DIRECTOR, "text": f"接单 {number}"}, headers=AUTH
+        )
+        assert said.json()["ok"] is True and said.json()["ticket"] == number
+
+
 def test_transcript_page_needs_the_cards_link_and_escapes_what_residents_wrote(demo: TestClient) -> None:
     number = _ask_for_a_person(demo, "transcript-resident", "<b>墙</b> & 裂缝")
     url = _card_link(demo, number)

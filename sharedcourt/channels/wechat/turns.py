@@ -173,14 +173,20 @@ class Turns:
 
     @staticmethod
     async def _remember_site(session: AsyncSession, resident: Resident, scene: str) -> str:
+        """A site's QR code: its scene value is the site's registry key (`make site-qr-scenes`); scanning it
+        chooses that site, and a village or town site's place becomes where the resident is."""
         code = scene.strip()[:32]
         if not code:
             return ""
         site = await session.get(Site, code)
+        if site is None and code.isdigit():
+            site = await session.get(Site, f"GX{code}")  # a code printed with a bare statistical place code
         if site is None:
             resident.site_code = code
             return SITE_NOTED
         resident.site_code = site.code
+        if site.level in ("village", "town") and site.place_code:
+            resident.place_code = site.place_code
         return SITE_FOUND.format(name=site.name)
 
     async def _unsubscribe(self, stored: Stored, inc: Incoming) -> list[Reply]:

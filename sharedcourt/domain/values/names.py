@@ -54,6 +54,8 @@ _TITLES = re.compile(
     r"村长|队长|会计|家)"
 )
 _NUMERALS = frozenset("一二三四五六七八九十零〇两")
+# An administrative or street suffix inside or right after a candidate makes it a place ("我是白云街道的").
+_PLACE_SUFFIX = re.compile(r"^(?:街道|社区|镇|乡|县|市|区)")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 # Below this IDF a word is too frequent to be a person's name ("高兴" 6.0, "周末" 7.6; "张三" 9.4, "李明" 10.2).
 _COMMON_IDF = 8.0
@@ -115,8 +117,10 @@ def _plausible(name: str, surname: str) -> bool:
 
 
 def _followed_by_place(text: str, start: int, name: str) -> bool:
-    """ "张家口" inside "张家口市": the name is the head of a longer place name."""
-    return any(text[start : start + n] in _places() for n in range(len(name) + 1, len(name) + 4))
+    """ "张家口" inside "张家口市", "白云街" inside "白云街道": the name is the head of a longer place name."""
+    if any(text[start : start + n] in _places() for n in range(len(name) + 1, len(name) + 4)):
+        return True
+    return any(_PLACE_SUFFIX.match(text[start + n :]) for n in range(2, len(name) + 1))
 
 
 def _name_at(text: str, i: int) -> tuple[int, int, int] | None:

@@ -11,6 +11,7 @@ from stand_ins.wechat_harness import OPENID, Harness, sent_at_least
 
 from sharedcourt.channels.wechat.texts import VOICE_UNRECOGNISED, privacy_notice
 from sharedcourt.db.conversation import Conversation, Message, Resident
+from sharedcourt.db.site import Site
 from sharedcourt.messaging.replies import Reply
 from sharedcourt.messaging.router import Router
 
@@ -93,3 +94,19 @@ async def test_rasa_outage_holds_passively_then_answers_through_the_outbox(h: Ha
     assert [b["message"] for b in h.rasa.received] == ["我要调解", "人工服务"]
     await h.until(lambda: sent_at_least(h, 2))
     assert h.api.sent_texts(OPENID)[0].startswith("您好")
+
+
+@pytest.mark.parametrize(
+    ("event", "key"),
+    [("subscribe", "qrscene_GX330802009201"), ("SCAN", "GX330802009201"), ("subscribe", "qrscene_330802009201")],
+)
+async def test_scanning_a_site_qr_chooses_that_site(h: Harness, event: str, key: str) -> None:
+    # The scene value is the site's registry key (make site-qr-scenes); 回龙村 of 柯城区白云街道 is a seeded site.
+    answer = await h.reply_text(h.pusher.event(OPENID, event, key=key))
+    async with h.sessions() as session:
+        resident = (await session.scalars(select(Resident))).one()
+        site = await session.get(Site, "GX330802009201")
+    assert site is not None
+    assert resident.site_code == site.code
+    assert resident.place_code == "330802009201"
+    assert answer is not None and site.name in answer

@@ -77,6 +77,9 @@ def test_names_are_masked(text: str, expected: str) -> None:
         "陈老板欠我工资",
         "李某欠钱不还",
         "明天再说吧",
+        "您好，我是白云街道共享法庭的调解员",  # a town's name after an introduction is still a place
+        "我是柯城区人，叫我去找石梁镇政府",
+        "我是江山市的",
     ],
 )
 def test_ordinary_words_are_not_names(text: str) -> None:

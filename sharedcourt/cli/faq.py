@@ -1,0 +1,52 @@
+"""`eval-faq` and `faq-threshold`: the 普法 knowledge base's figures (issue 15), JSON on the last line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from sharedcourt.faq.answer import KnowledgeBase
+from sharedcourt.faq.entries import shipped
+from sharedcourt.faq.evaluation import choose_threshold, dev_declines, evaluate, load_eval
+from sharedcourt.settings import ROOT
+
+EVAL_FILE = ROOT / "eval" / "faq" / "questions.yml"
+
+
+def eval_faq(args: argparse.Namespace) -> int:
+    """Right entry first and declined correctly on the evaluation set, and the entries per dispute type."""
+    entries = shipped()
+    kb = KnowledgeBase(entries)
+    report = evaluate(kb, load_eval(Path(args.data), set(kb.by_id)))
+    if args.verbose:
+        print("\n".join(report.misses))
+    per_type: dict[str, int] = {}
+    for entry in entries:
+        per_type[entry.dispute] = per_type.get(entry.dispute, 0) + 1
+    print(f"entries: {len(entries)} ({', '.join(f'{k} {v}' for k, v in sorted(per_type.items()))})")
+    print(f"right entry first: {report.right_first}/{report.answerable} = {report.right_first_rate:.1%} (goal 85%)")
+    print(f"declined correctly: {report.declined}/{report.declines} = {report.declined_rate:.1%} (goal 90%)")
+    print(f"decline threshold: {report.threshold}")
+    print(json.dumps({**report.as_json(len(entries)), "per_type": per_type}, ensure_ascii=False))
+    return 0
+
+
+def faq_threshold(args: argparse.Namespace) -> int:
+    """The decline threshold the dev split chooses, with the rates around it."""
+    chosen, reports = choose_threshold(shipped(), dev_declines())
+    for r in reports:
+        mark = " <- chosen" if r.threshold == chosen else ""
+        print(f"{r.threshold:.2f}  right first {r.right_first_rate:.1%}  declined {r.declined_rate:.1%}{mark}")
+    print(json.dumps({"threshold": chosen}))
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the two subcommands."""
+    p = sub.add_parser("eval-faq", help="evaluate the 普法 knowledge base on eval/faq (JSON last line)")
+    p.add_argument("--data", default=str(EVAL_FILE))
+    p.add_argument("-v", "--verbose", action="store_true", help="print every miss")
+    p.set_defaults(func=eval_faq)
+    p = sub.add_parser("faq-threshold", help="choose the decline threshold on the dev split")
+    p.set_defaults(func=faq_threshold)

@@ -1,0 +1,54 @@
+"""The 普法 actions are thin: the latest message in, the replies said and the carried-over type as events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.faq import ActionAnswerLaw, ActionPufaStreams
+from actions.wiring import wiring
+
+
+def _tracker(text: str, intent: str) -> Tracker:
+    latest: dict[str, Any] = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    events = [{"event": "user", "text": text, "parse_data": latest}]
+    return Tracker("s1", {}, latest, events, False, None, None, "action_listen")
+
+
+@pytest.fixture
+def clock() -> Iterator[None]:
+    wiring.clock = lambda: dt.datetime(2026, 12, 11, 4, 0, tzinfo=dt.timezone.utc)
+    yield
+    wiring.reset()
+
+
+async def test_a_question_is_answered_with_sources_and_the_type_is_kept() -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnswerLaw().run(dispatcher, _tracker("离婚后孩子抚养费一般怎么算", "ask_law"), {})
+    assert 1 <= len(dispatcher.messages) <= 2
+    last = dispatcher.messages[-1]
+    assert "来源：《中华人民共和国民法典》第一千零八十五条" in last["text"]
+    assert any(b["payload"] == "/start_mediation" for b in last["buttons"])
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots == {"faq_dispute": "family", "faq_entry": "seed-family-child-support"}
+
+
+async def test_a_question_it_cannot_answer_is_declined_and_nothing_is_kept() -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnswerLaw().run(dispatcher, _tracker("怎么把红烧肉做得好吃", "ask_law"), {})
+    (message,) = dispatcher.messages
+    assert "没有把握" in message["text"] and "来源" not in message["text"]
+    assert {b["title"] for b in message["buttons"]} == {"问共享律师", "转人工", "申请调解"}
+    assert {e["name"]: e["value"] for e in events if e["event"] == "slot"} == {"faq_dispute": None, "faq_entry": None}
+
+
+async def test_the_stream_schedule_uses_the_action_servers_clock(clock: None) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionPufaStreams().run(dispatcher, _tracker("江山最近有什么普法直播", "pufa_streams"), {})
+    (message,) = dispatcher.messages
+    assert events == [] and "江山市" in message["text"] and "12月10日" not in message["text"]
