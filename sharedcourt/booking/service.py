@@ -10,13 +10,17 @@ on confirmed bookings per case. Nothing here checks capacity in Python first.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from sharedcourt.booking.views import BookingView, view_of
+from sharedcourt.db.base import utcnow
 from sharedcourt.db.booking import CONFIRMED, Booking, CallbackRequest, Reminder, Slot
 from sharedcourt.db.case import Case
 from sharedcourt.db.conversation import Conversation, Resident
@@ -28,20 +32,38 @@ DAY_BEFORE_AT = dt.time(10, 0)
 SHORT_NOTICE = dt.timedelta(hours=2)
 # A concurrent booking can win the seat a fallback picked; try again this many times while seats are left.
 FALLBACK_TRIES = 5
+# Core tables for the hot path: plain statements skip the ORM's per-statement bookkeeping.
+BOOKINGS = cast(Table, Booking.__table__)
+REMINDERS = cast(Table, Reminder.__table__)
+CASES = cast(Table, Case.__table__)
+SLOTS = cast(Table, Slot.__table__)
+# Built once: constructing a statement costs more client CPU than PostgreSQL spends running it.
+CLAIM_SEAT = (
+    update(SLOTS)
+    .where(
+        SLOTS.c.id == bindparam("slot_id"),
+        SLOTS.c.status == "open",
+        SLOTS.c.booked < SLOTS.c.capacity,
+        SLOTS.c.starts_at > bindparam("now"),
+    )
+    .values(booked=SLOTS.c.booked + 1)
+    .returning(SLOTS.c.id, SLOTS.c.site_code, SLOTS.c.starts_at, SLOTS.c.ends_at, SLOTS.c.mediator)
+)
+MARK_CASE_BOOKED = (
+    update(CASES)
+    .where(CASES.c.id == bindparam("case_id"))
+    .values(status="booked", site_code=bindparam("new_site"), updated_at=bindparam("stamp"))
+    .returning(CASES.c.resident_id, CASES.c.conversation_id)
+)
+INSERT_BOOKING = insert(BOOKINGS).returning(BOOKINGS.c.id)
+INSERT_REMINDERS = insert(REMINDERS)
 
 
 async def _claim_seat(session: AsyncSession, slot_id: int, now: dt.datetime) -> Any | None:
     """Take one seat in the slot if it has room: the database decides, atomically (one conditional UPDATE).
 
     Returns the slot's (id, site_code, starts_at, ends_at, mediator) when a seat was taken, else None."""
-    result = await session.execute(
-        update(Slot)
-        .where(Slot.id == slot_id, Slot.status == "open", Slot.booked < Slot.capacity, Slot.starts_at > now)
-        .values(booked=Slot.booked + 1)
-        .returning(Slot.id, Slot.site_code, Slot.starts_at, Slot.ends_at, Slot.mediator)
-        .execution_options(synchronize_session=False)
-    )
-    return result.first()
+    return (await session.execute(CLAIM_SEAT, {"slot_id": slot_id, "now": now})).first()
 
 
 async def _claim_any_seat(
@@ -123,50 +145,76 @@ async def book(
 ) -> Booking:
     """Book the case into the slot (or, if that seat is full, another seat at the same site and time).
 
-    Raises Conflict when no seat is left or the case already holds a confirmed booking, NotFound for an unknown
-    case or slot."""
-    case = await session.get(Case, case_id)
-    if case is None:
-        raise NotFound(f"case {case_id}")
+    Four statements and no ORM loads (the hot path: see docs/BENCHMARKS.md): claim the seat, mark the case booked
+    (reading back its resident and conversation), insert the booking, insert its reminders. Raises Conflict when
+    no seat is left or the case already holds a confirmed booking, NotFound for an unknown case or slot; on any
+    error the caller's transaction rolls back (the seat may already be claimed)."""
     taken = await _claim_seat(session, slot_id, now)
     if taken is None:
         taken = await _claim_same_time(session, slot_id, now, same_time_fallback)
-    booking = Booking(
-        slot_id=taken.id,
-        case_id=case.id,
-        resident_id=case.resident_id,
-        conversation_id=case.conversation_id,
-        site_code=taken.site_code,
-        starts_at=taken.starts_at,
-        ends_at=taken.ends_at,
-        mediator=taken.mediator,
-        status=CONFIRMED,
-        changed_by=changed_by,
-        replaces_id=replaces_id,
-    )
-    session.add(booking)
+    owner = await _mark_case_booked(session, case_id, taken.site_code)
+    stamp = utcnow()
+    values: dict[str, Any] = {
+        "slot_id": taken.id,
+        "case_id": case_id,
+        "resident_id": owner.resident_id,
+        "conversation_id": owner.conversation_id,
+        "site_code": taken.site_code,
+        "starts_at": taken.starts_at,
+        "ends_at": taken.ends_at,
+        "mediator": taken.mediator,
+        "status": CONFIRMED,
+        "changed_by": changed_by,
+        "reason": None,
+        "replaces_id": replaces_id,
+        "created_at": stamp,
+        "updated_at": stamp,
+    }
     try:
         # The partial unique index allows one confirmed booking per case; the caller's transaction rolls back.
-        await session.flush()
+        booking_id = (await session.execute(INSERT_BOOKING, values)).scalar_one()
     except IntegrityError:
         raise Conflict("这个案件已经有预约了") from None
-    case.status = "booked"
-    case.site_code = taken.site_code
-    schedule_reminders(session, booking, now)
-    await session.flush()
+    rows = reminder_rows(booking_id, taken.starts_at, now)
+    if rows:
+        await session.execute(INSERT_REMINDERS, rows)
+    return _persistent(session, Booking(id=booking_id, **values))
+
+
+async def _mark_case_booked(session: AsyncSession, case_id: int, site_code: str) -> Any:
+    """UPDATE … RETURNING the case's owner; keeps a copy the session already holds in step (no extra query)."""
+    params = {"case_id": case_id, "new_site": site_code, "stamp": utcnow()}
+    owner = (await session.execute(MARK_CASE_BOOKED, params)).first()
+    if owner is None:
+        raise NotFound(f"case {case_id}")
+    held = session.identity_map.get(identity_key(Case, case_id))
+    if isinstance(held, Case):
+        set_committed_value(held, "status", "booked")
+        set_committed_value(held, "site_code", site_code)
+    return owner
+
+
+def _persistent(session: AsyncSession, booking: Booking) -> Booking:
+    """Attach the inserted row as a persistent object without reading it back."""
+    make_transient_to_detached(booking)
+    session.add(booking)
     return booking
 
 
-def schedule_reminders(session: AsyncSession, booking: Booking, now: dt.datetime) -> None:
-    """The day-before and two-hours-before reminders, skipped when already past."""
-    local_day = booking.starts_at.astimezone(TZ).date()
+def reminder_rows(booking_id: int, starts_at: dt.datetime, now: dt.datetime) -> list[dict[str, Any]]:
+    """The day-before and two-hours-before reminders' rows, skipped when already past."""
+    local_day = starts_at.astimezone(TZ).date()
     due = {
         "day_before": dt.datetime.combine(local_day - dt.timedelta(days=1), DAY_BEFORE_AT, TZ),
-        "two_hours": booking.starts_at - SHORT_NOTICE,
+        "two_hours": starts_at - SHORT_NOTICE,
     }
-    for kind, at in due.items():
-        if at > now:
-            session.add(Reminder(booking_id=booking.id, kind=kind, due_at=at.astimezone(dt.timezone.utc)))
+    stamp = utcnow()
+    return [
+        {"booking_id": booking_id, "kind": kind, "due_at": at.astimezone(dt.timezone.utc), "status": "pending",
+         "attempts": 0, "text": "", "created_at": stamp}
+        for kind, at in due.items()
+        if at > now
+    ]  # fmt: skip
 
 
 async def _end(session: AsyncSession, booking_id: int, status: str, changed_by: str, reason: str | None) -> Booking:

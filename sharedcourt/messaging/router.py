@@ -1,7 +1,8 @@
 """The router: every inbound message is stored first, then goes to the bot or to a person.
 
 Order of work for one inbound message:
-1. store it (a channel's re-delivery raises DuplicateMessage, nothing else happens);
+1. store it (a channel's re-delivery raises DuplicateMessage, nothing else happens); a caller waiting for the
+   answer (`receive`) claims it for the bot in the same transaction, one transaction fewer per message;
 2. if a person holds the conversation, hand it to the relay and stop;
 3. otherwise turn it into safe text for Rasa (button numbers become the bot's own payloads,
    a typed leading "/" never reaches Rasa as a command), run the turn, store every reply.
@@ -98,11 +99,22 @@ class Router:
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Store, then process; returns the replies for this message."""
-        stored = await self.store(inbound)
-        return await self.process(stored.message_id)
+        return (await self.receive(inbound))[1]
+
+    async def receive(self, inbound: Inbound) -> tuple[Stored, list[Reply]]:
+        """Store and process, claiming the message in the storing transaction (else `process`'s way: a person…)."""
+        stored, turn = await self._save(inbound, claim=True)
+        if turn is None:
+            return stored, await self.process(stored.message_id)
+        lease, text, metadata = turn
+        return stored, await self._turn(lease, stored.conversation_id, text, metadata, hold=True) or []
 
     async def store(self, inbound: Inbound) -> Stored:
         """Persist the inbound message in its own transaction before anything else."""
+        return (await self._save(inbound, claim=False))[0]
+
+    async def _save(self, inbound: Inbound, *, claim: bool) -> tuple[Stored, tuple[Lease, str, dict[str, Any]] | None]:
+        """Store the message; with `claim`, also claim it for a bot turn right away when nothing comes first."""
         try:
             async with unit_of_work(self.sessions) as session:
                 resident = await self._resident(session, inbound)
@@ -122,7 +134,11 @@ class Router:
                 await session.flush()
                 bind_conversation(conversation.id)
                 self.metrics.message_in(inbound.channel)
-                return Stored(message.id, conversation.id, resident.id, conversation.mode)
+                turn = None
+                if claim and conversation.mode != "human" and not await self._earlier_kept(session, message):
+                    lease = await claims.claim(session, message.id, "received", self.clock())
+                    turn = None if lease is None else (lease, *await self._turn_input(session, message))
+                return Stored(message.id, conversation.id, resident.id, conversation.mode), turn
         except IntegrityError:
             existing = await self._find_external(inbound.channel, inbound.external_id)
             if existing is None:
@@ -133,9 +149,8 @@ class Router:
         if external_id is None:
             return None
         async with self.sessions() as session:
-            found: int | None = await session.scalar(
-                select(Message.id).where(Message.channel == channel, Message.external_id == external_id)
-            )
+            query = select(Message.id).where(Message.channel == channel, Message.external_id == external_id)
+            found: int | None = await session.scalar(query)
             return found
 
     async def _resident(self, session: AsyncSession, inbound: Inbound) -> Resident:
