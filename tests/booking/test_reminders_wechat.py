@@ -141,6 +141,12 @@ async def test_refused_template_without_a_window_is_recorded_undelivered(h: Harn
     assert await service(h).run_due(DAY_BEFORE) == 1
     await settled(h)
     assert h.api.sent_templates(OPENID) == [] and h.api.sent_texts(OPENID) == []
+
+    # The outbox records the item's failure first, then its on-failed hook marks the reminder: wait for both.
+    async def marked() -> bool:
+        return (await reminder_rows(h, booking_id))["day_before"].status != "sent"
+
+    await h.until(marked)
     reminder = (await reminder_rows(h, booking_id))["day_before"]
     assert reminder.status == "failed"
     assert "43101" in (reminder.last_error or "") and "no customer-service window" in (reminder.last_error or "")
