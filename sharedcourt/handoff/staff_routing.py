@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from sharedcourt.data import DATA_DIR
+from sharedcourt.data import DATA_DIR, read_mapping
 from sharedcourt.domain.clock import TZ, WEEKDAY_ZH_BY_KEY, WEEKDAYS
 from sharedcourt.domain.holidays import HolidayCalendar
 from sharedcourt.errors import ConfigError
@@ -35,16 +33,6 @@ ROLE_ZH = {
 CONDITIONS = ("dispute_types", "litigation", "complex", "legal_question")
 # The roster's key for hours kept on public holidays (a schedule without it is off duty on them).
 HOLIDAY = "holiday"
-
-
-def _load_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top")
-    return data
 
 
 @dataclass(frozen=True)
@@ -176,7 +164,7 @@ class Roster:
     @classmethod
     def load(cls, path: Path = ROSTER_FILE) -> Roster:
         """Read the roster file."""
-        return cls.from_dict(_load_yaml(path))
+        return cls.from_dict(read_mapping(path))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Roster:
@@ -301,7 +289,7 @@ class Routing:
     @classmethod
     def load(cls, path: Path = ROUTING_FILE, roster: Roster | None = None) -> Routing:
         """Read routing.yml (and the roster, unless given); an unknown condition or site is a ConfigError."""
-        data = _load_yaml(path)
+        data = read_mapping(path)
         roster = roster or Roster.load()
         rules = []
         for spec in data.get("rules") or []:

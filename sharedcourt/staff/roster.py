@@ -13,13 +13,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sharedcourt.data import DATA_DIR
+from sharedcourt.data import DATA_DIR, read_mapping
 from sharedcourt.db.staff import RosterEntry, StaffAccount
-from sharedcourt.errors import ConfigError
 
 ROSTER_YAML = DATA_DIR / "roster.yml"
 ROSTER_ROLES = ("director", "mediator", "judge", "lawyer", "police", "family_mediator", "dispatch")
@@ -50,16 +48,6 @@ def parse_hours(text: str) -> tuple[dict[str, list[str]], str]:
     return hours, ""
 
 
-def _yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top")
-    return data
-
-
 def _row(entry: Mapping[str, Any], schedules: Mapping[str, Any], site: tuple[str, str, str]) -> dict[str, str]:
     hours = entry.get("hours", "office")
     spans = hours if isinstance(hours, dict) else schedules.get(str(hours), {})
@@ -81,7 +69,7 @@ def _row(entry: Mapping[str, Any], schedules: Mapping[str, Any], site: tuple[str
 
 def rows_from_yaml(path: Path = ROSTER_YAML) -> list[dict[str, str]]:
     """The roster file as CSV rows (in roster order), to be validated and imported like any CSV."""
-    data = _yaml(path)
+    data = read_mapping(path)
     schedules = data.get("schedules") or {}
     rows = []
     for code, spec in (data.get("sites") or {}).items():
