@@ -143,6 +143,7 @@ async def harness(
     extra.setdefault("EVIDENCE_DIR", str(tmp_path / "evidence"))
     settings = wechat_settings(database_url, api.base_url, **extra)
     add_templates(api, settings)
+    api.https_only = settings.public_url.startswith("https://")
     rasa = FakeRasa()
     app = create_app(settings, rasa_transport=httpx.MockTransport(rasa.handler))
     async with app.router.lifespan_context(app):

@@ -55,6 +55,7 @@ class WeChatStandIn:
         self.customer_sent: dict[str, int] = defaultdict(int)
         self.subscription_templates: dict[str, list[str]] = {}  # subscription notice templates: id -> keywords
         self.consents: dict[tuple[str, str], int] = defaultdict(int)  # (openid, template id) -> acceptances left
+        self.https_only = False  # set when the app's PUBLIC_URL is https: a notice's link back must be https too
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -271,14 +272,14 @@ class WeChatStandIn:
 
     def _template_send(self, body: Any) -> tuple[int, bytes, str]:
         with self._lock:
-            problem = template_problem(body, self.templates)
+            problem = template_problem(body, self.templates, self.https_only)
         if problem is not None:
             return self._json({"errcode": problem[0], "errmsg": problem[1]})
         return self._json({"errcode": 0, "errmsg": "ok", "msgid": int(time.time() * 1000)})
 
     def _subscribe_send(self, body: Any) -> tuple[int, bytes, str]:
         with self._lock:
-            problem = subscription_problem(body, self.subscription_templates, self.consents)
+            problem = subscription_problem(body, self.subscription_templates, self.consents, self.https_only)
             if problem is None:
                 self.consents[(str(body["touser"]), str(body["template_id"]))] -= 1  # one acceptance, one notice
         if problem is not None:

@@ -40,8 +40,13 @@ def install(app: Starlette, settings: Settings, router: Router, outbox: Outbox) 
     templates = layouts(settings)  # refuses, at start-up, a template field that cannot hold its value
     channel = WeChatChannel(settings, router, outbox, api)
     subscriptions = subscription_layouts(settings)
-    sender = WeChatSender(router.sessions, api, templates, settings.public_url, subscriptions)
+    sender = WeChatSender(router.sessions, api, templates, notice_link(settings), subscriptions)
     return attach(app, CHANNEL, channel, router, outbox, (sender, WeChatDeliverer(router.sessions, outbox)))
+
+
+def notice_link(settings: Settings) -> str:
+    """Where a tap on a notice opens: WECHAT_NOTICE_URL, else the web chat page under PUBLIC_URL."""
+    return settings.wechat_notice_url or f"{settings.public_url.rstrip('/')}/"
 
 
 def routes(settings: Settings) -> list[Route]:
