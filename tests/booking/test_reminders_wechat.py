@@ -141,6 +141,11 @@ async def test_refused_template_without_a_window_is_recorded_undelivered(h: Harn
     assert await service(h).run_due(DAY_BEFORE) == 1
     await settled(h)
     assert h.api.sent_templates(OPENID) == [] and h.api.sent_texts(OPENID) == []
+
+    async def told() -> bool:  # the outbox tells its failure watchers just after it commits the item `failed`
+        return (await reminder_rows(h, booking_id))["day_before"].status != "sent"
+
+    await h.until(told)
     reminder = (await reminder_rows(h, booking_id))["day_before"]
     assert reminder.status == "failed"
     assert "43101" in (reminder.last_error or "") and "no customer-service window" in (reminder.last_error or "")
