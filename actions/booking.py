@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.wiring import entity, latest_text, say, wiring
-from sharedcourt.booking import conversation, manage
+from sharedcourt.booking import conversation, manage, subscribe
 from sharedcourt.booking.turns import Step
 from sharedcourt.sites.finder import Heard
 
@@ -36,6 +36,10 @@ class _StepAction(Action, ABC):
         heard = Heard(tracker.sender_id, latest_text(tracker), intent, entity(tracker, "booking_choice"), tracker.slots)
         done = await type(self).step(wiring.db(), heard, wiring.clock())
         say(dispatcher, *done.replies)
+        if done.booked is not None:  # on WeChat: offer reminders by subscription notice
+            extra = await subscribe.offer(wiring.db(), wiring.config(), done.booked, wiring.clock())
+            if extra is not None:
+                say(dispatcher, extra)
         return [SlotSet(name, value) for name, value in done.slots.items()]
 
 

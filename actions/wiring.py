@@ -42,6 +42,11 @@ class Wiring:
 
     sessions: async_sessionmaker[AsyncSession] | None = None
     clock: Callable[[], dt.datetime] = _utcnow
+    conf: Settings | None = None
+
+    def config(self) -> Settings:
+        """The settings the actions read (tests set their own)."""
+        return self.conf or settings()
 
     def db(self) -> async_sessionmaker[AsyncSession]:
         """The one session factory of this action server (tests set their own)."""
@@ -51,6 +56,7 @@ class Wiring:
         """Back to the process defaults (tests call this after replacing the wiring)."""
         self.sessions = None
         self.clock = _utcnow
+        self.conf = None
 
 
 wiring = Wiring()

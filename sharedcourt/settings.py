@@ -103,6 +103,7 @@ _CHECKS: dict[str, Callable[[str], Any]] = {
     "wecom_api_base": _url,
     "dingtalk_api_base": _url,
     "app_internal_url": _url_or_empty,
+    "wechat_notice_url": _url_or_empty,
     "log_level": _log_level,
     "log_format": _log_format,
     "metrics_allow": _networks,
@@ -184,6 +185,9 @@ class Settings:
     wechat_subscribe_reminder_fields: str = "thing1=title,time2=when,thing3=site_name,character_string4=case_number"
     wechat_subscribe_booking_changed: str = ""
     wechat_subscribe_booking_changed_fields: str = "thing1=title,time2=when,phrase3=status,thing4=reason"
+    # Where a tap on a WeChat notice opens (template `url`, subscription `page`): empty: PUBLIC_URL + "/" (web chat);
+    # or the Official Account's article/menu page that leads back to the conversation.
+    wechat_notice_url: str = ""
     evidence_dir: str = ""  # empty: var/evidence
     outbox_interval: float = 1.0
     reminder_interval: float = 10.0

@@ -102,7 +102,7 @@ async def book_slot(sessions: Sessions, heard: Heard, now: dt.datetime) -> Step:
     confirmation = info.confirmation_zh()
     if moving is not None:
         confirmation = "改约成功！\n" + confirmation.removeprefix("预约成功！\n")
-    return Step([Reply(confirmation)], {**cleared(), SITE: info.site_code})
+    return Step([Reply(confirmation)], {**cleared(), SITE: info.site_code}, booked=info.id)
 
 
 async def slot_preference(sessions: Sessions, heard: Heard, now: dt.datetime) -> Step:

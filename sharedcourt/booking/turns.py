@@ -27,6 +27,7 @@ class Step:
 
     replies: list[Reply]
     slots: dict[str, Any] = field(default_factory=dict)
+    booked: int | None = None  # the booking this step confirmed (booked or moved), if any
 
 
 def payload(intent: str, value: str | int) -> str:

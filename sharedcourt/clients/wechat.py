@@ -176,6 +176,16 @@ class WeChatAPI:
         )
         return result
 
+    async def jsapi_config(self, url: str, noncestr: str, timestamp: int) -> dict[str, Any]:
+        """wx.config for the page at `url`: the signature over the cached jsapi_ticket (wechatpy's JS-SDK helpers)."""
+
+        def call() -> dict[str, Any]:
+            ticket = self.client.jsapi.get_jsapi_ticket()
+            signature = self.client.jsapi.get_jsapi_signature(noncestr, ticket, timestamp, url)
+            return {"appId": self.client.appid, "timestamp": timestamp, "nonceStr": noncestr, "signature": signature}
+
+        return await asyncio.to_thread(call)
+
     async def download_media(self, media_id: str) -> Media:
         """A temporary media file a user sent (photo, voice, video)."""
 

@@ -24,6 +24,7 @@ from sharedcourt.handoff.links import TranscriptLinks, conversation_names, place
 from sharedcourt.handoff.notify import StaffNotifier
 from sharedcourt.handoff.staff_routing import Routing, Staffer
 from sharedcourt.handoff.texts import RATING_LABELS, RATING_PROMPT
+from sharedcourt.messaging.notice_route import NoticeRoute
 from sharedcourt.messaging.replies import Button, Reply
 from sharedcourt.messaging.router import Router
 
@@ -86,6 +87,7 @@ class HandoffCore:
         accept_seconds: int = 180,
         clock: Clock = utcnow,
         links: TranscriptLinks | None = None,
+        notices: NoticeRoute | None = None,
     ) -> None:
         self.sessions = sessions
         self.router = router
@@ -95,6 +97,7 @@ class HandoffCore:
         self.accept_window = dt.timedelta(seconds=accept_seconds)
         self.clock = clock
         self.links = links if links is not None else TranscriptLinks(secret="", hours=24)
+        self.notices = notices if notices is not None else NoticeRoute(sessions, router)
 
     def _person(self, key: str | None) -> Staffer | None:
         return self.roster.find(key) if key else None

@@ -6,6 +6,8 @@ accepted ─► offered (transfer);  accepted ─► closed (结束 / 交还 / �
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select, update
 
 from sharedcourt.clients.dingtalk import Card
@@ -17,8 +19,21 @@ from sharedcourt.errors import BadRequest
 from sharedcourt.handoff.core import HandoffCore, Outcome, label
 from sharedcourt.handoff.staff_routing import ROLE_ZH, Staffer
 from sharedcourt.handoff.texts import CASE_STATUS, NO_COMMENT, ROLE_WORDS
+from sharedcourt.messaging.notices import iso
 
 DONE = {"closed": "已结束", "handed_back": "已交还智能助手", "ended_by_resident": "居民已结束"}
+CASE_STATUS_TITLE = "案件处理结果通知"
+
+
+def case_status_values(case_number: str, outcome: str, at: dt.datetime) -> dict[str, str]:
+    """The case_status notice's named values (sharedcourt.messaging.notices) for a ticket closed with `outcome`."""
+    return {
+        "title": CASE_STATUS_TITLE,
+        "case_number": case_number,
+        "status": outcome,  # every outcome is a WeChat `phrase`: at most 5 Chinese characters
+        "summary": f"人工服务已结束，结果：{outcome}",
+        "sent_at": iso(at),
+    }
 
 
 class Finish(HandoffCore):
@@ -126,9 +141,17 @@ class Finish(HandoffCore):
                     .where(Case.id == ticket.case_id)
                     .values(status="closed" if outcome in ("调解成功", "已解答") else "handed_off")
                 )
+            case = await session.get(Case, ticket.case_id) if ticket.case_id is not None else None
+            case_number = (case.number if case is not None else None) or ticket.number or number
             conversation_id, holder = ticket.conversation_id, self._person(ticket.holder)
         await self._resume(ticket.id, conversation_id)
-        await self._tell_resident(conversation_id, await self._finish_words(kind, outcome, number, holder, ticket.id))
+        words = await self._finish_words(kind, outcome, number, holder, ticket.id)
+        if kind == "closed" and outcome is not None:
+            # The outcome is a case status: on WeChat the case_status notice (a template reaches past 48 hours).
+            values = case_status_values(case_number, outcome, now)
+            await self.notices.send(conversation_id, "case_status", values, words)
+        else:
+            await self._tell_resident(conversation_id, words)
         await self._ask_rating(conversation_id)
         return Outcome(True, f"{number} {DONE[kind]}。", number, "closed")
 

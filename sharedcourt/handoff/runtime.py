@@ -18,6 +18,7 @@ from sharedcourt.handoff.links import TranscriptLinks
 from sharedcourt.handoff.notify import DingTalkNotifier, OutboxNotifier, StaffNotifier, StoredNotifier
 from sharedcourt.handoff.service import HandoffService
 from sharedcourt.handoff.staff_routing import ROSTER_FILE, load_default
+from sharedcourt.messaging.notice_route import NoticeRoute, notice_channels
 from sharedcourt.messaging.outbox import Outbox
 from sharedcourt.messaging.router import Router
 from sharedcourt.settings import Settings
@@ -75,6 +76,7 @@ def build(
         accept_seconds=settings.handoff_accept_seconds,
         clock=clock,
         links=TranscriptLinks(settings.link_secret, settings.transcript_link_hours, settings.public_url),
+        notices=NoticeRoute(sessions, router, outbox, notice_channels(settings)),
     )
     router.relay = service.relay_inbound
     return Runtime(service, notifier, closers)

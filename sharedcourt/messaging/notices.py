@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sharedcourt.db.ticket import OUTCOMES
+
 # One configured template per purpose.
 PURPOSES = ("booking_confirmed", "reminder", "booking_changed", "handoff_callback", "case_status")
 
@@ -41,8 +43,8 @@ PURPOSE_VALUES: dict[str, tuple[str, ...]] = {
     "case_status": ("title", "case_number", "status", "summary", "sent_at"),
 }
 
-# Status words, each a WeChat `phrase` (at most 5 Chinese characters).
-STATUS_WORDS = ("已确认", "待出席", "已改期", "已取消", "有新回复", "处理中")
+# Status words, each a WeChat `phrase` (at most 5 Chinese characters); a closed ticket's outcome is one too.
+STATUS_WORDS = ("已确认", "待出席", "已改期", "已取消", "有新回复", "处理中", *OUTCOMES)
 
 
 def notice_payload(

@@ -45,6 +45,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("POST", "/dingtalk/callback"): PUBLIC,  # DingTalk's signature headers
     ("GET", "/wechat/callback"): PUBLIC,  # WeChat's URL check signature
     ("POST", "/wechat/callback"): PUBLIC,  # WeChat's signature and safe-mode encryption
+    ("GET", "/wechat/subscribe"): PUBLIC,  # a signed, expiring, resident-bound token in the query (403 without)
     ("GET", "/wecom/callback"): PUBLIC,  # WeCom's msg_signature
     ("POST", "/wecom/callback"): PUBLIC,  # idem
     ("GET", "/handoff/tickets/{number}/transcript"): LINK,

@@ -45,6 +45,7 @@ class FakeRasa:
 
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
         self.replies: list[dict[str, Any]] = [
             {"text": "您好，请说说您遇到的问题。", "buttons": [{"title": "我要调解", "payload": "/start_mediation"}]}
         ]
@@ -56,6 +57,9 @@ class FakeRasa:
             raise httpx.ConnectError("connection refused", request=request)
         if request.url.path == "/":
             return httpx.Response(200, text="Hello from Rasa: 3.6.21")
+        if request.url.path.endswith("/tracker/events"):  # the handoff pauses and resumes the bot
+            self.events.extend(json.loads(request.content))
+            return httpx.Response(200, json={})
         body = json.loads(request.content)
         self.received.append(body)
         if self.delay:
@@ -139,6 +143,7 @@ async def harness(
     extra.setdefault("EVIDENCE_DIR", str(tmp_path / "evidence"))
     settings = wechat_settings(database_url, api.base_url, **extra)
     add_templates(api, settings)
+    api.https_only = settings.public_url.startswith("https://")
     rasa = FakeRasa()
     app = create_app(settings, rasa_transport=httpx.MockTransport(rasa.handler))
     async with app.router.lifespan_context(app):

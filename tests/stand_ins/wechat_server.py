@@ -55,6 +55,8 @@ class WeChatStandIn:
         self.customer_sent: dict[str, int] = defaultdict(int)
         self.subscription_templates: dict[str, list[str]] = {}  # subscription notice templates: id -> keywords
         self.consents: dict[tuple[str, str], int] = defaultdict(int)  # (openid, template id) -> acceptances left
+        self.jsapi_ticket = f"TICKET_{uuid.uuid4().hex}"  # what the JS-SDK signature is computed over
+        self.https_only = False  # set when the app's PUBLIC_URL is https: a notice's link back must be https too
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -238,6 +240,7 @@ class WeChatStandIn:
             ("POST", "message/subscribe/bizsend"): self._subscribe_send,
             ("POST", "menu/create"): self._menu_create,
             ("GET", "media/get"): lambda _body: self._media_get(query),
+            ("GET", "ticket/getticket"): lambda _body: self._ticket(query),
         }
         handler = handlers.get((method, path))
         if handler is None:
@@ -271,19 +274,25 @@ class WeChatStandIn:
 
     def _template_send(self, body: Any) -> tuple[int, bytes, str]:
         with self._lock:
-            problem = template_problem(body, self.templates)
+            problem = template_problem(body, self.templates, self.https_only)
         if problem is not None:
             return self._json({"errcode": problem[0], "errmsg": problem[1]})
         return self._json({"errcode": 0, "errmsg": "ok", "msgid": int(time.time() * 1000)})
 
     def _subscribe_send(self, body: Any) -> tuple[int, bytes, str]:
         with self._lock:
-            problem = subscription_problem(body, self.subscription_templates, self.consents)
+            problem = subscription_problem(body, self.subscription_templates, self.consents, self.https_only)
             if problem is None:
                 self.consents[(str(body["touser"]), str(body["template_id"]))] -= 1  # one acceptance, one notice
         if problem is not None:
             return self._json({"errcode": problem[0], "errmsg": problem[1]})
         return self._json({"errcode": 0, "errmsg": "ok", "msgid": int(time.time() * 1000)})
+
+    def _ticket(self, query: dict[str, str]) -> tuple[int, bytes, str]:
+        """The JS-SDK's jsapi_ticket (type=jsapi), valid 7200 seconds like WeChat's."""
+        if query.get("type") != "jsapi":
+            return self._error(40097)
+        return self._json({"errcode": 0, "errmsg": "ok", "ticket": self.jsapi_ticket, "expires_in": 7200})
 
     def _menu_create(self, body: Any) -> tuple[int, bytes, str]:
         buttons = body.get("button") if isinstance(body, dict) else None

@@ -60,12 +60,12 @@ class WeChatSender:
         sessions: async_sessionmaker[AsyncSession],
         api: WeChatAPI,
         templates: Mapping[str, Layout],
-        public_url: str,
+        link: str,
         subscriptions: Mapping[str, Layout] | None = None,
     ) -> None:
         self.sessions = sessions
         self.api = api
-        self.notices = NoticeDelivery(sessions, api, templates, public_url, subscriptions)
+        self.notices = NoticeDelivery(sessions, api, templates, link, subscriptions)
 
     async def _subscribed(self, openid: str) -> bool:
         async with self.sessions() as session:

@@ -49,14 +49,14 @@ class NoticeDelivery:
         sessions: async_sessionmaker[AsyncSession],
         api: WeChatAPI,
         templates: Mapping[str, Layout],
-        public_url: str,
+        link: str,
         subscriptions: Mapping[str, Layout] | None = None,
     ) -> None:
         self.sessions = sessions
         self.api = api
         self.templates = dict(templates)
         self.subscriptions = dict(subscriptions or {})
-        self.public_url = public_url
+        self.link = link  # every notice leads back: template `url`, subscription `page`
 
     async def send(self, item: Item) -> SendResult:
         """Template, else customer-service text, else undelivered (the outbox's failure watchers are told)."""
@@ -80,7 +80,7 @@ class NoticeDelivery:
         except ValueError as exc:
             return await self._text(item, f"template fields: {exc}")
         try:
-            await self.api.send_template(item.recipient, layout.template_id, data, self.public_url or None)
+            await self.api.send_template(item.recipient, layout.template_id, data, self.link or None)
         except WeChatClientException as exc:
             return await self._refused(item, layout, exc)
         except requests.RequestException as exc:
@@ -100,7 +100,7 @@ class NoticeDelivery:
         if consent_id is None:
             return None
         try:
-            await self.api.send_subscription(item.recipient, layout.template_id, data, self.public_url or None)
+            await self.api.send_subscription(item.recipient, layout.template_id, data, self.link or None)
         except WeChatClientException as exc:
             return await self._subscription_refused(item, layout, consent_id, exc)
         except requests.RequestException as exc:

@@ -64,7 +64,7 @@ def test_rendered_values_are_taken_by_wechat(purpose: str) -> None:
     data = render(layout, VALUES)
     keywords = [k for k, _ in layout.fields]
     assert list(data) == keywords
-    body = {"touser": "o", "template_id": "T", "data": data}
+    body = {"touser": "o", "template_id": "T", "url": "https://court.example.cn/", "data": data}
     assert template_problem(body, {"T": keywords}) is None
     for field in data.values():
         assert "😀" not in field["value"] and "\n" not in field["value"]
