@@ -7,14 +7,13 @@ JSON, per the bad-text policy in web/payload.py): then the answer may be 2xx, bu
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
-from stand_ins.dingtalk_server import dingtalk_sign
+from stand_ins.dingtalk_server import dingtalk_sign, fresh_timestamp
 from stand_ins.secure_app import DINGTALK_SECRET, Stack, secure_app, wecom_push, wecom_text
 from stand_ins.served_routes import sample_url, served
 
@@ -60,7 +59,7 @@ def post_routes(app: Any) -> list[str]:
 def credentials(stack: Stack, path: str) -> dict[str, Any]:
     """What a legitimate caller of `path` sends besides the body (headers and query)."""
     if path == "/dingtalk/callback":
-        ts = str(int(time.time() * 1000) + time.perf_counter_ns() % 1000)
+        ts = fresh_timestamp()
         return {"headers": {"timestamp": ts, "sign": dingtalk_sign(DINGTALK_SECRET, ts)}}
     if path == "/wechat/callback":
         return {"params": stack.wechat.push(stack.wechat.text("oBodies0000000000000000001", "x")).params}

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 from stand_ins.console_accounts import PASSWORD, add_account, login_form
-from stand_ins.dingtalk_server import DingTalkStandIn, dingtalk_sign
+from stand_ins.dingtalk_server import DingTalkStandIn, dingtalk_sign, fresh_timestamp
 from stand_ins.secure_app import DINGTALK_SECRET, SECRETS, STAFF_TOKEN, Stack, secure_app, wecom_push, wecom_text
 from stand_ins.wechat_server import WeChatStandIn
 
@@ -88,7 +88,7 @@ async def stack(
 
 
 def _signed() -> dict[str, str]:
-    ts = str(int(time.time() * 1000) + time.perf_counter_ns() % 997)
+    ts = fresh_timestamp()  # a replayed (timestamp, sign) is refused: never reuse one
     return {"timestamp": ts, "sign": dingtalk_sign(DINGTALK_SECRET, ts), "content-type": "application/json"}
 
 

@@ -33,6 +33,16 @@ from typing import Any
 
 import httpx
 
+_TS_LOCK = threading.Lock()
+_LAST_TS = [0]
+
+
+def fresh_timestamp() -> str:
+    """Now in milliseconds, never the same twice in this process (DingTalk signs each delivery anew)."""
+    with _TS_LOCK:
+        _LAST_TS[0] = max(_LAST_TS[0] + 1, int(time.time() * 1000))
+        return str(_LAST_TS[0])
+
 
 def dingtalk_sign(secret: str, timestamp: str) -> str:
     digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
@@ -92,7 +102,6 @@ class DingTalkStandIn:
         self._cond = threading.Condition(self._lock)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._last_ts = 0
 
     # ---- control ----------------------------------------------------------------------------------------
     def __enter__(self) -> DingTalkStandIn:
@@ -172,11 +181,7 @@ class DingTalkStandIn:
         }
 
     def signed_headers(self, timestamp: str | None = None, secret: str | None = None) -> dict[str, str]:
-        if timestamp is None:
-            with self._lock:  # DingTalk signs each delivery anew: never the same millisecond twice here
-                self._last_ts = max(self._last_ts + 1, int(time.time() * 1000))
-                timestamp = str(self._last_ts)
-        ts = timestamp
+        ts = timestamp if timestamp is not None else fresh_timestamp()
         return {
             "timestamp": ts,
             "sign": dingtalk_sign(secret or self.app_secret, ts),
