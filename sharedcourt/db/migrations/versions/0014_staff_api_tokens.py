@@ -1,6 +1,6 @@
 """staff api tokens: per-account bearer tokens for the console's JSON API (issue 12)
 
-Revision ID: 0012
+Revision ID: 0014
 Revises: 0009
 Create Date: 2026-12-03 08:30:00
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sharedcourt.db.base
 
 
-revision = '0012'
+revision = '0014'
 down_revision = '0009'
 branch_labels = None
 depends_on = None
