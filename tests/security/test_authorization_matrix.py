@@ -67,6 +67,8 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("POST", "/console/accounts/{account_id:int}/grants"): CONSOLE,
     ("POST", "/console/accounts/{account_id:int}/deactivate"): CONSOLE,
     ("POST", "/console/accounts/{account_id:int}/tokens"): CONSOLE,
+    ("POST", "/console/accounts/tokens/{token_id:int}/revoke"): CONSOLE,  # admin, CSRF, audited
+    ("POST", "/console/api/tokens/{token_id:int}/revoke"): CONSOLE,  # admin: session + CSRF, or admin's API token
     ("POST", "/handoff/requests"): MACHINE,  # the action server calls these with the staff token
     ("POST", "/handoff/cancel"): MACHINE,
     ("POST", "/handoff/ratings"): MACHINE,
