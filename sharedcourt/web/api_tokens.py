@@ -91,8 +91,8 @@ async def _body(request: Request) -> dict[str, Any]:
         return {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     try:
         data = json.loads(raw or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return {}
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return {}  # the body only carries the CSRF token: a bad one is a missing one (403)
     return data if isinstance(data, dict) else {}
 
 
