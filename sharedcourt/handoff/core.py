@@ -50,6 +50,18 @@ class HandoffRequest:
 
 
 @dataclass(frozen=True)
+class Said:
+    """A resident's latest words, masked, and the names masking hid (for the rest of a card, e.g. the summary)."""
+
+    lines: list[str]
+    names: list[str]
+
+    def last(self, count: int) -> Said:
+        """Only the ``count`` latest lines."""
+        return Said(self.lines[-count:], self.names)
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What happened, for whoever asked: ok, the ticket number, and text for the asker."""
 
@@ -193,7 +205,7 @@ class HandoffCore:
         # Signed per person when the card is sent (`_notify`): the link names whom it was for.
         return placeholder(ticket.number or "")
 
-    async def _resident_lines(self, session: AsyncSession, conversation_id: str, limit: int = 5) -> list[str]:
+    async def _resident_lines(self, session: AsyncSession, conversation_id: str, limit: int = 5) -> Said:
         rows = await session.scalars(
             select(Message.text)
             .where(Message.conversation_id == conversation_id, Message.direction == "in", Message.author == "resident")
@@ -202,11 +214,11 @@ class HandoffCore:
         )
         # Cards are read in DingTalk, outside any audit: residents' words go out masked.
         names = await conversation_names(session, conversation_id)
-        return [mask_text(t, names) for t in reversed(list(rows)) if t and not t.startswith("/")]
+        return Said([mask_text(t, names) for t in reversed(list(rows)) if t and not t.startswith("/")], names)
 
-    def _card(self, ticket: Ticket, lines: Sequence[str], *, heading: str, deadline: bool = True) -> Card:
+    def _card(self, ticket: Ticket, lines: Said, *, heading: str, deadline: bool = True) -> Card:
         dispute = BY_CODE.get(ticket.dispute_code or "")
-        said = "\n".join(f"> {line}" for line in lines) or "> （居民尚未描述）"
+        said = "\n".join(f"> {line}" for line in lines.lines) or "> （居民尚未描述）"
         text = (
             f"### {heading}（{ticket.number}）\n\n"
             f"- 地点：{ticket.site_name}\n"
@@ -215,7 +227,8 @@ class HandoffCore:
             f"- 紧急：{'是，请尽快处理' if ticket.urgent else '否'}\n"
         )
         if ticket.summary:
-            text += f"- 事实摘要：{mask_text(ticket.summary)}\n"
+            # The summary repeats the parties' names in free text: mask them as the resident's lines.
+            text += f"- 事实摘要：{mask_text(ticket.summary, lines.names)}\n"
         if ticket.evidence:
             text += f"- 证据：{len(ticket.evidence)} 件，见对话记录\n"
         text += f"\n居民原话：\n\n{said}\n\n[查看完整对话记录]({self._transcript_url(ticket)})\n"

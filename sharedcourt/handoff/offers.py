@@ -20,7 +20,7 @@ from sharedcourt.db.conversation import Conversation, Resident
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.db.ticket import LIVE_STATES, OPEN_STATES, Ticket, TicketEvent
 from sharedcourt.errors import NotFound
-from sharedcourt.handoff.core import HandoffCore, HandoffRequest, Outcome, as_number, label
+from sharedcourt.handoff.core import HandoffCore, HandoffRequest, Outcome, Said, as_number, label
 from sharedcourt.handoff.staff_routing import Route, RouteRequest, Staffer, when_zh
 from sharedcourt.handoff.texts import HELP
 
@@ -66,13 +66,13 @@ class Offers(HandoffCore):
             resident = await session.get_one(Resident, conversation.resident_id)
             case = await self._latest_case(session, conversation.id)
             lines = await self._resident_lines(session, conversation.id, limit=10)
-            asked = _route_request(req, resident, case, lines)
+            asked = _route_request(req, resident, case, lines.lines)
             routed = self.routing.route(asked, now)
             ticket = await self._open_ticket(session, req, asked, resident, case, routed, now)
             text = self._offer_first(session, ticket, routed, now)
             card = self._card(
                 ticket,
-                lines[-5:],
+                lines.last(5),
                 heading="回电请求（非工作时间）" if ticket.state == "callback" else "居民请求人工服务",
                 deadline=ticket.state != "callback",
             )
@@ -248,7 +248,7 @@ class Offers(HandoffCore):
         return person, values, "escalated"
 
     def _advance_words(
-        self, ticket: Ticket, previous: Staffer | None, person: Staffer | None, lines: Sequence[str]
+        self, ticket: Ticket, previous: Staffer | None, person: Staffer | None, lines: Said
     ) -> tuple[str, Card]:
         """What the resident is told and the card the next person (or everyone, on expiry) gets."""
         prev_label = previous.role_zh if previous is not None else "工作人员"

@@ -105,16 +105,16 @@ def escape_like(value: str) -> str:
 
 
 def _text_match(dialect: str, q: str) -> ColumnElement[bool]:
-    """Messages.id IN the messages whose text holds ``q``."""
+    """The conversation holds a message whose text holds ``q``."""
     pattern = f"%{escape_like(q)}%"
-    if len(q) < TRIGRAM:
-        # One or two characters: no trigram to look up, a LIKE scan is all either database can do.
-        return Message.text.ilike(pattern, escape="\\")
-    if dialect == "sqlite":
-        phrase = '"' + q.replace('"', '""') + '"'
-        ids = text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :phrase").bindparams(phrase=phrase)
-        return Message.id.in_(ids.columns(literal_column("rowid")))
-    return Message.text.ilike(pattern, escape="\\")
+    if len(q) < TRIGRAM or dialect != "sqlite":
+        # PostgreSQL: the trigram index serves ILIKE. One or two characters: no trigram, a LIKE scan on either.
+        return exists().where(Message.conversation_id == Conversation.id, Message.text.ilike(pattern, escape="\\"))
+    phrase = '"' + q.replace('"', '""') + '"'
+    ids = text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :phrase").bindparams(phrase=phrase)
+    # Uncorrelated, so SQLite runs the FTS query once per search, not once per conversation it looks at.
+    held = select(Message.conversation_id).where(Message.id.in_(ids.columns(literal_column("rowid"))))
+    return Conversation.id.in_(held)
 
 
 def _site_codes_in_counties(counties: Collection[str]) -> ColumnElement[bool]:
@@ -157,8 +157,7 @@ def scope_clause(query: SearchQuery) -> ColumnElement[bool] | None:
 def _filters(query: SearchQuery, dialect: str) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     if query.q.strip():
-        match = _text_match(dialect, query.q.strip())
-        where.append(exists().where(Message.conversation_id == Conversation.id, match))
+        where.append(_text_match(dialect, query.q.strip()))
     if query.dispute_code:
         code = query.dispute_code
         where.append(_case_or_ticket(Case.dispute_code == code, Ticket.dispute_code == code))

@@ -20,6 +20,7 @@ ACTIONS = (
     "role_granted",
     "account_deactivated",
     "token_created",
+    "token_revoked",
     "reveal",
     "export",
 )

@@ -1,12 +1,13 @@
 """Account administration in the console (admin only, CSRF on every form): list, create with a role and scope,
-grant another role, deactivate, and create a per-account API token (shown once). Every change is audited."""
+grant another role, deactivate, create a per-account API token (shown once) and revoke one (web.api_tokens).
+Every change is audited."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -15,12 +16,13 @@ from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from sharedcourt.db.base import utcnow
-from sharedcourt.db.staff import ApiToken, StaffAccount, StaffSession
+from sharedcourt.db.staff import StaffAccount, StaffSession
 from sharedcourt.errors import BadRequest, Conflict, NotFound
 from sharedcourt.staff import audit
 from sharedcourt.staff.accounts import create_account, grant_role
 from sharedcourt.staff.roles import ADMIN, ROLE_ZH, Caller
 from sharedcourt.staff.tokens import create_token
+from sharedcourt.web import api_tokens
 from sharedcourt.web.auth import client_address, csrf_ok
 from sharedcourt.web.console_login import refused_page
 from sharedcourt.web.review import page_caller
@@ -29,17 +31,7 @@ Action = Callable[[AsyncSession, Caller, StaffAccount, FormData], Awaitable[str]
 
 
 async def _accounts(session: AsyncSession) -> list[dict[str, Any]]:
-    tokens = dict(
-        (
-            await session.execute(
-                select(ApiToken.account_id, func.count())
-                .where(ApiToken.revoked_at.is_(None))
-                .group_by(ApiToken.account_id)
-            )
-        )
-        .tuples()
-        .all()
-    )
+    tokens = await api_tokens.live_tokens(session)
     accounts = await session.scalars(select(StaffAccount).order_by(StaffAccount.username))
     return [
         {
@@ -48,7 +40,7 @@ async def _accounts(session: AsyncSession) -> list[dict[str, Any]]:
             "display_name": a.display_name,
             "active": a.active,
             "grants": [f"{ROLE_ZH.get(g.role, g.role)}{'（' + g.scope + '）' if g.scope else ''}" for g in a.grants],
-            "tokens": tokens.get(a.id, 0),
+            "tokens": tokens.get(a.id, []),
         }
         for a in accounts
     ]
@@ -83,14 +75,15 @@ class AccountPages:
     def __init__(self, templates: Jinja2Templates) -> None:
         self.templates = templates
 
-    async def _page(self, request: Request, status: int = 200, **context: str) -> Response:
+    async def page(self, request: Request, status: int = 200, **context: str) -> Response:
+        """The accounts page with a notice, an error or a token just made."""
         async with request.app.state.sessions() as session:
             accounts = await _accounts(session)
         page: dict[str, Any] = {"accounts": accounts, "roles": ROLE_ZH, "notice": "", "error": "", "token": ""}
         page.update(context)
         return self.templates.TemplateResponse(request, "accounts.html", page, status_code=status)
 
-    async def _admin_form(self, request: Request) -> tuple[Caller, FormData] | Response:
+    async def admin_form(self, request: Request) -> tuple[Caller, FormData] | Response:
         """The admin posting a form with this session's CSRF token; a 403 page (or sign-in) otherwise."""
         await request.body()
         form = await request.form()
@@ -106,11 +99,11 @@ class AccountPages:
         caller = await page_caller(self.templates, request, ADMIN)
         if isinstance(caller, Response):
             return caller
-        return await self._page(request)
+        return await self.page(request)
 
     async def create(self, request: Request) -> Response:
         """Create an account and grant its first role (all or nothing)."""
-        checked = await self._admin_form(request)
+        checked = await self.admin_form(request)
         if isinstance(checked, Response):
             return checked
         caller, form = checked
@@ -133,11 +126,11 @@ class AccountPages:
                 )
                 notice = await _grant(session, caller, account, form)
         except (BadRequest, Conflict) as exc:
-            return await self._page(request, 400 if isinstance(exc, BadRequest) else 409, error=str(exc))
-        return await self._page(request, notice=f"已创建账号 {username}。{notice}")
+            return await self.page(request, 400 if isinstance(exc, BadRequest) else 409, error=str(exc))
+        return await self.page(request, notice=f"已创建账号 {username}。{notice}")
 
     async def _on_account(self, request: Request, action: Action, shown: dict[str, str] | None = None) -> Response:
-        checked = await self._admin_form(request)
+        checked = await self.admin_form(request)
         if isinstance(checked, Response):
             return checked
         caller, form = checked
@@ -148,8 +141,8 @@ class AccountPages:
                     raise NotFound("没有这个账号")
                 notice = await action(session, caller, account, form)
         except (BadRequest, NotFound) as exc:
-            return await self._page(request, 404 if isinstance(exc, NotFound) else 400, error=str(exc))
-        return await self._page(request, 200, notice=notice, token=(shown or {}).get("token", ""))
+            return await self.page(request, 404 if isinstance(exc, NotFound) else 400, error=str(exc))
+        return await self.page(request, 200, notice=notice, token=(shown or {}).get("token", ""))
 
     async def grant(self, request: Request) -> Response:
         """Grant one more role (with its scope) to an account."""
@@ -164,9 +157,14 @@ class AccountPages:
         shown: dict[str, str] = {}
 
         async def make(session: AsyncSession, caller: Caller, account: StaffAccount, form: FormData) -> str:
-            _, shown["token"] = await create_token(session, account, str(form.get("label", "")))
+            row, shown["token"] = await create_token(session, account, str(form.get("label", "")))
             await audit.record(
-                session, "token_created", caller=caller, target_kind="staff_account", target_id=account.username
+                session,
+                "token_created",
+                caller=caller,
+                target_kind="staff_account",
+                target_id=account.username,
+                field=f"token:{row.id}",
             )
             return f"已为 {account.username} 创建接口令牌。请立即复制，它只显示这一次："
 
@@ -185,4 +183,5 @@ def routes(templates: Jinja2Templates) -> list[BaseRoute]:
         Route(base + "/{account_id:int}/grants", pages.grant, methods=["POST"]),
         Route(base + "/{account_id:int}/deactivate", pages.deactivate, methods=["POST"]),
         Route(base + "/{account_id:int}/tokens", pages.token, methods=["POST"]),
+        *api_tokens.routes(pages.admin_form, pages.page),
     ]

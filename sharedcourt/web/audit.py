@@ -36,6 +36,7 @@ ACTION_ZH = {
     "role_granted": "授予角色",
     "account_deactivated": "停用账号",
     "token_created": "创建接口令牌",
+    "token_revoked": "撤销接口令牌",
     "reveal": "查看未脱敏信息",
     "export": "导出",
 }

@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -19,7 +19,7 @@ from sharedcourt.db.case import Case
 from sharedcourt.db.conversation import Conversation, Message
 from sharedcourt.domain.clock import local
 from sharedcourt.errors import AuthError
-from sharedcourt.review.search import SearchQuery
+from sharedcourt.review.search import SearchQuery, scope_clause
 from sharedcourt.review.transcript import type_label
 from sharedcourt.settings import Settings
 from sharedcourt.staff.roles import ROLES, Caller
@@ -27,6 +27,7 @@ from sharedcourt.web import accounts, audit, review, review_api
 from sharedcourt.web.auth import require_caller, require_role
 from sharedcourt.web.console_login import LoginPages, console_context, refused_page
 from sharedcourt.web.review_common import search_rows
+from sharedcourt.web.scope import Visibility, visibility_of
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -42,28 +43,49 @@ def bar_chart(data: list[tuple[str, int]], *, width: int = 560, bar: int = 22) -
     return {"rows": rows, "height": max(len(rows) * (bar + 8), bar), "width": width, "label_w": label_w, "bar": bar}
 
 
-async def stats(session: AsyncSession, now: dt.datetime | None = None, days: int = 14) -> dict[str, Any]:
-    """Counts for the dashboard and its JSON API."""
+def _within(visibility: Visibility, column: Any) -> list[ColumnElement[bool]]:
+    """``column`` (a conversation id) restricted to the conversations ``visibility`` opens; [] for everything."""
+    clause = scope_clause(visibility.restrict(SearchQuery()))
+    if clause is None:
+        return []
+    return [column.in_(select(Conversation.id).where(clause))]
+
+
+async def stats(
+    session: AsyncSession, visibility: Visibility, now: dt.datetime | None = None, days: int = 14
+) -> dict[str, Any]:
+    """Counts for the dashboard and its JSON API, over the conversations ``visibility`` opens (as the list)."""
     now = now or utcnow()
     since = now - dt.timedelta(days=days)
+    cases = _within(visibility, Case.conversation_id)
+    messages = _within(visibility, Message.conversation_id)
+    conversations = _within(visibility, Conversation.id)
     by_type = dict(
-        (await session.execute(select(Case.dispute_code, func.count()).group_by(Case.dispute_code))).tuples().all()
+        (await session.execute(select(Case.dispute_code, func.count()).where(*cases).group_by(Case.dispute_code)))
+        .tuples()
+        .all()
     )
-    by_status = dict((await session.execute(select(Case.status, func.count()).group_by(Case.status))).tuples().all())
-    urgent = await session.scalar(select(func.count()).select_from(Case).where(Case.urgent.is_(True))) or 0
+    by_status = dict(
+        (await session.execute(select(Case.status, func.count()).where(*cases).group_by(Case.status))).tuples().all()
+    )
+    urgent = await session.scalar(select(func.count()).select_from(Case).where(Case.urgent.is_(True), *cases))
     recent = await session.scalars(
-        select(Message.created_at).where(Message.direction == "in", Message.created_at >= since)
+        select(Message.created_at).where(Message.direction == "in", Message.created_at >= since, *messages)
     )
     per_day = Counter(local(ts).date().isoformat() for ts in recent)
     day_list = [local(now - dt.timedelta(days=i)).date().isoformat() for i in range(days - 1, -1, -1)]
-    conversations = await session.scalar(select(func.count()).select_from(Conversation)) or 0
-    human = await session.scalar(select(func.count()).select_from(Conversation).where(Conversation.mode == "human"))
-    pending = await session.scalar(select(func.count()).select_from(Message).where(Message.status == "pending"))
+    total = await session.scalar(select(func.count()).select_from(Conversation).where(*conversations))
+    human = await session.scalar(
+        select(func.count()).select_from(Conversation).where(Conversation.mode == "human", *conversations)
+    )
+    pending = await session.scalar(
+        select(func.count()).select_from(Message).where(Message.status == "pending", *messages)
+    )
     return {
-        "conversations": conversations,
+        "conversations": total or 0,
         "in_human_hands": human or 0,
         "pending_messages": pending or 0,
-        "urgent_cases": urgent,
+        "urgent_cases": urgent or 0,
         "cases_by_type": {str(k or "unknown"): v for k, v in by_type.items()},
         "cases_by_status": {str(k): v for k, v in by_status.items()},
         "messages_per_day": {d: per_day.get(d, 0) for d in day_list},
@@ -92,12 +114,12 @@ class ConsolePages:
         return caller
 
     async def dashboard(self, request: Request) -> Response:
-        """Counts, two charts and the latest conversations."""
+        """Counts, two charts and the latest conversations, all within the caller's scope."""
         caller = await self._caller(request)
         if isinstance(caller, Response):
             return caller
         async with request.app.state.sessions() as session:
-            data = await stats(session)
+            data = await stats(session, await visibility_of(session, caller))
             conversations, _ = await search_rows(session, caller, SearchQuery(limit=50))
         types = sorted(data["cases_by_type"].items(), key=lambda kv: -kv[1])
         type_chart = bar_chart([(type_label(k), v) for k, v in types])
@@ -106,10 +128,10 @@ class ConsolePages:
         return self.templates.TemplateResponse(request, "dashboard.html", context)
 
     async def stats_api(self, request: Request) -> Response:
-        """The dashboard's counts as JSON (a signed-in account holding some role)."""
-        await require_role(request, *ROLES)
+        """The dashboard's counts as JSON (a signed-in account holding some role), within the caller's scope."""
+        caller = await require_role(request, *ROLES)
         async with request.app.state.sessions() as session:
-            return JSONResponse(await stats(session))
+            return JSONResponse(await stats(session, await visibility_of(session, caller)))
 
 
 def routes(settings: Settings) -> list[BaseRoute]:

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -146,3 +150,27 @@ def test_the_makefile_target_passes_username_role_and_scope(repo_root: Path) -> 
     filled = filled.replace("$(SCOPE)", "").replace("$(NAME)", "名字").replace('"', "")
     args = cli.build_parser().parse_args(filled.split(" "))
     assert (args.username, args.role, args.scope, args.display_name) == ("u1", "admin", "", "名字")
+
+
+class _Stopped(Exception):
+    """Ends `run_forever`'s wait loop in the test."""
+
+
+def test_make_run_on_a_fresh_database_prints_the_first_admin_hint(
+    database_url: str, sessions: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    @contextmanager
+    def started(settings: Settings, **_: Any) -> Iterator[Any]:
+        yield SimpleNamespace(procs={})
+
+    def stop(_seconds: float) -> None:
+        raise _Stopped
+
+    monkeypatch.setattr(procs, "train", lambda: Path("models/stand-in.tar.gz"))
+    monkeypatch.setattr(procs, "running", started)
+    monkeypatch.setattr(procs.signal, "signal", lambda *_: None)
+    monkeypatch.setattr(procs, "time", SimpleNamespace(monotonic=time.monotonic, sleep=stop))
+    with pytest.raises(_Stopped):
+        procs.run_forever(_settings(database_url))
+    out = capsys.readouterr().out
+    assert out.index("ready in") < out.index(FIRST_ADMIN), "the hint comes with the ready lines"

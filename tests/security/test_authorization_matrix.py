@@ -79,6 +79,8 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("GET", "/console/workspace/tickets/{number}/events"): CONSOLE,
     ("POST", "/console/workspace/tickets/{number}/{verb}"): CONSOLE,
     ("GET", "/console/workspace/evidence/{evidence_id:int}"): CONSOLE,
+    ("POST", "/console/accounts/tokens/{token_id:int}/revoke"): CONSOLE,  # admin, CSRF, audited
+    ("POST", "/console/api/tokens/{token_id:int}/revoke"): CONSOLE,  # admin: session + CSRF, or admin's API token
     ("POST", "/handoff/requests"): MACHINE,  # the action server calls these with the staff token
     ("POST", "/handoff/cancel"): MACHINE,
     ("POST", "/handoff/ratings"): MACHINE,

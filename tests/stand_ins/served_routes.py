@@ -14,6 +14,7 @@ SAMPLE_PARAMS = {
     "verb": "cancel",
     "evidence_id": "1",
     "account_id": "1",
+    "token_id": "1",
 }
 
 

@@ -1,12 +1,17 @@
-"""Staff console: an account's session required (the staff token opens nothing here), transcripts masked, stats."""
+"""Staff console: an account's session required (the staff token opens nothing here), transcripts masked, stats
+counted within the caller's scope."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from stand_ins.console_accounts import add_account, login_form
+from stand_ins.review_world import ROLE_ACCOUNTS, build
 from starlette.testclient import TestClient
 
 from sharedcourt.app import create_app
@@ -124,3 +129,63 @@ async def test_an_account_without_a_role_is_refused_with_a_chinese_page(client: 
     page = client.get("/console", follow_redirects=False)
     assert page.status_code == 403 and "尚未分配角色" in page.text
     assert client.get("/console/api/stats").status_code == 403
+
+
+async def _scoped_world(sessions: Any, evidence_dir: Path) -> None:
+    """review_world, plus: qujiang in human hands with a pending message, and a conversation without a case."""
+    world = await build(sessions, evidence_dir)
+    async with sessions() as session, session.begin():
+        qujiang = world.conversations["qujiang"]
+        await session.execute(update(Conversation).where(Conversation.id == qujiang).values(mode="human"))
+        session.add(
+            Message(
+                conversation_id=qujiang,
+                direction="in",
+                channel="webchat",
+                author="resident",
+                text="还在吗",
+                status="pending",
+            )
+        )
+        resident = Resident(channel="webchat", channel_user_id="u-nocase")
+        session.add(resident)
+        await session.flush()
+        conv = Conversation(resident_id=resident.id, channel="webchat")
+        session.add(conv)
+        await session.flush()
+        session.add(Message(conversation_id=conv.id, direction="in", channel="webchat", author="resident", text="你好"))
+
+
+# Per role: conversations, in human hands, pending, urgent cases, cases by type, resident messages in 14 days.
+SCOPED = {
+    "admin": (3, 1, 1, 1, {"labor": 1, "neighbor": 1}, 4),
+    "auditor": (3, 1, 1, 1, {"labor": 1, "neighbor": 1}, 4),
+    "dispatcher": (1, 0, 0, 1, {"labor": 1}, 1),
+    "mediator": (1, 0, 0, 1, {"labor": 1}, 1),
+    "lawyer": (1, 0, 0, 1, {"labor": 1}, 1),
+    "judge": (1, 1, 1, 0, {"neighbor": 1}, 2),
+}
+
+
+@pytest.mark.parametrize("role", list(SCOPED))
+async def test_dashboard_figures_count_only_the_callers_scope(
+    client: TestClient, sessions: Any, tmp_path: Path, role: str
+) -> None:
+    await _scoped_world(sessions, tmp_path)
+    username = ROLE_ACCOUNTS[role][0]
+    assert client.post("/console/login", data=login_form(username), follow_redirects=False).status_code == 303
+    stats = client.get("/console/api/stats").json()
+    figures = (
+        stats["conversations"],
+        stats["in_human_hands"],
+        stats["pending_messages"],
+        stats["urgent_cases"],
+        stats["cases_by_type"],
+        sum(stats["messages_per_day"].values()),
+    )
+    assert figures == SCOPED[role], role
+    page = client.get("/console").text
+    cards = re.findall(r'<div class="n[^"]*">(\d+)</div>', page)
+    assert cards == [str(n) for n in SCOPED[role][:4]], role
+    hidden = {"admin": set(), "auditor": set(), "judge": {"劳动争议"}}.get(role, {"邻里纠纷"})
+    assert all(label not in page.split("案件类型分布")[1].split("</section>")[0] for label in hidden)

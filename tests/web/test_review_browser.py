@@ -1,8 +1,8 @@
 """Transcript review in a real browser (Debian's chromium through Playwright), on SQLite and PostgreSQL.
 
-An admin creates a mediator in the console; the mediator signs in, searches, opens a masked transcript and
-reveals a phone number with a reason; the auditor sees that reveal on the audit page. Every page is kept as a
-screenshot under results/screenshots/issue12/.
+An admin creates a mediator in the console (and an API token for them, then revokes it); the mediator signs in,
+searches, opens a masked transcript and reveals a phone number with a reason; the auditor sees that reveal on the
+audit page. Every page is kept as a screenshot under results/screenshots/issue12/.
 """
 
 from __future__ import annotations
@@ -108,6 +108,13 @@ async def test_admin_creates_a_mediator_who_reveals_a_phone_and_the_auditor_sees
         await form.locator("button[type=submit]").click()
         await expect(admin.locator(".notice")).to_contain_text("已创建账号 mediator7")
         await _shot(admin, backend, "03-accounts")
+        await admin.locator("tr", has_text="mediator7").locator("button", has_text="创建接口令牌").click()
+        await expect(admin.locator("code.token")).to_contain_text("sc_")
+        await _shot(admin, backend, "03b-token-created")
+        await admin.locator("tr", has_text="mediator7").locator("button", has_text="撤销").click()
+        await expect(admin.locator(".notice")).to_contain_text("已撤销 mediator7 的接口令牌")
+        await expect(admin.locator("tr", has_text="mediator7").locator("button", has_text="撤销")).to_have_count(0)
+        await _shot(admin, backend, "03c-token-revoked")
 
         mediator = await _page(browser)
         await _sign_in(mediator, app.url, "mediator7", MEDIATOR_PASSWORD, backend)

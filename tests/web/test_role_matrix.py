@@ -14,6 +14,8 @@ from starlette.testclient import TestClient
 
 from sharedcourt.app import create_app
 from sharedcourt.settings import Settings
+from sharedcourt.staff.accounts import find_account
+from sharedcourt.staff.tokens import create_token
 
 KEYS = ("kecheng", "qujiang")
 REASON = {"field": "phone", "reason": "核实当事人联系方式"}
@@ -71,6 +73,14 @@ def _conversation_routes(client: TestClient, world: World, key: str, csrf: str) 
     }
 
 
+async def _tokens_of(sessions: Any, username: str) -> tuple[int, int]:
+    """Two API tokens of the account: one to revoke on the accounts page, one through the API."""
+    async with sessions() as session, session.begin():
+        account = await find_account(session, username)
+        assert account is not None
+        return (await create_token(session, account))[0].id, (await create_token(session, account))[0].id
+
+
 @pytest.mark.parametrize("role", list(ROLE_ACCOUNTS))
 async def test_each_role_sees_and_does_only_what_its_scope_allows(
     app_client: TestClient, sessions: Any, evidence_dir: Path, role: str
@@ -100,10 +110,13 @@ async def test_each_role_sees_and_does_only_what_its_scope_allows(
     admin_code = 200 if role == "admin" else 403
     assert app_client.get("/console/accounts").status_code == admin_code
     victim = world.accounts["auditor" if role == "admin" else "admin"]
+    form_token, api_token = await _tokens_of(sessions, "auditor1" if role == "admin" else "admin1")
     posts = {
         "/console/accounts": {"username": f"new-{role}", "password": "Another!pass-99x", "role": "auditor"},
         f"/console/accounts/{victim}/grants": {"role": "auditor"},
         f"/console/accounts/{victim}/tokens": {},
+        f"/console/accounts/tokens/{form_token}/revoke": {},
+        f"/console/api/tokens/{api_token}/revoke": {},
         f"/console/accounts/{victim}/deactivate": {},
     }
     for path, form in posts.items():
@@ -139,7 +152,7 @@ async def test_a_person_with_two_grants_sees_both_scopes(
 ) -> None:
     from stand_ins.console_accounts import add_account
 
-    from sharedcourt.staff.accounts import find_account, grant_role
+    from sharedcourt.staff.accounts import grant_role
 
     world = await build(sessions, evidence_dir)
     await add_account(sessions, "both", "mediator", ROLE_ACCOUNTS["mediator"][2])
