@@ -13,15 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from sqlalchemy import select
 from stand_ins.dingtalk_server import DingTalkStandIn, Sent
+from stand_ins.rosters import always_on_duty
 
 from sharedcourt.cli.procs import model_path, start_app
 from sharedcourt.db.conversation import Conversation, Resident
 from sharedcourt.db.session import make_engine, make_sessionmaker
 from sharedcourt.db.ticket import Rating, Ticket
-from sharedcourt.handoff.staff_routing import ROSTER_FILE
 
 from .conftest import System, new_sender
 
@@ -76,16 +75,6 @@ def _restart_app(system: System, settings: Any) -> None:
     system.stack.settings = settings
     start_app(system.stack)
     system.stack.wait_healthy("app", f"http://127.0.0.1:{settings.port}/webchat/messages?after=0", 60)
-
-
-def always_on_duty(tmp: Path) -> Path:
-    """The sample roster with every schedule round the clock, so the journey does not depend on the hour."""
-    data = yaml.safe_load(ROSTER_FILE.read_text(encoding="utf-8"))
-    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-    data["schedules"] = {name: {d: ["00:00-24:00"] for d in days} for name in data["schedules"]}
-    path = tmp / "roster.yml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")

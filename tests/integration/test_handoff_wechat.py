@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 from stand_ins.dingtalk_server import DingTalkStandIn
+from stand_ins.rosters import always_on_duty
 from stand_ins.wechat_push import WeChatPusher
 from stand_ins.wechat_server import WeChatStandIn
 
 from sharedcourt.settings import Settings
 
 from .conftest import System
-from .test_handoff_journey import _restart_app, always_on_duty
+from .test_handoff_journey import _restart_app
 from .test_wechat_journey import AES_KEY, APPID, SECRET, TOKEN, WeChatSystem
 
 pytestmark = pytest.mark.integration

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+from stand_ins.rosters import always_on_duty_file
 from starlette.testclient import TestClient
 
 from sharedcourt.app import create_app
@@ -87,7 +88,12 @@ def _resident_sees(client: TestClient, sender: str) -> list[dict[str, Any]]:
 
 
 def _demo(database_url: str, link_secret: str = LINK_SECRET) -> TestClient:
-    environ = {"DATABASE_URL": database_url, "STAFF_TOKEN": STAFF_TOKEN, "LINK_SECRET": link_secret}
+    environ = {
+        "DATABASE_URL": database_url,
+        "STAFF_TOKEN": STAFF_TOKEN,
+        "LINK_SECRET": link_secret,
+        "HANDOFF_ROSTER": always_on_duty_file(),  # someone is on duty whatever the hour the tests run at
+    }
     app = create_app(Settings.from_env(environ), rasa_transport=httpx.MockTransport(_rasa), background=False)
     return TestClient(app)
 
@@ -124,7 +130,9 @@ def _openings(client: TestClient, number: str) -> list[LinkOpening]:
 
 
 def test_without_dingtalk_the_demo_inbox_and_console_commands_work(database_url: str) -> None:
-    settings = Settings.from_env({"DATABASE_URL": database_url, "STAFF_TOKEN": STAFF_TOKEN})
+    settings = Settings.from_env(
+        {"DATABASE_URL": database_url, "STAFF_TOKEN": STAFF_TOKEN, "HANDOFF_ROSTER": always_on_duty_file()}
+    )
     app = create_app(settings, rasa_transport=httpx.MockTransport(_rasa), background=False)
     auth = {"Authorization": f"Bearer {STAFF_TOKEN}"}
     with TestClient(app) as demo:
