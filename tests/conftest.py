@@ -93,3 +93,14 @@ def quick_password_hashes() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(passwords, "hasher", lambda: quick)
         yield
+
+
+@pytest.fixture(autouse=True)
+def someone_is_always_on_duty(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apps built in tests route over a round-the-clock roster: CI runs at any hour, on any day. Duty hours
+    themselves are tested with explicit rosters and clocks (tests/handoff/test_staff_routing.py, handoff_world)."""
+    from stand_ins.rosters import always_on_duty_file
+
+    from sharedcourt.handoff import runtime
+
+    monkeypatch.setattr(runtime, "ROSTER_FILE", Path(always_on_duty_file()))
