@@ -15,6 +15,7 @@ import httpx
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
+from stand_ins.rosters import always_on_duty_file
 
 from sharedcourt.channels.webchat import COOKIE, new_token, resident_id
 from sharedcourt.cli.procs import Stack, free_port, model_path, running
@@ -131,6 +132,8 @@ def system(database_url: str, trained_model: Path, tmp_path_factory: pytest.Temp
             "RETRY_INTERVAL": "1",
             # Every simulated resident comes from 127.0.0.1: the per-address web chat limit is for real networks.
             "WEBCHAT_PER_ADDRESS_PER_MINUTE": "100000",
+            # Someone is on duty whatever the hour CI runs at (the handoff journeys restart with their own roster).
+            "HANDOFF_ROSTER": always_on_duty_file(),
             # Every secret generated for this run: the app refuses to start with an empty or published one.
             **{name.upper(): secrets.token_urlsafe(32) for name in SECRET_KEYS},
         }
