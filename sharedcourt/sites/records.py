@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sharedcourt.db.site import WEEKDAYS, Site, SiteStaff
@@ -152,11 +153,51 @@ def _fmt_float(v: float | None) -> str:
 
 
 async def load_records(session: AsyncSession, *, active_only: bool = False) -> list[SiteRecord]:
-    """Every site in the database (only the active ones if asked), courts first, then by code."""
-    stmt = select(Site)
+    """Every site in the database (only the active ones if asked), courts first, then by code.
+
+    Plain rows, not ORM objects: at the province's 27,000 sites, loading `Site` objects with their `staff`
+    (selectin) made each registry refresh take 3-4 s (docs/BENCHMARKS.md, bench/bench_startup.py)."""
+    staff: dict[str, list[StaffRecord]] = {}
+    people = select(
+        SiteStaff.site_code, SiteStaff.name, SiteStaff.role, SiteStaff.capacity, SiteStaff.phone,
+        SiteStaff.dingtalk_user_id,
+    ).where(SiteStaff.active.is_(True)).order_by(SiteStaff.id)  # fmt: skip
+    for code, name, role, capacity, phone, dingtalk in (await session.execute(people)).tuples():
+        staff.setdefault(code, []).append(StaffRecord(name, role, capacity, phone, dingtalk))
+    # The JSON columns as text, parsed once per distinct value: the province's sites share a handful.
+    as_text = {Site.opening_hours.key, Site.dispute_types.key}
+    columns = [cast(c, Text).label(c.key) if c.key in as_text else c for c in Site.__table__.columns]
+    stmt = select(*columns)
     if active_only:
         stmt = stmt.where(Site.active.is_(True))
-    sites = (await session.scalars(stmt)).all()
-    records = [SiteRecord.from_model(s) for s in sites]
+    parse = functools.lru_cache(maxsize=1024)(_json)
+    rows = (await session.execute(stmt)).all()
+    records = [_record(row, staff.get(row.code, ()), parse) for row in rows]
     records.sort(key=lambda r: (LEVEL_RANK.get(r.level, 9), r.code))
     return records
+
+
+def _json(text: str | None) -> Any:
+    return json.loads(text) if text else None
+
+
+def _record(row: Any, staff: Iterable[StaffRecord], parse: Callable[[str | None], Any]) -> SiteRecord:
+    """The record of one `sites` row and its active staff; each record gets its own opening-hours lists."""
+    hours = parse(row.opening_hours) or {}
+    return SiteRecord(
+        code=row.code,
+        name=row.name,
+        level=row.level,
+        parent_code=row.parent_code,
+        place_code=row.place_code,
+        address=row.address,
+        lat=row.latitude,
+        lon=row.longitude,
+        opening_hours={day: list(spans) for day, spans in hours.items()},
+        dispute_types=tuple(parse(row.dispute_types) or ()),
+        phone=row.phone,
+        director=row.director,
+        judge=row.judge,
+        staff=tuple(staff),
+        active=row.active,
+    )
