@@ -41,7 +41,11 @@ class Gateway:
 
     def __enter__(self) -> Gateway:
         self._thread.start()
-        self._server = asyncio.run_coroutine_threadsafe(serve(self._serve, "127.0.0.1", 0), self._loop).result(5)
+
+        async def listen() -> Any:
+            return await serve(self._serve, "127.0.0.1", 0)
+
+        self._server = asyncio.run_coroutine_threadsafe(listen(), self._loop).result(5)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -51,6 +55,8 @@ class Gateway:
 
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
         self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
 
     @property
     def endpoint(self) -> str:
