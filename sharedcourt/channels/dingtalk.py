@@ -1,4 +1,5 @@
-"""DingTalk (浙政钉) for mediators and judges: the robot's HTTP callback in, robot messages out.
+"""DingTalk (浙政钉) for mediators and judges: the robot's HTTP callback in, robot messages out. `handle_message`
+is shared with Stream mode (channels/dingtalk_stream.py); card presses are in channels/dingtalk_cards.py.
 
 Inbound `/dingtalk/callback`, refused (403, nothing stored or relayed) unless:
 - signed: `sign` == Base64(HmacSHA256(appSecret, timestamp + "\\n" + appSecret)), compared in constant time;
