@@ -32,9 +32,10 @@ $(RASA_STAMP): requirements/rasa.txt
 	$(call pip,$(RASA_VENV),-r requirements/rasa.txt)
 	@touch $@
 
-$(APP_STAMP): requirements/app.txt pyproject.toml
+$(APP_STAMP): requirements/app.txt requirements/app-nodeps.txt pyproject.toml
 	@PY310=$$(scripts/find-python310.sh) && { [ -x $(APP_VENV)/bin/python ] || $$PY310 -m venv $(APP_VENV); }
 	$(call pip,$(APP_VENV),-r requirements/app.txt)
+	$(call pip,$(APP_VENV),--no-deps -r requirements/app-nodeps.txt)
 	$(call pip,$(APP_VENV),--no-deps -e .)
 	@touch $@
 
@@ -44,7 +45,7 @@ install: $(RASA_STAMP) $(APP_STAMP) ## make both Python 3.10 environments (pinne
 .PHONY: lock
 lock: ## re-pin both environments from what is installed now
 	$(RASA_VENV)/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements/rasa.txt
-	$(APP_VENV)/bin/pip freeze --exclude-editable | grep -v -e '^-e' -e '^sharedcourt' > requirements/app.txt
+	$(APP_VENV)/bin/pip freeze --exclude-editable | grep -v -e '^-e' -e '^sharedcourt' -e '^dingtalk-stream==' > requirements/app.txt
 
 .PHONY: browser
 browser: ## install Debian's chromium and the CJK fonts for the browser tests (if missing)

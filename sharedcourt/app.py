@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from sharedcourt.booking import reminders
-from sharedcourt.channels import dingtalk, webchat, wechat, wecom
+from sharedcourt.channels import dingtalk, dingtalk_cards, dingtalk_stream, webchat, wechat, wecom
 from sharedcourt.clients.rasa import RasaClient
 from sharedcourt.db.session import make_engine, make_sessionmaker
 from sharedcourt.errors import AuthError, BadRequest, Conflict, NotFound, PayloadTooLarge, UpstreamError
@@ -114,6 +114,7 @@ def create_app(
     background: bool = True,
     dingtalk_transport: httpx.AsyncBaseTransport | None = None,
     action_transport: httpx.AsyncBaseTransport | None = None,
+    stream_options: dict[str, Any] | None = None,
 ) -> Starlette:
     """The ASGI app; its lifespan builds the engine, clients and features and starts the background loops."""
     check_mode(settings.prometheus_multiproc_dir)
@@ -139,6 +140,8 @@ def create_app(
         wechat_channel = wechat.install(app, settings, router, outbox)
         wecom.install(app, settings, router, outbox)
         tasks = _background(app, settings) if background else []
+        # A channel, not a loop: DINGTALK_MODE=stream receives on it even when `background` is off.
+        tasks += dingtalk_stream.start(app.state, settings, **(stream_options or {}))
         try:
             yield
         finally:
@@ -169,7 +172,7 @@ def _routes(settings: Settings, extra_routes: list[RouteFactory] | None) -> list
     """Every HTTP route of the front door, then the extra factories a test or deployment adds."""
     routes: list[BaseRoute] = [*probes.routes(), *metrics_web.routes(settings)]
     routes += [*webchat.routes(), *console.routes(settings)]
-    routes += [*handoff_web.routes(), *dingtalk.routes()]
+    routes += [*handoff_web.routes(), *dingtalk.routes(), *dingtalk_cards.routes()]
     routes += [*wechat.routes(settings), *wecom.routes(settings)]
     routes += booking_api.routes()
     routes += workspace.routes(settings) + analytics.routes(settings)

@@ -83,6 +83,13 @@ def _networks(value: str) -> str:
     return value
 
 
+def _dingtalk_mode(value: str) -> str:
+    # callback: DingTalk POSTs to /dingtalk/callback (a public URL); stream: the front door dials out (no public URL).
+    if value not in ("callback", "stream"):
+        raise ValueError("callback or stream")
+    return value
+
+
 def _cities(value: str) -> str:
     # Zhejiang's city codes 3301-3311, comma-separated, or 33 for the whole province.
     codes = [c.strip() for c in value.split(",") if c.strip()]
@@ -102,6 +109,7 @@ _CHECKS: dict[str, Callable[[str], Any]] = {
     "wechat_api_base": _url,
     "wecom_api_base": _url,
     "dingtalk_api_base": _url,
+    "dingtalk_mode": _dingtalk_mode,
     "app_internal_url": _url_or_empty,
     "wechat_notice_url": _url_or_empty,
     "log_level": _log_level,
@@ -201,6 +209,13 @@ class Settings:
     dingtalk_app_secret: str = ""
     dingtalk_robot_code: str = ""
     dingtalk_api_base: str = "https://api.dingtalk.com"
+    # How mediators' messages and card presses arrive: "callback" (HTTP, needs a public URL) or "stream" (the
+    # dingtalk-stream SDK's outbound WebSocket, for a court intranet without one). See docs/DINGTALK.md.
+    dingtalk_mode: str = "callback"
+    # An interactive card template (DingTalk card platform) for offers with buttons; empty: robot action cards.
+    dingtalk_card_template_id: str = ""
+    # callback mode: the callbackRouteKey registered (POST /v1.0/card/callbacks/register) for /dingtalk/card-callback.
+    dingtalk_card_route_key: str = ""
     handoff_accept_seconds: int = 180
     handoff_tick_seconds: float = 5.0
     # How often the handoff reloads the duty roster from the database (`make roster-import` takes effect then).

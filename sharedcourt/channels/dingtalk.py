@@ -1,4 +1,5 @@
-"""DingTalk (浙政钉) for mediators and judges: the robot's HTTP callback in, robot messages out.
+"""DingTalk (浙政钉) for mediators and judges: the robot's HTTP callback in, robot messages out. `handle_message`
+is shared with Stream mode (channels/dingtalk_stream.py); card presses are in channels/dingtalk_cards.py.
 
 Inbound `/dingtalk/callback`, refused (403, nothing stored or relayed) unless:
 - signed: `sign` == Base64(HmacSHA256(appSecret, timestamp + "\\n" + appSecret)), compared in constant time;
@@ -22,6 +23,7 @@ import enum
 import hmac
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -37,6 +39,7 @@ from sharedcourt.db.audit import DingTalkInbound
 from sharedcourt.db.base import utcnow
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.errors import AuthError, BadRequest, Conflict, UpstreamError
+from sharedcourt.handoff.dingtalk_cards import InteractiveCards
 from sharedcourt.handoff.service import HandoffService
 from sharedcourt.handoff.texts import TEXT_ONLY
 from sharedcourt.web.payload import parse_object
@@ -121,42 +124,70 @@ def _text_of(data: dict[str, Any]) -> str:
     return ""
 
 
-async def callback(request: Request) -> Response:
-    """The robot's callback: verify, refuse replays, ignore strangers, handle each msgId once, answer the person."""
-    state = request.app.state
-    timestamp, signature = request.headers.get("timestamp", ""), request.headers.get("sign", "")
-    verify(state.settings.dingtalk_app_secret, timestamp, signature)
-    await replay.remember(state.sessions, CHANNEL, f"{timestamp}:{signature}", utcnow(), REPLAY_KEEP)
-    data = parse_object(await request.body())  # 400 on bad JSON or surrogates; control characters removed
+@dataclass(frozen=True)
+class Inbox:
+    """What handling a person's DingTalk message or card press needs, from the app's state."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    service: HandoffService
+    client: DingTalkClient | None
+    cards: InteractiveCards | None
+
+    @classmethod
+    def of(cls, state: Any) -> Inbox:
+        """The inbox of a running app (its lifespan built the handoff runtime)."""
+        handoff = state.handoff
+        return cls(state.sessions, handoff.service, handoff.client, handoff.cards)
+
+
+async def handle_message(inbox: Inbox, data: dict[str, Any]) -> None:
+    """A robot message (HTTP callback or Stream): ignore strangers, handle each msgId once, answer the person.
+    Conflict while another front door is handling the same msgId."""
     staff_id, msg_id = str(data.get("senderStaffId") or ""), str(data.get("msgId") or "")
     if not staff_id or not msg_id or len(msg_id) > 128:
         raise BadRequest("senderStaffId and msgId are required")
-    service: HandoffService = state.handoff.service
+    service = inbox.service
     if service.roster.by_dingtalk.get(staff_id) is None:
         log.warning("dingtalk: message from %s, who is not on the roster, ignored", staff_id[:64])
-        return JSONResponse({})
-    claim = await claim_message(state.sessions, msg_id, utcnow())
+        return
+    claim = await claim_message(inbox.sessions, msg_id, utcnow())
     if claim is Claim.HANDLED:
-        return JSONResponse({})  # DingTalk re-delivered it; it was handled
+        return  # DingTalk re-delivered it; it was handled
     if claim is Claim.BUSY:
         raise Conflict("this message is being handled")
     try:
         text = _text_of(data)
-        answer = (await service.staff_says(staff_id, text)).text if text else TEXT_ONLY
+        outcome = await service.staff_says(staff_id, text) if text else None
     except BaseException:
-        await release(state.sessions, msg_id)
+        await release(inbox.sessions, msg_id)
         raise
-    await mark_handled(state.sessions, msg_id, utcnow())
-    if answer:
-        await _answer(request, data, staff_id, Card(title="共享法庭", text=answer))
+    await mark_handled(inbox.sessions, msg_id, utcnow())
+    if outcome is not None and outcome.number and inbox.cards is not None:
+        await inbox.cards.refresh(outcome.number, service.roster)  # a typed command shows on the cards too
+    answer = outcome.text if outcome is not None else TEXT_ONLY
+    if answer and inbox.client is not None:
+        await answer_person(inbox.client, data, staff_id, Card(title="共享法庭", text=answer))
+
+
+async def callback(request: Request) -> Response:
+    """The robot's callback: verify, refuse replays, then `handle_message`."""
+    state = request.app.state
+    await authenticate(request)
+    data = parse_object(await request.body())  # 400 on bad JSON or surrogates; control characters removed
+    await handle_message(Inbox.of(state), data)
     return JSONResponse({})
 
 
-async def _answer(request: Request, data: dict[str, Any], staff_id: str, card: Card) -> None:
+async def authenticate(request: Request) -> None:
+    """AuthError unless signed with our app secret, fresh and never seen before (any front door)."""
+    state = request.app.state
+    timestamp, signature = request.headers.get("timestamp", ""), request.headers.get("sign", "")
+    verify(state.settings.dingtalk_app_secret, timestamp, signature)
+    await replay.remember(state.sessions, CHANNEL, f"{timestamp}:{signature}", utcnow(), REPLAY_KEEP)
+
+
+async def answer_person(client: DingTalkClient, data: dict[str, Any], staff_id: str, card: Card) -> None:
     """sessionWebhook while valid and on DingTalk's host, else the robot one-to-one API; failures are logged."""
-    client: DingTalkClient | None = getattr(getattr(request.app.state.handoff, "notifier", None), "client", None)
-    if client is None:
-        return
     webhook = str(data.get("sessionWebhook") or "")
     expires = data.get("sessionWebhookExpiredTime")
     fresh = bool(webhook) and isinstance(expires, int | float) and expires > time.time() * 1000

@@ -126,22 +126,37 @@ class DingTalkClient:
         """Close the connection pool."""
         await self._http.aclose()
 
-    async def _post(self, url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> httpx.Response:
-        """POST with retries on transport errors, 429 and 5xx; other statuses are returned to the caller."""
+    async def _post(
+        self, url: str, body: dict[str, Any], headers: dict[str, str] | None = None, method: str = "POST"
+    ) -> httpx.Response:
+        """POST (or `method`) with retries on transport errors, 429 and 5xx; other statuses are returned."""
         last: Exception | None = None
         for attempt in range(self.attempts):
             if attempt:
                 await asyncio.sleep(self.backoff * (2 ** (attempt - 1)))
             try:
-                response = await self._http.post(url, json=body, headers=headers)
+                response = await self._http.request(method, url, json=body, headers=headers)
             except httpx.TransportError as exc:
                 last = exc
                 continue
             if response.status_code in RETRY_STATUS:
-                last = DingTalkError(f"POST {url}: HTTP {response.status_code}")
+                last = DingTalkError(f"{method} {url}: HTTP {response.status_code}")
                 continue
             return response
-        raise DingTalkError(f"POST {url} failed after {self.attempts} attempts: {last!r}")
+        raise DingTalkError(f"{method} {url} failed after {self.attempts} attempts: {last!r}")
+
+    async def api(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """An OpenAPI call with the access token (fetched again once on 401); DingTalkError unless HTTP 200."""
+        for refresh in (False, True):
+            token = await self.access_token(refresh=refresh)
+            response = await self._post(path, body, headers={"x-acs-dingtalk-access-token": token}, method=method)
+            if response.status_code == 401 and not refresh:
+                continue  # token revoked early: fetch a new one once
+            if response.status_code != 200:
+                raise DingTalkError(f"{method} {path} refused: HTTP {response.status_code} {response.text[:200]}")
+            result: dict[str, Any] = response.json() if response.content else {}
+            return result
+        raise DingTalkError(f"{method} {path} refused after refreshing the token")  # pragma: no cover
 
     async def access_token(self, *, refresh: bool = False) -> str:
         """The cached access token, fetched again when it is about to expire or `refresh` is set."""
@@ -168,20 +183,10 @@ class DingTalkClient:
             "msgKey": msg_key,
             "msgParam": json.dumps(msg_param, ensure_ascii=False),
         }
-        for refresh in (False, True):
-            token = await self.access_token(refresh=refresh)
-            response = await self._post(
-                "/v1.0/robot/oToMessages/batchSend", body, headers={"x-acs-dingtalk-access-token": token}
-            )
-            if response.status_code == 401 and not refresh:
-                continue  # token revoked early: fetch a new one once
-            if response.status_code != 200:
-                raise DingTalkError(f"robot send refused: HTTP {response.status_code} {response.text[:200]}")
-            result: dict[str, Any] = response.json()
-            if result.get("invalidStaffIdList"):
-                log.warning("dingtalk: invalid staff ids %s", result["invalidStaffIdList"])
-            return result
-        raise DingTalkError("robot send refused after refreshing the token")  # pragma: no cover
+        result = await self.api("POST", "/v1.0/robot/oToMessages/batchSend", body)
+        if result.get("invalidStaffIdList"):
+            log.warning("dingtalk: invalid staff ids %s", result["invalidStaffIdList"])
+        return result
 
     def webhook_allowed(self, url: str) -> bool:
         """Whether `url` is on DingTalk's API hosts (HTTPS) or on this client's own API base (a stand-in in tests)."""

@@ -6,7 +6,7 @@ from sharedcourt.db.booking import Booking, CallbackRequest, Reminder, ReminderO
 from sharedcourt.db.case import Case, Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.jobs import JobRun
-from sharedcourt.db.offers import StaffNotice
+from sharedcourt.db.offers import DingTalkCard, StaffNotice
 from sharedcourt.db.outbox import OutboxItem
 from sharedcourt.db.site import Site, SiteStaff
 from sharedcourt.db.staff import ApiToken, AuditEvent, RoleGrant, RosterEntry, StaffAccount, StaffSession
@@ -21,6 +21,7 @@ __all__ = [
     "CallbackRequest",
     "Case",
     "Conversation",
+    "DingTalkCard",
     "DingTalkInbound",
     "Evidence",
     "JobRun",

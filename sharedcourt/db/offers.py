@@ -26,4 +26,16 @@ class StaffNotice(Base):
     created_at: Mapped[created]
 
 
-__all__ = ["StaffNotice"]
+class DingTalkCard(Base):
+    """One interactive card sent on DingTalk (its outTrackId): which ticket, whom; every card of a ticket is
+    updated after an action on any of them (taken by X, closed with an outcome)."""
+
+    __tablename__ = "dingtalk_cards"
+
+    out_track_id: Mapped[str64] = mapped_column(primary_key=True)
+    ticket_number: Mapped[str] = mapped_column(String(32), index=True)
+    user_id: Mapped[str64]  # the DingTalk user id it was delivered to
+    created_at: Mapped[created]
+
+
+__all__ = ["DingTalkCard", "StaffNotice"]

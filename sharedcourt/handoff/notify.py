@@ -13,6 +13,7 @@ from sharedcourt.clients.dingtalk import Card, DingTalkClient
 from sharedcourt.db.offers import StaffNotice
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.errors import UpstreamError
+from sharedcourt.handoff.dingtalk_cards import InteractiveCards, is_offer
 from sharedcourt.handoff.staff_routing import Staffer
 from sharedcourt.messaging.outbox import Item, Outbox, SendResult
 
@@ -65,15 +66,24 @@ class StoredNotifier:
         ]
 
 
-class DingTalkNotifier:
-    """Reaches a person through the robot's one-to-one API (a `StaffNotifier`), directly."""
+async def deliver(client: DingTalkClient, cards: InteractiveCards | None, user_id: str, card: Card) -> None:
+    """An offer as an interactive card when a template is configured, anything else as a robot message."""
+    if cards is not None and is_offer(card):
+        await cards.send(user_id, card)
+    else:
+        await client.send_to_users([user_id], card)
 
-    def __init__(self, client: DingTalkClient) -> None:
+
+class DingTalkNotifier:
+    """Reaches a person through DingTalk (a `StaffNotifier`), directly."""
+
+    def __init__(self, client: DingTalkClient, cards: InteractiveCards | None = None) -> None:
         self.client = client
+        self.cards = cards
 
     async def notify(self, staffer: Staffer, card: Card) -> None:
-        """One robot one-to-one message, now."""
-        await self.client.send_to_users([staffer.dingtalk], card)
+        """One card or robot one-to-one message, now."""
+        await deliver(self.client, self.cards, staffer.dingtalk, card)
 
 
 def _card_payload(card: Card) -> dict[str, Any]:
@@ -81,10 +91,11 @@ def _card_payload(card: Card) -> dict[str, Any]:
 
 
 class DingTalkSender:
-    """The outbox's sender for channel "dingtalk": one robot one-to-one message per item."""
+    """The outbox's sender for channel "dingtalk": one card or robot one-to-one message per item."""
 
-    def __init__(self, client: DingTalkClient) -> None:
+    def __init__(self, client: DingTalkClient, cards: InteractiveCards | None = None) -> None:
         self.client = client
+        self.cards = cards
 
     async def send(self, item: Item) -> SendResult:
         """Send one queued card; a DingTalk failure is a retry."""
@@ -95,7 +106,7 @@ class DingTalkSender:
             buttons=tuple((str(t), str(c)) for t, c in payload.get("buttons") or ()),
         )
         try:
-            await self.client.send_to_users([item.recipient], card)
+            await deliver(self.client, self.cards, item.recipient, card)
         except UpstreamError as exc:
             return SendResult("retry", str(exc))
         return SendResult("sent")
@@ -105,10 +116,11 @@ class OutboxNotifier:
     """A `StaffNotifier` through the shared outbox: queued in the database, first attempt at once,
     retries with backoff by the outbox loop (and it survives a restart)."""
 
-    def __init__(self, client: DingTalkClient, outbox: Outbox) -> None:
+    def __init__(self, client: DingTalkClient, outbox: Outbox, cards: InteractiveCards | None = None) -> None:
         self.client = client
+        self.cards = cards
         self.outbox = outbox
-        outbox.register(CHANNEL, DingTalkSender(client))
+        outbox.register(CHANNEL, DingTalkSender(client, cards))
 
     async def notify(self, staffer: Staffer, card: Card) -> None:
         """Queue the card and try it once at once."""

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sharedcourt.clients.dingtalk import DingTalkClient
 from sharedcourt.db.base import utcnow
 from sharedcourt.handoff.core import Clock
+from sharedcourt.handoff.dingtalk_cards import InteractiveCards
 from sharedcourt.handoff.links import TranscriptLinks
 from sharedcourt.handoff.notify import DingTalkNotifier, OutboxNotifier, StaffNotifier, StoredNotifier
 from sharedcourt.handoff.service import HandoffService
@@ -33,6 +34,8 @@ class Runtime:
     service: HandoffService
     notifier: StaffNotifier
     closers: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
+    client: DingTalkClient | None = None  # DingTalk's API, when DINGTALK_* are set
+    cards: InteractiveCards | None = None  # offers as interactive cards, when DINGTALK_CARD_TEMPLATE_ID is set
 
     async def aclose(self) -> None:
         """Close the DingTalk client (if any)."""
@@ -56,6 +59,8 @@ def build(
     routing = load_default(settings.handoff_roster or str(ROSTER_FILE))
     closers: list[Callable[[], Awaitable[None] | None]] = []
     notifier: StaffNotifier
+    client: DingTalkClient | None = None
+    cards: InteractiveCards | None = None
     if settings.dingtalk_app_key and settings.dingtalk_app_secret:
         client = DingTalkClient(
             settings.dingtalk_api_base,
@@ -64,7 +69,13 @@ def build(
             settings.dingtalk_robot_code,
             transport=dingtalk_transport,
         )
-        notifier = OutboxNotifier(client, outbox) if outbox is not None else DingTalkNotifier(client)
+        if settings.dingtalk_card_template_id:
+            # Stream mode receives presses on its socket; callback mode at the URL registered for the route key.
+            route_key = settings.dingtalk_card_route_key if settings.dingtalk_mode == "callback" else ""
+            cards = InteractiveCards(
+                client, sessions, template_id=settings.dingtalk_card_template_id, route_key=route_key
+            )
+        notifier = OutboxNotifier(client, outbox, cards) if outbox is not None else DingTalkNotifier(client, cards)
         closers.append(client.aclose)
     else:
         notifier = StoredNotifier(sessions)
@@ -79,7 +90,7 @@ def build(
         notices=NoticeRoute(sessions, router, outbox, notice_channels(settings)),
     )
     router.relay = service.relay_inbound
-    return Runtime(service, notifier, closers)
+    return Runtime(service, notifier, closers, client, cards)
 
 
 async def tick_loop(service: HandoffService, interval: float) -> None:

@@ -6,6 +6,9 @@ Serves:
   token) {"robotCode","userIds","msgKey","msgParam": "<JSON string>"} -> {"processQueryKey", ...}
 - POST /robot/sendBySession?session=… (the sessionWebhook handed out in callbacks) -> {"errcode":0}
 - POST /robot/send?access_token=…&timestamp=…&sign=… (a signed custom group robot) -> {"errcode":0} or 310000
+- POST /v1.0/card/instances/createAndDeliver and PUT /v1.0/card/instances (token checked): interactive cards,
+  kept in `cards` by outTrackId with every update applied by key (`DeliveredCard`)
+- POST /v1.0/gateway/connections/open (Stream mode), answered by the attached `gateway` (stand_ins.dingtalk_gateway)
 It records everything, can be told to fail (`fail_next[path] = [500, …]`), and plays the people: `say()` posts a
 signed robot callback to the app, as DingTalk does when a person types to the robot, and `press()` presses a
 card button (its dtmd://dingtalkclient/sendMessage link sends the button's text to the robot the same way).
@@ -86,6 +89,37 @@ def _content(url: str) -> str:
     return urllib.parse.parse_qs(parsed.query)["content"][0]
 
 
+@dataclass
+class DeliveredCard:
+    """One interactive card: to whom, its variables now (updates applied by key), how presses come back."""
+
+    out_track_id: str
+    user: str
+    params: dict[str, str]
+    callback_type: str
+    route_key: str
+    updates: int = 0
+
+    def buttons(self) -> dict[str, str]:
+        """Button text -> the action id a press sends."""
+        found = json.loads(self.params.get("sys_full_json_obj") or "{}").get("msgButtons", [])
+        return {b["text"]: b["id"] for b in found if b.get("request")}
+
+    def press_body(self, action: str, user: str | None = None) -> dict[str, Any]:
+        """A press as DingTalk sends it (Stream frame data, or the HTTP callback body)."""
+        content = {"cardPrivateData": {"actionIds": [action], "params": {}}}
+        return {
+            "type": "actionCallback",
+            "corpId": "ding-corp",
+            "userId": user or self.user,
+            "outTrackId": self.out_track_id,
+            "spaceType": "IM_ROBOT",
+            "spaceId": user or self.user,
+            "userIdType": 1,
+            "content": json.dumps(content, ensure_ascii=False),
+        }
+
+
 class DingTalkStandIn:
     def __init__(
         self, app_key: str = "ding-test-key", app_secret: str = "ding-test-secret", robot_code: str = "robot-test"
@@ -97,6 +131,8 @@ class DingTalkStandIn:
         self.requests: list[tuple[str, str, Any]] = []
         self.sent: list[Sent] = []
         self.tokens: set[str] = set()
+        self.cards: dict[str, DeliveredCard] = {}
+        self.gateway: Any = None  # a stand_ins.dingtalk_gateway.Gateway, for Stream mode
         self.fail_next: dict[str, list[int]] = defaultdict(list)
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -200,6 +236,19 @@ class DingTalkStandIn:
     def press(self, app_url: str, staff_id: str, message: Sent, button: str) -> httpx.Response:
         return self.say(app_url, staff_id, message.buttons()[button])
 
+    def card_for(self, user: str, number: str, *, timeout: float = 10.0) -> DeliveredCard:
+        """Block until `user` has an interactive card for ticket `number`."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for card in self.cards.values():
+                    if card.user == user and number in card.params.get("title", ""):
+                        return card
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{user} got no card for {number}; cards: {list(self.cards)}")
+                self._cond.wait(left)
+
     # ---- server side ------------------------------------------------------------------------------------
     def _record(self, sent: Sent) -> None:
         with self._cond:
@@ -212,6 +261,54 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         return
+
+    def _authorised(self) -> bool:
+        if self.headers.get("x-acs-dingtalk-access-token") in self.standin.tokens:
+            return True
+        self._reply(401, {"code": "InvalidAuthentication", "message": "不合法的access_token"})
+        return False
+
+    def _create_card(self, body: dict[str, Any]) -> None:
+        s = self.standin
+        if not self._authorised():
+            return
+        space = str(body.get("openSpaceId") or "")
+        deliver = body.get("imRobotOpenDeliverModel") or {}
+        ok = space.startswith("dtv1.card//IM_ROBOT.") and deliver.get("robotCode") == s.robot_code
+        if not ok or not body.get("cardTemplateId") or body.get("outTrackId") in s.cards:
+            self._reply(400, {"code": "param.error", "message": "openSpaceId/robotCode/cardTemplateId/outTrackId"})
+            return
+        card = DeliveredCard(
+            out_track_id=str(body["outTrackId"]),
+            user=space.removeprefix("dtv1.card//IM_ROBOT."),
+            params=dict(body["cardData"]["cardParamMap"]),
+            callback_type=str(body.get("callbackType") or ""),
+            route_key=str(body.get("callbackRouteKey") or ""),
+        )
+        with s._cond:
+            s.cards[card.out_track_id] = card
+            s._cond.notify_all()
+        self._reply(200, {"success": True, "result": {"outTrackId": card.out_track_id}})
+
+    def do_PUT(self) -> None:
+        s = self.standin
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        with s._lock:
+            s.requests.append((self.path, "", body))
+        if self.path != "/v1.0/card/instances" or not self._authorised():
+            if self.path != "/v1.0/card/instances":
+                self._reply(404, {"code": "NotFound", "message": self.path})
+            return
+        with s._cond:
+            card = s.cards.get(str(body.get("outTrackId")))
+            if card is None:
+                self._reply(400, {"code": "card.notExist", "message": "outTrackId"})
+                return
+            card.params.update(body["cardData"]["cardParamMap"])
+            card.updates += 1
+            s._cond.notify_all()
+        self._reply(200, {"success": True, "result": True})
 
     def _reply(self, status: int, data: dict[str, Any]) -> None:
         body = json.dumps(data, ensure_ascii=False).encode()
@@ -258,6 +355,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(
                 200, {"processQueryKey": uuid.uuid4().hex, "invalidStaffIdList": [], "flowControlledStaffIdList": []}
             )
+        elif url.path == "/v1.0/gateway/connections/open" and s.gateway is not None:
+            status, data = s.gateway.open(body)
+            self._reply(status, data)
+        elif url.path == "/v1.0/card/instances/createAndDeliver":
+            self._create_card(body)
         elif url.path in ("/robot/sendBySession", "/robot/send"):
             if url.path == "/robot/send":
                 ts, sign = query.get("timestamp", ""), query.get("sign", "")
