@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
@@ -24,7 +24,7 @@ from sharedcourt.review.transcript import type_label
 from sharedcourt.settings import Settings
 from sharedcourt.staff.roles import ROLES, Caller
 from sharedcourt.web import accounts, audit, review, review_api
-from sharedcourt.web.auth import require_caller
+from sharedcourt.web.auth import require_caller, require_role
 from sharedcourt.web.console_login import LoginPages, console_context, refused_page
 from sharedcourt.web.review_common import search_rows
 from sharedcourt.web.scope import Visibility, visibility_of
@@ -54,7 +54,7 @@ def _within(visibility: Visibility, column: Any) -> list[ColumnElement[bool]]:
 async def stats(
     session: AsyncSession, visibility: Visibility, now: dt.datetime | None = None, days: int = 14
 ) -> dict[str, Any]:
-    """Counts for the dashboard, over the conversations ``visibility`` opens (as the list)."""
+    """Counts for the dashboard and `/console/api/dashboard`, over the conversations ``visibility`` opens."""
     now = now or utcnow()
     since = now - dt.timedelta(days=days)
     cases = _within(visibility, Case.conversation_id)
@@ -127,6 +127,12 @@ class ConsolePages:
         context = {"stats": data, "type_chart": type_chart, "day_chart": day_chart, "conversations": conversations}
         return self.templates.TemplateResponse(request, "dashboard.html", context)
 
+    async def dashboard_api(self, request: Request) -> Response:
+        """The dashboard's counts as JSON (a signed-in account holding some role), within the caller's scope."""
+        caller = await require_role(request, *ROLES)
+        async with request.app.state.sessions() as session:
+            return JSONResponse(await stats(session, await visibility_of(session, caller)))
+
 
 def routes(settings: Settings) -> list[BaseRoute]:
     """The console's routes: sign-in and sign-out, dashboard, transcripts (the stats API is in web.analytics)."""
@@ -136,6 +142,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         Route("/console/login", pages.login.login, methods=["POST"]),
         Route("/console/logout", pages.login.logout, methods=["POST"]),
         Route("/console", pages.dashboard, methods=["GET"]),
+        Route("/console/api/dashboard", pages.dashboard_api, methods=["GET"]),
         *review.routes(settings, pages.templates),
         *review_api.routes(),
         *audit.routes(pages.templates),
