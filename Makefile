@@ -174,6 +174,10 @@ staff-add: $(APP_STAMP) ## create a console account: USERNAME=… ROLE=… [SCOP
 	@test -n "$(USERNAME)" -a -n "$(ROLE)" || { echo "usage: make staff-add USERNAME=zhangsan ROLE=mediator SCOPE=GX330802005 [NAME=张三]"; exit 2; }
 	$(CLI) migrate && $(CLI) staff-add --username "$(USERNAME)" --role "$(ROLE)" --scope "$(SCOPE)" --display-name "$(NAME)"
 
+.PHONY: demo-data
+demo-data: $(APP_STAMP) ## add a synthetic month (marked) so the console shows something; REMOVE=1 deletes exactly it; SEED=…
+	$(CLI) migrate && $(CLI) demo-data $(if $(filter 1,$(REMOVE)),--remove) $(if $(SEED),--seed "$(SEED)")
+
 .PHONY: wechat-menu
 wechat-menu: $(APP_STAMP) ## create the WeChat Official Account menu (WECHAT_APPID/WECHAT_SECRET from .env)
 	$(CLI) wechat-menu

@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from sharedcourt.cli import faq
 from sharedcourt.errors import SharedCourtError
@@ -194,6 +195,26 @@ def _purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_data(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from sharedcourt.cli.demo_data import demo_data
+
+    end = dt.date.fromisoformat(args.end) if args.end else None
+    return demo_data(args.database_url or Settings.from_env().database_url, args.seed, end, args.remove)
+
+
+def _add_later_commands(sub: Any) -> None:
+    """demo-data and the 普法 knowledge base's commands."""
+    p = sub.add_parser("demo-data", help="add a synthetic month to the console's data (marked), or --remove it")
+    p.add_argument("--remove", action="store_true", help="delete exactly the demo data")
+    p.add_argument("--seed", type=int, default=2026, help="the same seed gives the same month")
+    p.add_argument("--end", default="", help="the month's last day, YYYY-MM-DD (default: yesterday)")
+    p.add_argument("--database-url")
+    p.set_defaults(func=_demo_data)
+    faq.add_commands(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every subcommand the Makefile and developers use, with its arguments."""
     parser = argparse.ArgumentParser(prog="sharedcourt", description="Shared Court front door")
@@ -252,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("purge", help="delete or anonymise records past their retention period")
     p.add_argument("--dry-run", action="store_true", help="count what would go, change nothing")
     p.set_defaults(func=_purge)
-    faq.add_commands(sub)
+    _add_later_commands(sub)
     return parser
 
 

@@ -54,7 +54,7 @@ def _within(visibility: Visibility, column: Any) -> list[ColumnElement[bool]]:
 async def stats(
     session: AsyncSession, visibility: Visibility, now: dt.datetime | None = None, days: int = 14
 ) -> dict[str, Any]:
-    """Counts for the dashboard and its JSON API, over the conversations ``visibility`` opens (as the list)."""
+    """Counts for the dashboard and `/console/api/dashboard`, over the conversations ``visibility`` opens."""
     now = now or utcnow()
     since = now - dt.timedelta(days=days)
     cases = _within(visibility, Case.conversation_id)
@@ -127,7 +127,7 @@ class ConsolePages:
         context = {"stats": data, "type_chart": type_chart, "day_chart": day_chart, "conversations": conversations}
         return self.templates.TemplateResponse(request, "dashboard.html", context)
 
-    async def stats_api(self, request: Request) -> Response:
+    async def dashboard_api(self, request: Request) -> Response:
         """The dashboard's counts as JSON (a signed-in account holding some role), within the caller's scope."""
         caller = await require_role(request, *ROLES)
         async with request.app.state.sessions() as session:
@@ -135,14 +135,14 @@ class ConsolePages:
 
 
 def routes(settings: Settings) -> list[BaseRoute]:
-    """The console's routes: sign-in and sign-out, dashboard, transcripts and the stats API."""
+    """The console's routes: sign-in and sign-out, dashboard, transcripts (the stats API is in web.analytics)."""
     pages = ConsolePages(settings)
     return [
         Route("/console/login", pages.login.login_form, methods=["GET"]),
         Route("/console/login", pages.login.login, methods=["POST"]),
         Route("/console/logout", pages.login.logout, methods=["POST"]),
         Route("/console", pages.dashboard, methods=["GET"]),
-        Route("/console/api/stats", pages.stats_api, methods=["GET"]),
+        Route("/console/api/dashboard", pages.dashboard_api, methods=["GET"]),
         *review.routes(settings, pages.templates),
         *review_api.routes(),
         *audit.routes(pages.templates),

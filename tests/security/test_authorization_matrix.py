@@ -50,12 +50,12 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("POST", "/wecom/callback"): PUBLIC,  # idem
     ("GET", "/handoff/tickets/{number}/transcript"): LINK,
     ("GET", "/console"): CONSOLE,
+    ("GET", "/console/api/dashboard"): CONSOLE,  # the dashboard's counts, within the caller's scope (any role)
     ("POST", "/console/logout"): CONSOLE,  # and the session's CSRF token
     ("GET", "/console/conversations"): CONSOLE,  # rows within the caller's scope (tests/web/test_role_matrix.py)
     ("GET", "/console/conversations/{conversation_id}"): CONSOLE,  # 404 outside the caller's scope
     ("POST", "/console/conversations/{conversation_id}/reveal"): CONSOLE,  # CSRF; not auditors; audited
     ("GET", "/console/conversations/{conversation_id}/evidence/{evidence_id:int}"): CONSOLE,  # scope-checked file
-    ("GET", "/console/api/stats"): CONSOLE,
     ("GET", "/console/api/conversations"): CONSOLE,  # or the account's own API token (sc_…)
     ("GET", "/console/api/conversations/{conversation_id}"): CONSOLE,  # idem
     ("POST", "/console/api/conversations/{conversation_id}/reveal"): CONSOLE,  # session + CSRF, or API token
@@ -72,7 +72,9 @@ DECISIONS: dict[tuple[str, str], str] = {
     # (tests/web/workspace/test_pages.py refuses the other roles and other scopes); forms carry the CSRF token.
     # Analytics: a dispatcher, judge or admin, only the counties of their grants (tests/web/test_analytics.py).
     ("GET", "/console/analytics"): CONSOLE,
-    ("GET", "/console/api/analytics"): CONSOLE,
+    ("GET", "/console/api/analytics"): CONSOLE,  # the same JSON as /console/api/stats
+    ("GET", "/console/api/stats"): CONSOLE,  # or the account's own API token (sc_…); dispatcher, judge, admin
+    ("GET", "/console/api/export/stats"): CONSOLE,  # one chart's CSV, session or API token; audited
     ("GET", "/console/static/echarts.min.js"): PUBLIC,  # the vendored chart library, no data
     ("GET", "/console/workspace"): CONSOLE,
     ("GET", "/console/workspace/tickets/{number}"): CONSOLE,

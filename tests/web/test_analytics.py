@@ -29,6 +29,6 @@ async def test_figures_within_scope_and_refusals(database_url: str, sessions: as
         page = await world.get(president, f"/console/analytics?{WEEK}")
         assert page.status_code == 200 and '<script src="/console/static/echarts.min.js">' in page.text
         assert "http://" not in page.text.split("<main>")[1] and "https://" not in page.text.split("<main>")[1]
-        assert "<td>白云</td><td>3</td><td>90.0</td><td>150.0</td>" in page.text
+        assert "<td>白云</td><td>5</td><td>3</td><td>3</td><td>90.0</td><td>150.0</td>" in page.text
         library = await world.client.get("/console/static/echarts.min.js")
         assert library.status_code == 200 and b"Apache Software Foundation" in library.content[:2000]

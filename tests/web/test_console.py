@@ -83,7 +83,7 @@ async def test_transcript_is_masked_and_stats_count(client: TestClient, sessions
     assert page.status_code == 200
     assert "13812345678" not in page.text and "138****5678" in page.text
     assert "330802199001011232" not in page.text
-    stats = client.get("/console/api/stats").json()
+    stats = client.get("/console/api/dashboard").json()
     assert stats["cases_by_type"] == {"labor": 1}
     assert stats["urgent_cases"] == 1
     assert sum(stats["messages_per_day"].values()) == 1
@@ -174,7 +174,7 @@ async def test_dashboard_figures_count_only_the_callers_scope(
     await _scoped_world(sessions, tmp_path)
     username = ROLE_ACCOUNTS[role][0]
     assert client.post("/console/login", data=login_form(username), follow_redirects=False).status_code == 303
-    stats = client.get("/console/api/stats").json()
+    stats = client.get("/console/api/dashboard").json()
     figures = (
         stats["conversations"],
         stats["in_human_hands"],
