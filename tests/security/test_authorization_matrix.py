@@ -43,6 +43,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("GET", "/console/login"): PUBLIC,  # the sign-in form
     ("POST", "/console/login"): PUBLIC,  # the sign-in itself (throttled per address and per name)
     ("POST", "/dingtalk/callback"): PUBLIC,  # DingTalk's signature headers
+    ("POST", "/dingtalk/card-callback"): PUBLIC,  # DingTalk's signature headers, like the robot callback
     ("GET", "/wechat/callback"): PUBLIC,  # WeChat's URL check signature
     ("POST", "/wechat/callback"): PUBLIC,  # WeChat's signature and safe-mode encryption
     ("GET", "/wechat/subscribe"): PUBLIC,  # a signed, expiring, resident-bound token in the query (403 without)
