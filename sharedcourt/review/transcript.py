@@ -148,6 +148,7 @@ async def load_transcript(session: AsyncSession, conversation_id: str) -> Transc
         view.lines.append(line)
     view.cases = [
         {
+            "id": c.id,
             "number": c.number or f"#{c.id}",
             "type": type_label(c.dispute_code),
             "status": c.status,

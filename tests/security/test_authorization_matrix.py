@@ -82,6 +82,15 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("GET", "/console/workspace/tickets/{number}/events"): CONSOLE,
     ("POST", "/console/workspace/tickets/{number}/{verb}"): CONSOLE,
     ("GET", "/console/workspace/evidence/{evidence_id:int}"): CONSOLE,
+    # The case page: whoever may open its conversation, 404 outside the scope; the reveal is the transcript's
+    # (CSRF, reason, not auditors, audited). The site calendar: admin, or a mediator, judge or dispatcher whose
+    # grants cover the site (404 otherwise); forms with CSRF, audited. The county board: dispatcher or admin
+    # (tests/web/workspace/test_case_page.py, test_calendar.py, test_board.py).
+    ("GET", "/console/cases/{case_id:int}"): CONSOLE,
+    ("POST", "/console/cases/{case_id:int}/reveal"): CONSOLE,
+    ("GET", "/console/sites/{key}/calendar"): CONSOLE,
+    ("POST", "/console/sites/{key}/calendar/{verb}"): CONSOLE,
+    ("GET", "/console/board"): CONSOLE,
     ("POST", "/console/accounts/tokens/{token_id:int}/revoke"): CONSOLE,  # admin, CSRF, audited
     ("POST", "/console/api/tokens/{token_id:int}/revoke"): CONSOLE,  # admin: session + CSRF, or admin's API token
     ("POST", "/handoff/requests"): MACHINE,  # the action server calls these with the staff token

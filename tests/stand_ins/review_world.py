@@ -60,12 +60,13 @@ class World:
 
     conversations: dict[str, str] = field(default_factory=dict)
     evidence: dict[str, int] = field(default_factory=dict)
+    cases: dict[str, int] = field(default_factory=dict)
     accounts: dict[str, int] = field(default_factory=dict)
 
 
 async def _conversation(
     sessions: Any, key: str, site: str, holder: str, name: str, party: str, hours: int, evidence_dir: Path
-) -> tuple[str, int]:
+) -> tuple[str, int, int]:
     async with sessions() as session, session.begin():
         resident = Resident(channel="webchat", channel_user_id=f"u-{key}", name=name)
         session.add(resident)
@@ -115,7 +116,7 @@ async def _conversation(
         await session.flush()
         at = T0 + dt.timedelta(hours=hours)
         await session.execute(update(Conversation).where(Conversation.id == conv.id).values(updated_at=at))
-        return conv.id, evidence.id
+        return conv.id, evidence.id, case.id
 
 
 async def build(sessions: Any, evidence_dir: Path) -> World:
@@ -125,7 +126,7 @@ async def build(sessions: Any, evidence_dir: Path) -> World:
         ("kecheng", KECHENG, "lawyer1", "赵六", "王建军", 1),
         ("qujiang", QUJIANG, "qj-mediator", "钱七", "孙丽华", 2),
     ):
-        world.conversations[key], world.evidence[key] = await _conversation(
+        world.conversations[key], world.evidence[key], world.cases[key] = await _conversation(
             sessions, key, site, holder, name, party, hours, evidence_dir
         )
     for role, (username, granted, scope) in ROLE_ACCOUNTS.items():

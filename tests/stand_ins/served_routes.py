@@ -15,6 +15,8 @@ SAMPLE_PARAMS = {
     "evidence_id": "1",
     "account_id": "1",
     "token_id": "1",
+    "case_id": "1",
+    "key": "GX330802009",
 }
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import uvicorn
@@ -141,9 +142,12 @@ async def workspace_world(database_url: str, **extra: str) -> AsyncIterator[Work
 
 
 @contextlib.asynccontextmanager
-async def served_world(database_url: str, **extra: str) -> AsyncIterator[WorkspaceWorld]:
+async def served_world(
+    database_url: str, rasa_handler: Callable[[httpx.Request], Any] = rasa, **extra: str
+) -> AsyncIterator[WorkspaceWorld]:
     """The same app served by a real uvicorn on a free loopback port (streams are read as a browser reads them)."""
-    app = create_app(settings_for(database_url, **extra), rasa_transport=httpx.MockTransport(rasa), background=False)
+    transport = httpx.MockTransport(rasa_handler)
+    app = create_app(settings_for(database_url, **extra), rasa_transport=transport, background=False)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", ws="none"))
     task = asyncio.create_task(server.serve())
     try:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from stand_ins.console_accounts import csrf_of, login_form
-from stand_ins.review_world import ROLE_ACCOUNTS, SECRETS, SEES, World, build
+from stand_ins.review_world import KECHENG, QUJIANG, ROLE_ACCOUNTS, SECRETS, SEES, World, build
 from starlette.testclient import TestClient
 
 from sharedcourt.app import create_app
@@ -70,6 +70,10 @@ def _conversation_routes(client: TestClient, world: World, key: str, csrf: str) 
         "export xlsx": client.get(f"{api}/export?format=xlsx").status_code,
         "reveal form": client.post(f"{base}/reveal", data={"csrf": csrf, **REASON}).status_code,
         "reveal api": client.post(f"{api}/reveal", json={"csrf": csrf, **REASON}).status_code,
+        "case page": client.get(f"/console/cases/{world.cases[key]}").status_code,
+        "case reveal": client.post(
+            f"/console/cases/{world.cases[key]}/reveal", data={"csrf": csrf, **REASON}
+        ).status_code,
     }
 
 
@@ -103,7 +107,16 @@ async def test_each_role_sees_and_does_only_what_its_scope_allows(
             "export xlsx": 200,
             "reveal form": reveal,
             "reveal api": reveal,
+            "case page": 200,
+            "case reveal": reveal,
         }, (role, key)
+    # The site calendar: admin, or a mediator, judge or dispatcher whose grants cover the site; the county board:
+    # a dispatcher or admin. Lawyers and auditors hold neither.
+    for key, site in (("kecheng", KECHENG), ("qujiang", QUJIANG)):
+        calendar = app_client.get(f"/console/sites/{site}/calendar").status_code
+        expected = 403 if role in ("lawyer", "auditor") else 200 if key in SEES[role] else 404
+        assert calendar == expected, (role, key, calendar)
+    assert app_client.get("/console/board").status_code == (200 if role in ("admin", "dispatcher") else 403)
     audit_code = 200 if role in ("admin", "auditor") else 403
     assert app_client.get("/console/audit").status_code == audit_code
     assert app_client.get("/console/api/audit").status_code == audit_code
@@ -138,6 +151,8 @@ async def test_out_of_scope_pages_hold_no_personal_data(
         app_client.get(f"/console/api/conversations/{cid}").text,
         app_client.get(f"/console/conversations/{cid}/evidence/{world.evidence[hidden]}").text,
         app_client.post(f"/console/api/conversations/{cid}/reveal", json={"csrf": csrf, **REASON}).text,
+        app_client.get(f"/console/cases/{world.cases[hidden]}").text,
+        app_client.post(f"/console/cases/{world.cases[hidden]}/reveal", data={"csrf": csrf, **REASON}).text,
         app_client.get("/console").text,
         app_client.get("/console/conversations?q=" + SECRETS[hidden][4][:2]).text,
     ]

@@ -63,6 +63,8 @@ def ticket_row(ticket: Ticket, desk: Desk, now: dt.datetime) -> dict[str, Any]:
         "held_by_me": ticket.state == "accepted" and ticket.holder in desk.keys,
         "requested": local_minute(ticket.requested_at),
         "outcome": ticket.outcome or "",
+        "case_id": ticket.case_id,
+        "site_code": ticket.site_code or "",
     }
 
 
