@@ -17,7 +17,7 @@ from sharedcourt.domain.disputes import BY_CODE
 from sharedcourt.errors import ConfigError
 
 FAQ_DIR = DATA_DIR / "faq"
-MIN_QUESTIONS, MAX_QUESTIONS = 4, 8
+MIN_QUESTIONS, MAX_QUESTIONS = 4, 16  # merged twins keep the union of their paraphrases
 MAX_PARAGRAPHS = 2  # one WeChat message per paragraph
 MAX_PARAGRAPH_CHARS = 300
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

@@ -5,11 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sharedcourt.errors import ConfigError
 from sharedcourt.faq.answer import THRESHOLD, KnowledgeBase
 from sharedcourt.faq.entries import shipped
-from sharedcourt.faq.evaluation import EvalSet, choose_threshold, dev_declines, dev_split, evaluate, load_eval
+from sharedcourt.faq.evaluation import (
+    DEV_FILE,
+    EvalSet,
+    choose_threshold,
+    dev_declines,
+    dev_split,
+    evaluate,
+    load_eval,
+)
 
 EVAL = Path(__file__).resolve().parents[2] / "eval" / "faq" / "questions.yml"
 
@@ -52,3 +61,12 @@ def test_the_shipped_threshold_is_the_one_the_dev_split_chooses() -> None:
     chosen, reports = choose_threshold(shipped(), dev_declines())
     assert chosen == THRESHOLD
     assert next(r for r in reports if r.threshold == chosen).declined_rate >= 0.9
+
+
+def test_dev_questions_name_existing_entries_and_none_is_an_evaluation_question() -> None:
+    dev = yaml.safe_load(DEV_FILE.read_text(encoding="utf-8"))
+    ids = {e.id for e in shipped()}
+    assert set(dev["answerable"]) <= ids
+    data = load_eval(EVAL, ids)
+    dev_questions = {q for qs in dev["answerable"].values() for q in qs} | set(dev["decline"])
+    assert not dev_questions & ({q for q, _ in data.answerable} | set(data.decline))

@@ -19,9 +19,10 @@ ENTRIES = [
 ]
 
 
-def test_grams_are_one_to_three_characters_without_punctuation_and_filler() -> None:
+def test_grams_are_one_and_two_characters_without_punctuation_and_filler() -> None:
     assert content("请问，工伤 赔偿吗？") == "工伤赔偿"
-    assert grams("工伤赔") == ["工", "伤", "赔", "工伤", "伤赔", "工伤赔"]
+    assert grams("工伤赔") == ["工", "伤", "赔", "工伤", "伤赔"]
+    assert content("老公欠的工钱") == "丈夫欠工资"
 
 
 def test_the_entry_whose_paraphrases_match_ranks_first_with_scores_descending() -> None:
