@@ -5,6 +5,7 @@ from sharedcourt.db.base import Base
 from sharedcourt.db.booking import Booking, CallbackRequest, Reminder, ReminderOptOut, SiteClosure, Slot
 from sharedcourt.db.case import Case, Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
+from sharedcourt.db.faq import FaqEntryEdit, FaqUnanswered, PufaStreamReminder
 from sharedcourt.db.jobs import JobRun
 from sharedcourt.db.offers import StaffNotice
 from sharedcourt.db.outbox import OutboxItem
@@ -23,10 +24,13 @@ __all__ = [
     "Conversation",
     "DingTalkInbound",
     "Evidence",
+    "FaqEntryEdit",
+    "FaqUnanswered",
     "JobRun",
     "LinkOpening",
     "Message",
     "OutboxItem",
+    "PufaStreamReminder",
     "Rating",
     "Reminder",
     "ReminderOptOut",
