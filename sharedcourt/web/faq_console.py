@@ -16,7 +16,7 @@ from starlette.templating import Jinja2Templates
 
 from sharedcourt.domain.clock import local
 from sharedcourt.domain.disputes import BY_CODE, DISPUTE_TYPES
-from sharedcourt.errors import NotFound
+from sharedcourt.errors import BadRequest, NotFound
 from sharedcourt.faq import unanswered
 from sharedcourt.faq.edits import Draft, draft_from_form, draft_of, save, stored, today_in_china, validate
 from sharedcourt.faq.entries import Entry
@@ -173,7 +173,7 @@ class FaqPages:
         try:
             async with request.app.state.sessions() as session, session.begin():
                 if entry_id not in {e.id for e in await merged_entries(session)}:
-                    return await self.unanswered_page(request, 400, error=f"没有编号为“{entry_id}”的条目")
+                    raise BadRequest(f"没有编号为“{entry_id}”的条目")
                 rows = await unanswered.cover(session, ids, entry_id, caller.username)
                 await audit.record(
                     session,
@@ -183,8 +183,8 @@ class FaqPages:
                     target_id=entry_id,
                     field=",".join(str(r.id) for r in rows),
                 )
-        except NotFound as exc:
-            return await self.unanswered_page(request, 404, error=str(exc))
+        except (BadRequest, NotFound) as exc:  # the page is shown after the transaction ended
+            return await self.unanswered_page(request, 404 if isinstance(exc, NotFound) else 400, error=str(exc))
         return await self.unanswered_page(request, notice=f"已将 {len(rows)} 个问题标记为由条目 {entry_id} 解答")
 
 
