@@ -9,8 +9,17 @@ from rasa_sdk.types import DomainDict
 
 from actions.wiring import latest_text, say, wiring
 from sharedcourt.domain.clock import TZ
-from sharedcourt.faq.answer import answer
-from sharedcourt.faq.streams import schedule_reply
+from sharedcourt.faq.service import answer_question
+from sharedcourt.faq.stream_reminders import schedule_with_buttons
+
+
+def classified_type(tracker: Tracker) -> str | None:
+    """The dispute type the classifier ranked highest for the latest message (its `dispute_<code>` intent)."""
+    for ranked in tracker.latest_message.get("intent_ranking") or []:
+        name = str(ranked.get("name") or "")
+        if name.startswith("dispute_"):
+            return name.removeprefix("dispute_")
+    return None
 
 
 class ActionAnswerLaw(Action):
@@ -21,8 +30,15 @@ class ActionAnswerLaw(Action):
         return "action_answer_law"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        """Answer, and keep the entry's dispute type for a request for mediation right after."""
-        result = answer(latest_text(tracker))
+        """Answer (the console's edits included; a question it cannot answer is counted for the console), and keep
+        the entry's dispute type for a request for mediation right after."""
+        result = await answer_question(
+            wiring.db(),
+            latest_text(tracker),
+            refresh_seconds=wiring.config().faq_refresh_seconds,
+            classified=classified_type(tracker),
+            now=wiring.clock(),
+        )
         say(dispatcher, *result.replies)
         entry = result.entry
         return [
@@ -39,8 +55,8 @@ class ActionPufaStreams(Action):
         return "action_pufa_streams"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        """List the upcoming streams."""
-        say(dispatcher, schedule_reply(latest_text(tracker), wiring.clock().astimezone(TZ)))
+        """List the upcoming streams, each with a button to be reminded before it starts."""
+        say(dispatcher, schedule_with_buttons(latest_text(tracker), wiring.clock().astimezone(TZ)))
         return []
 
 

@@ -220,6 +220,8 @@ class Settings:
     handoff_tick_seconds: float = 5.0
     # How often the handoff reloads the duty roster from the database (`make roster-import` takes effect then).
     roster_refresh_seconds: float = 60.0
+    # How often each process checks the console's 普法 entry edits (an admin's edit is answered within this).
+    faq_refresh_seconds: float = 30.0
     handoff_roster: str = ""  # empty: the sample sharedcourt/data/roster.yml
     app_internal_url: str = ""  # empty: http://127.0.0.1:$PORT
     # Trust (issue 11). Secrets are generated into .env by the first `make run`; see .env.example.

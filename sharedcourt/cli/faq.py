@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from pathlib import Path
 
+from sharedcourt.db.session import make_engine, make_sessionmaker
+from sharedcourt.faq import export
 from sharedcourt.faq.answer import KnowledgeBase
-from sharedcourt.faq.entries import shipped
+from sharedcourt.faq.entries import Entry, shipped
 from sharedcourt.faq.evaluation import choose_threshold, dev_declines, evaluate, load_eval
-from sharedcourt.settings import ROOT
+from sharedcourt.faq.live import merged_entries
+from sharedcourt.settings import ROOT, Settings
 
 EVAL_FILE = ROOT / "eval" / "faq" / "questions.yml"
 
@@ -42,11 +46,33 @@ def faq_threshold(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _merged(url: str) -> list[Entry]:
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            return await merged_entries(session)
+    finally:
+        await engine.dispose()
+
+
+def faq_export(args: argparse.Namespace) -> int:
+    """Write the knowledge base with the console's edits as `<code>.yml` files, for review and commit as data."""
+    entries = asyncio.run(_merged(args.database_url or Settings.from_env().database_url))
+    written = export.write(entries, Path(args.out))
+    edited = sum(1 for e in entries if e.file == "console")
+    print(f"{len(entries)} entries ({edited} from the console) in {len(written)} files under {args.out}")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the two subcommands."""
     p = sub.add_parser("eval-faq", help="evaluate the 普法 knowledge base on eval/faq (JSON last line)")
     p.add_argument("--data", default=str(EVAL_FILE))
     p.add_argument("-v", "--verbose", action="store_true", help="print every miss")
     p.set_defaults(func=eval_faq)
+    p = sub.add_parser("faq-export", help="write the 普法 entries, console edits included, as reviewed YAML files")
+    p.add_argument("--out", default=str(ROOT / "var" / "faq-export"), help="folder (sharedcourt/data/faq to replace)")
+    p.add_argument("--database-url", default=None, help="default: DATABASE_URL")
+    p.set_defaults(func=faq_export)
     p = sub.add_parser("faq-threshold", help="choose the decline threshold on the dev split")
     p.set_defaults(func=faq_threshold)

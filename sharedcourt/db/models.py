@@ -5,6 +5,7 @@ from sharedcourt.db.base import Base
 from sharedcourt.db.booking import Booking, CallbackRequest, Reminder, ReminderOptOut, SiteClosure, Slot
 from sharedcourt.db.case import Case, Evidence
 from sharedcourt.db.conversation import Conversation, Message, Resident
+from sharedcourt.db.faq import FaqEntryEdit, FaqUnanswered, PufaStreamReminder
 from sharedcourt.db.jobs import JobRun
 from sharedcourt.db.offers import DingTalkCard, StaffNotice
 from sharedcourt.db.outbox import OutboxItem
@@ -24,10 +25,13 @@ __all__ = [
     "DingTalkCard",
     "DingTalkInbound",
     "Evidence",
+    "FaqEntryEdit",
+    "FaqUnanswered",
     "JobRun",
     "LinkOpening",
     "Message",
     "OutboxItem",
+    "PufaStreamReminder",
     "Rating",
     "Reminder",
     "ReminderOptOut",

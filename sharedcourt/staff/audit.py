@@ -23,6 +23,9 @@ ACTIONS = (
     "token_revoked",
     "reveal",
     "export",
+    "faq_entry_added",
+    "faq_entry_edited",
+    "faq_question_covered",
 )
 _SHORT = 64  # the width of the short columns
 _REASON = 2000  # a stated reason is a sentence, not a document

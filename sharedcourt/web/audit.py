@@ -39,6 +39,9 @@ ACTION_ZH = {
     "token_revoked": "撤销接口令牌",
     "reveal": "查看未脱敏信息",
     "export": "导出",
+    "faq_entry_added": "新增普法条目",
+    "faq_entry_edited": "修改普法条目",
+    "faq_question_covered": "标记未答问题已解答",
 }
 
 

@@ -23,7 +23,7 @@ from sharedcourt.review.search import SearchQuery, scope_clause
 from sharedcourt.review.transcript import type_label
 from sharedcourt.settings import Settings
 from sharedcourt.staff.roles import ROLES, Caller
-from sharedcourt.web import accounts, audit, review, review_api
+from sharedcourt.web import accounts, audit, faq_console, review, review_api
 from sharedcourt.web.auth import require_caller, require_role
 from sharedcourt.web.console_login import LoginPages, console_context, refused_page
 from sharedcourt.web.review_common import search_rows
@@ -147,4 +147,5 @@ def routes(settings: Settings) -> list[BaseRoute]:
         *review_api.routes(),
         *audit.routes(pages.templates),
         *accounts.routes(pages.templates),
+        *faq_console.routes(pages.templates),
     ]

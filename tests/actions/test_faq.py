@@ -1,4 +1,5 @@
-"""The 普法 actions are thin: the latest message in, the replies said and the carried-over type as events."""
+"""The 普法 actions are thin: the latest message in, the replies said and the carried-over type as events; a
+question it cannot answer is counted for the console, and the stream schedule offers reminder buttons."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ from typing import Any
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
 
 from actions.faq import ActionAnswerLaw, ActionPufaStreams
 from actions.wiring import wiring
+from sharedcourt.db.faq import FaqUnanswered
+from sharedcourt.settings import Settings
 
 
-def _tracker(text: str, intent: str) -> Tracker:
+def _tracker(text: str, intent: str, ranking: list[dict[str, Any]] | None = None) -> Tracker:
     latest: dict[str, Any] = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    latest["intent_ranking"] = ranking or [{"name": intent, "confidence": 0.9}]
     events = [{"event": "user", "text": text, "parse_data": latest}]
     return Tracker("s1", {}, latest, events, False, None, None, "action_listen")
 
@@ -27,7 +32,15 @@ def clock() -> Iterator[None]:
     wiring.reset()
 
 
-async def test_a_question_is_answered_with_sources_and_the_type_is_kept() -> None:
+@pytest.fixture
+def db(sessions: Any) -> Iterator[Any]:
+    wiring.sessions = sessions
+    wiring.conf = Settings.from_env({"FAQ_REFRESH_SECONDS": "0"})
+    yield sessions
+    wiring.reset()
+
+
+async def test_a_question_is_answered_with_sources_and_the_type_is_kept(db: Any) -> None:
     dispatcher = CollectingDispatcher()
     events = await ActionAnswerLaw().run(dispatcher, _tracker("离婚后孩子抚养费一般怎么算", "ask_law"), {})
     assert 1 <= len(dispatcher.messages) <= 2
@@ -38,13 +51,17 @@ async def test_a_question_is_answered_with_sources_and_the_type_is_kept() -> Non
     assert slots == {"faq_dispute": "family", "faq_entry": "seed-family-child-support"}
 
 
-async def test_a_question_it_cannot_answer_is_declined_and_nothing_is_kept() -> None:
+async def test_a_question_it_cannot_answer_is_declined_and_nothing_is_kept(db: Any) -> None:
     dispatcher = CollectingDispatcher()
-    events = await ActionAnswerLaw().run(dispatcher, _tracker("怎么把红烧肉做得好吃", "ask_law"), {})
+    ranking = [{"name": "ask_law", "confidence": 0.6}, {"name": "dispute_consumer", "confidence": 0.3}]
+    events = await ActionAnswerLaw().run(dispatcher, _tracker("怎么把红烧肉做得好吃", "ask_law", ranking), {})
     (message,) = dispatcher.messages
     assert "没有把握" in message["text"] and "来源" not in message["text"]
     assert {b["title"] for b in message["buttons"]} == {"问共享律师", "转人工", "申请调解"}
     assert {e["name"]: e["value"] for e in events if e["event"] == "slot"} == {"faq_dispute": None, "faq_entry": None}
+    async with db() as session:
+        (row,) = list(await session.scalars(select(FaqUnanswered)))
+    assert row.text == "怎么把红烧肉做得好吃" and row.dispute_code == "consumer" and row.count == 1
 
 
 async def test_the_stream_schedule_uses_the_action_servers_clock(clock: None) -> None:
@@ -52,3 +69,4 @@ async def test_the_stream_schedule_uses_the_action_servers_clock(clock: None) ->
     events = await ActionPufaStreams().run(dispatcher, _tracker("江山最近有什么普法直播", "pufa_streams"), {})
     (message,) = dispatcher.messages
     assert events == [] and "江山市" in message["text"] and "12月10日" not in message["text"]
+    assert message["buttons"] and all(b["payload"].startswith("/pufa_remind{") for b in message["buttons"])

@@ -69,6 +69,13 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("POST", "/console/accounts/{account_id:int}/grants"): CONSOLE,
     ("POST", "/console/accounts/{account_id:int}/deactivate"): CONSOLE,
     ("POST", "/console/accounts/{account_id:int}/tokens"): CONSOLE,
+    # 普法 entries (issue 15): admin only, forms with CSRF, every change audited; the unanswered questions are
+    # shown to admins and auditors, marked covered by admins (tests/web/test_faq_console.py refuses the others).
+    ("GET", "/console/faq"): CONSOLE,
+    ("POST", "/console/faq"): CONSOLE,
+    ("GET", "/console/faq/edit"): CONSOLE,
+    ("GET", "/console/faq/unanswered"): CONSOLE,
+    ("POST", "/console/faq/unanswered/covered"): CONSOLE,
     # The workspace: a mediator, judge or dispatcher grant (or admin), and only tickets within their scope
     # (tests/web/workspace/test_pages.py refuses the other roles and other scopes); forms carry the CSRF token.
     # Analytics: a dispatcher, judge or admin, only the counties of their grants (tests/web/test_analytics.py).
