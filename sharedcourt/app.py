@@ -137,7 +137,7 @@ def create_app(
             settings, sessions, router, dingtalk_transport=dingtalk_transport, outbox=outbox
         )
         wechat_channel = wechat.install(app, settings, router, outbox)
-        wecom.install(app, settings, router, outbox)
+        wecom.install(app, settings, router, outbox, app.state.handoff.service)
         tasks = _background(app, settings) if background else []
         try:
             yield
