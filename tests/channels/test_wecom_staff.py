@@ -5,12 +5,14 @@ offered work on WeCom; an unknown member (or an inactive account) never acts as 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import xmltodict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stand_ins.wechat_server import WeChatStandIn
-from stand_ins.wecom_staff import CORP, SECRET, post, pusher, say, wecom_account, wecom_env
+from stand_ins.wecom_push import WeComPusher
+from stand_ins.wecom_staff import AGENT, CORP, SECRET, TOKEN, post, pusher, say, wecom_account, wecom_env
 from stand_ins.workspace_world import DIRECTOR_DINGTALK, WorkspaceWorld, workspace_world
 
 from sharedcourt.channels.wecom_staff import NOT_ON_ROSTER
@@ -158,3 +160,22 @@ def test_the_pusher_speaks_wecoms_envelope() -> None:
     assert set(envelope) == {"ToUserName", "Encrypt", "AgentID"} and envelope["ToUserName"] == CORP
     plain = wecom.crypto.decrypt_message(push.body.decode(), push.params["msg_signature"], "1409659813", "1372623149")
     assert xmltodict.parse(plain)["xml"]["Content"] == "你好"
+
+
+async def test_a_forged_push_in_a_staff_members_name_accepts_nothing(
+    database_url: str, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    forger = WeComPusher(TOKEN, "A" * 43, CORP, AGENT)  # the right token and CorpId, another AES key
+    replayed_late = pusher()
+    with WeChatStandIn(appid=CORP, secret=SECRET) as api:
+        async with workspace_world(database_url, **wecom_env(api)) as world:
+            await wecom_account(sessions, "zhuren", wecom="ww-zhuren", dingtalk=DIRECTOR_DINGTALK)
+            _, number = await world.resident_asks("wc-forged")
+            forged = await post(world.client, forger, forger.text("ww-zhuren", f"接单 {number}"))
+            stale = replayed_late.push(
+                replayed_late.text("ww-zhuren", f"接单 {number}"), timestamp=int(time.time()) - 3600
+            )
+            late = await world.client.post("/wecom/callback", params=stale.params, content=stale.body)
+            assert (forged.status_code, late.status_code) == (403, 403)
+            ticket = await world.ticket(number)
+            assert (ticket.state, ticket.holder) == ("offered", None)
