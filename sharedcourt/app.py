@@ -140,7 +140,7 @@ def create_app(
             settings, sessions, router, dingtalk_transport=dingtalk_transport, outbox=outbox
         )
         wechat_channel = wechat.install(app, settings, router, outbox)
-        wecom.install(app, settings, router, outbox)
+        wecom.install(app, settings, router, outbox, app.state.handoff.service)
         tasks = _background(app, settings) if background else []
         # A channel, not a loop: DINGTALK_MODE=stream receives on it even when `background` is off.
         tasks += dingtalk_stream.start(app.state, settings, **(stream_options or {}))

@@ -1,10 +1,12 @@
-"""WeCom (企业微信) self-built app callback, `/wecom/callback`, for staff and mediators who use WeCom.
+"""WeCom (企业微信) self-built app callback, `/wecom/callback`.
 
 WeCom always encrypts: GET carries an encrypted `echostr` signed with `msg_signature` (answer its plaintext),
 POST carries an `<Encrypt>` envelope. Signatures are checked here with a constant-time compare before
-wechatpy's `wechatpy.enterprise.crypto.WeChatCrypto` decrypts (and checks the CorpId). Senders are staff:
-`Inbound(is_staff=True, channel="wecom")`. The answer goes back as the passive reply (encrypted) when it is
-ready within WECHAT_REPLY_BUDGET, otherwise `success`.
+wechatpy's `wechatpy.enterprise.crypto.WeChatCrypto` decrypts (and checks the CorpId).
+A sender mapped to an active staff account is staff: their messages go to the handoff service
+(`channels/wecom_staff.py`), as DingTalk's do, and never to the bot. Everyone else is a resident talking to the
+bot: `Inbound(channel="wecom")`. The answer goes back as the passive reply (encrypted) when it is ready within
+WECHAT_REPLY_BUDGET, otherwise `success` (and later as an application message).
 """
 
 from __future__ import annotations
@@ -39,10 +41,12 @@ from sharedcourt.channels.wechat.auth import (
     signature,
 )
 from sharedcourt.channels.wechat.render import merge, passive_reply
+from sharedcourt.channels.wecom_staff import WeComStaff
 from sharedcourt.clients.wecom import WeComAPI
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.errors import AuthError, BadRequest, DuplicateMessage
+from sharedcourt.handoff.service import HandoffService
 from sharedcourt.messaging.outbox import Item, Outbox, SendResult, enqueue
 from sharedcourt.messaging.replies import Reply
 from sharedcourt.messaging.router import Inbound, Router
@@ -70,14 +74,14 @@ def check_params(token: str, params: Any, data: str, *, now: float | None = None
 
 
 class WeComSender:
-    """Outbox sender for channel "wecom": an application text message to one member."""
+    """Outbox sender for channel "wecom": an application text message to one member (a resident's later reply)."""
 
     def __init__(self, api: WeComAPI, agent_id: str) -> None:
         self.api = api
         self.agent_id = agent_id
 
     async def send(self, item: Item) -> SendResult:
-        """Send one outbox item to one staff member."""
+        """Send one outbox item to one member."""
         text = str(item.payload.get("text") or "")
         try:
             await self.api.send_text(self.agent_id, item.recipient, text)
@@ -95,7 +99,7 @@ class WeComSender:
 
 
 class WeComDeliverer:
-    """Router deliverer for "wecom": later messages to a staff member go through the outbox."""
+    """Router deliverer for "wecom": later messages to a resident on WeCom go through the outbox."""
 
     def __init__(self, router: Router, outbox: Outbox) -> None:
         self.router = router
@@ -107,7 +111,7 @@ class WeComDeliverer:
 
 
 async def deliver_later(router: Router, outbox: Outbox, conversation_id: str, replies: Sequence[Reply]) -> None:
-    """Queue a conversation's latest replies (merged) for its staff member and wake the outbox."""
+    """Queue a conversation's latest replies (merged) for its WeCom member and wake the outbox."""
     text = merge(replies)
     if not text:
         return
@@ -134,7 +138,7 @@ async def deliver_later(router: Router, outbox: Outbox, conversation_id: str, re
 
 
 def _inbound(msg: Any, msg_id: int, create_time: int) -> Inbound:
-    """What is stored for a staff member's text message."""
+    """What is stored for a resident's text message."""
     external_id = f"msg:{msg_id}" if msg_id else f"evt:{msg.source}:{create_time}"
     return Inbound(
         channel=CHANNEL,
@@ -143,20 +147,32 @@ def _inbound(msg: Any, msg_id: int, create_time: int) -> Inbound:
         kind="text",
         external_id=external_id,
         payload={"agent_id": str(msg._data.get("AgentID") or "")},
-        is_staff=True,
     )
 
 
 class WeComChannel:
     """The endpoint flow of `/wecom/callback`."""
 
-    def __init__(self, settings: Settings, router: Router, outbox: Outbox | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        router: Router,
+        outbox: Outbox | None = None,
+        handoff: HandoffService | None = None,
+        api: WeComAPI | None = None,
+    ) -> None:
         self.settings = settings
         self.router = router
         self.outbox = outbox
         check_aes_key(settings.wecom_aes_key, "WECOM_AES_KEY")
         self.crypto = WeChatCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
         self.tasks: set[asyncio.Task[Any]] = set()
+        sender = (api, settings.wecom_agent_id) if api is not None else None
+        self.staff = (
+            WeComStaff(router.sessions, handoff, self.crypto, settings.wechat_reply_budget, sender)
+            if handoff is not None
+            else None
+        )
 
     def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task: asyncio.Task[Any] = asyncio.ensure_future(coro)
@@ -211,10 +227,14 @@ class WeComChannel:
         return msg, msg_type, msg_id, create_time
 
     async def callback(self, request: Request) -> Response:
-        """One staff push: the passive reply if ready within the budget, else `success` (and later via outbox)."""
+        """One push: staff to the handoff, residents to the bot; the passive reply if ready within the budget, else
+        `success` (and later via outbox)."""
         started = time.monotonic()
         body = await read_body(request, self.settings.max_body_bytes)
         msg, msg_type, msg_id, create_time = self.authenticate(request.query_params, body)
+        keys = await self.staff.keys_of(str(msg.source)) if self.staff is not None and msg_type != "event" else None
+        if self.staff is not None and keys is not None:
+            return await self.staff.answer(msg, msg_id, keys, request.query_params.get("nonce") or "", started)
         if msg_type != "text":
             return PlainTextResponse("success")
         try:
@@ -237,15 +257,23 @@ def configured(settings: Settings) -> bool:
     return bool(settings.wecom_token and settings.wecom_aes_key and settings.wecom_corp_id)
 
 
-def install(app: Starlette, settings: Settings, router: Router, outbox: Outbox | None = None) -> WeComChannel | None:
-    """The callback; with WECOM_SECRET and WECOM_AGENT_ID also later replies through the outbox."""
+def install(
+    app: Starlette,
+    settings: Settings,
+    router: Router,
+    outbox: Outbox | None = None,
+    handoff: HandoffService | None = None,
+) -> WeComChannel | None:
+    """The callback (staff to `handoff` when given); with WECOM_SECRET and WECOM_AGENT_ID also later replies
+    through the outbox and late staff answers as application messages."""
     if not configured(settings):
         return None
-    can_send = outbox is not None and bool(settings.wecom_secret and settings.wecom_agent_id)
-    channel = WeComChannel(settings, router, outbox if can_send else None)
-    if not can_send or outbox is None:
+    has_app = bool(settings.wecom_secret and settings.wecom_agent_id)
+    api = WeComAPI(settings.wecom_corp_id, settings.wecom_secret, settings.wecom_api_base) if has_app else None
+    can_send = outbox is not None and has_app
+    channel = WeComChannel(settings, router, outbox if can_send else None, handoff, api)
+    if not can_send or outbox is None or api is None:
         return attach(app, CHANNEL, channel, router, outbox, None)
-    api = WeComAPI(settings.wecom_corp_id, settings.wecom_secret, settings.wecom_api_base)
     delivery = (WeComSender(api, settings.wecom_agent_id), WeComDeliverer(router, outbox))
     return attach(app, CHANNEL, channel, router, outbox, delivery)
 

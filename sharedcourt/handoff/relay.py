@@ -77,6 +77,15 @@ def parse_command(text: str) -> Command | None:
     return Command(verb, number, rest)
 
 
+def ticket_named(text: str) -> str | None:
+    """The ticket number a person's message names: a command's, or the one leading words for the resident."""
+    command = parse_command(text)
+    if command is not None:
+        return command.number
+    found = _NUMBER.match(text.strip())
+    return found.group(0).upper() if found else None
+
+
 class Relay(Offers, Finish):
     """Relays both ways and turns people's commands into the offer and finish transitions."""
 

@@ -1,4 +1,5 @@
-"""What the app builds for the handoff: the service, its notifier (DingTalk or the stored inbox), the tick loop."""
+"""What the app builds for the handoff: the service, its notifier (DingTalk or the stored inbox, with WeCom in front
+for people who have a WeCom id when WECOM_* are set), the tick loop."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sharedcourt.clients.dingtalk import DingTalkClient
+from sharedcourt.clients.wecom import WeComAPI
 from sharedcourt.db.base import utcnow
 from sharedcourt.handoff.core import Clock
 from sharedcourt.handoff.dingtalk_cards import InteractiveCards
@@ -19,6 +21,7 @@ from sharedcourt.handoff.links import TranscriptLinks
 from sharedcourt.handoff.notify import DingTalkNotifier, OutboxNotifier, StaffNotifier, StoredNotifier
 from sharedcourt.handoff.service import HandoffService
 from sharedcourt.handoff.staff_routing import ROSTER_FILE, load_default
+from sharedcourt.handoff.wecom import WeComNotifier
 from sharedcourt.messaging.notice_route import NoticeRoute, notice_channels
 from sharedcourt.messaging.outbox import Outbox
 from sharedcourt.messaging.router import Router
@@ -55,7 +58,9 @@ def build(
     outbox: Outbox | None = None,
 ) -> Runtime:
     """The service for this app: DingTalk (through the outbox when given) when DINGTALK_* are set, else the
-    stored inbox (the web workspace, GET /handoff/staff/inbox, POST /handoff/staff/command)."""
+    stored inbox (the web workspace, GET /handoff/staff/inbox, POST /handoff/staff/command); with WECOM_SECRET and
+    WECOM_AGENT_ID, people whose account has a WeCom id are reached on WeCom first. `Runtime.notifier` stays the
+    DingTalk or stored one (the DingTalk callback answers with its client; the inbox reads the stored one)."""
     routing = load_default(settings.handoff_roster or str(ROSTER_FILE))
     closers: list[Callable[[], Awaitable[None] | None]] = []
     notifier: StaffNotifier
@@ -79,11 +84,15 @@ def build(
         closers.append(client.aclose)
     else:
         notifier = StoredNotifier(sessions)
+    sending: StaffNotifier = notifier
+    if settings.wecom_corp_id and settings.wecom_secret and settings.wecom_agent_id:
+        api = WeComAPI(settings.wecom_corp_id, settings.wecom_secret, settings.wecom_api_base)
+        sending = WeComNotifier(api, settings.wecom_agent_id, sessions, notifier)
     service = HandoffService(
         sessions,
         router,
         routing,
-        notifier,
+        sending,
         accept_seconds=settings.handoff_accept_seconds,
         clock=clock,
         links=TranscriptLinks(settings.link_secret, settings.transcript_link_hours, settings.public_url),

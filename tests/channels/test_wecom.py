@@ -1,4 +1,4 @@
-"""WeCom (企业微信) callback: published sample vectors, URL check, staff messages, forged requests."""
+"""WeCom (企业微信) callback: published sample vectors, URL check, residents' messages, forged requests."""
 
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ async def test_url_check_decrypts_echostr(sessions: async_sessionmaker[AsyncSess
         assert (await client.get("/wecom/callback", params=params)).status_code == 403
 
 
-async def test_staff_message_is_stored_as_staff_and_answered_encrypted(
+async def test_a_residents_message_goes_to_the_bot_and_is_answered_encrypted(
     sessions: async_sessionmaker[AsyncSession], database_url: str
 ) -> None:
     async with wecom_app(database_url) as (client, rasa):
@@ -165,8 +165,9 @@ async def test_staff_message_is_stored_as_staff_and_answered_encrypted(
     async with sessions() as session:
         resident = (await session.scalars(select(Resident))).one()
         inbound = (await session.scalars(select(Message).where(Message.direction == "in"))).one()
-    assert (resident.channel, resident.channel_user_id, resident.is_staff) == ("wecom", "zhangsan", True)
-    assert inbound.author == "staff"
+    # Not mapped to a staff account: a resident, whom the bot serves (tests/channels/test_wecom_staff.py: staff).
+    assert (resident.channel, resident.channel_user_id, resident.is_staff) == ("wecom", "zhangsan", False)
+    assert inbound.author == "resident"
 
 
 @pytest.mark.parametrize("case", ["wrong corp", "forged", "stale"])

@@ -166,6 +166,15 @@ class WeChatStandIn:
                 texts.append(body.get("text", {}).get("content", ""))
         return texts
 
+    def wecom_texts(self, user: str) -> list[str]:
+        """The WeCom application text messages WeCom accepted for one member, oldest first."""
+        texts = []
+        for r in self.calls("message/send"):
+            body = r.body or {}
+            if body.get("_answer", {}).get("errcode", 0) == 0 and user in str(body.get("touser", "")).split("|"):
+                texts.append(str((body.get("text") or {}).get("content") or ""))
+        return texts
+
     # ---- the API ----------------------------------------------------------------------------------------
     def _dispatch(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         parts = urlsplit(handler.path)
@@ -203,6 +212,9 @@ class WeChatStandIn:
             40013: "invalid appid",
             40016: "invalid button size",
             40037: "invalid template_id",
+            40008: "invalid message type",
+            44004: "empty content",
+            45002: "content size out of limit",
             43101: "user refuse to accept the msg",
             47003: "argument invalid!",
             42001: "access_token expired",
@@ -270,6 +282,14 @@ class WeChatStandIn:
     def _wecom_send(self, body: Any) -> tuple[int, bytes, str]:  # WeCom application message
         if not isinstance(body, dict) or "touser" not in body or "agentid" not in body:
             return self._error(47001)
+        if body.get("msgtype") not in ("text", "textcard", "markdown", "news"):
+            return self._error(40008)  # invalid message type
+        if body["msgtype"] == "text":
+            content = str((body.get("text") or {}).get("content") or "")
+            if not content:
+                return self._error(44004)  # empty content
+            if len(content.encode("utf-8")) > 2048:
+                return self._error(45002)  # content over WeCom's 2048 bytes
         return self._json({"errcode": 0, "errmsg": "ok", "invaliduser": ""})
 
     def _template_send(self, body: Any) -> tuple[int, bytes, str]:
