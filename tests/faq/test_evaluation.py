@@ -136,3 +136,13 @@ def test_no_question_is_both_answerable_and_to_decline(tmp_path: Path) -> None:
     path.write_text(f"answerable:\n  {shipped()[0].id}: [天气怎么样]\ndecline: [天气怎么样]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="both answerable and to decline: 天气怎么样"):
         load_eval(path, {e.id for e in shipped()})
+
+
+def test_dev_declines_are_scored_against_all_entries_not_a_fold() -> None:
+    entry = shipped()[0]
+    question = entry.questions[0]  # fold 0 holds this paraphrase out of its entry
+    full = KnowledgeBase(shipped(), threshold=0.0).answer(question)
+    fold_kb = KnowledgeBase(dev_split(shipped(), 0)[0], threshold=0.0)
+    assert full.entry == entry and fold_kb.answer(question).score < full.score
+    _, reports = choose_threshold(shipped(), [question])
+    assert all(r.declined_rate == 0.0 for r in reports if r.threshold <= full.score)
