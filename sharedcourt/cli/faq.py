@@ -11,11 +11,12 @@ from sharedcourt.db.session import make_engine, make_sessionmaker
 from sharedcourt.faq import export
 from sharedcourt.faq.answer import KnowledgeBase
 from sharedcourt.faq.entries import Entry, shipped
-from sharedcourt.faq.evaluation import choose_threshold, dev_declines, evaluate, load_eval
+from sharedcourt.faq.evaluation import choose_threshold, dev_declines, evaluate, load_eval, load_judgements
 from sharedcourt.faq.live import merged_entries
 from sharedcourt.settings import ROOT, Settings
 
 EVAL_FILE = ROOT / "eval" / "faq" / "questions.yml"
+JUDGEMENTS_FILE = ROOT / "eval" / "faq" / "judgements.yml"
 
 
 def eval_faq(args: argparse.Namespace) -> int:
@@ -23,16 +24,24 @@ def eval_faq(args: argparse.Namespace) -> int:
     entries = shipped()
     kb = KnowledgeBase(entries)
     report = evaluate(kb, load_eval(Path(args.data), set(kb.by_id)))
+    judged = load_judgements(JUDGEMENTS_FILE) if JUDGEMENTS_FILE.exists() else []
+    relevant = sum(j.relevant for j in judged)
     if args.verbose:
         print("\n".join(report.misses))
     per_type: dict[str, int] = {}
     for entry in entries:
         per_type[entry.dispute] = per_type.get(entry.dispute, 0) + 1
     print(f"entries: {len(entries)} ({', '.join(f'{k} {v}' for k, v in sorted(per_type.items()))})")
-    print(f"right entry first: {report.right_first}/{report.answerable} = {report.right_first_rate:.1%} (goal 85%)")
+    strict = f"{report.right_first}/{report.answerable} = {report.right_first_rate:.1%}"
+    print(f"right entry first, strict (expected entry): {strict}")
+    print(
+        f"right entry first, pooled (expected or judged relevant): {report.right_first_pooled}/{report.answerable}"
+        f" = {report.right_first_pooled_rate:.1%} (goal 85%; {relevant} of {len(judged)} pooled pairs judged relevant)"
+    )
     print(f"declined correctly: {report.declined}/{report.declines} = {report.declined_rate:.1%} (goal 90%)")
     print(f"decline threshold: {report.threshold}")
-    print(json.dumps({**report.as_json(len(entries)), "per_type": per_type}, ensure_ascii=False))
+    pooling = {"judged": len(judged), "relevant": relevant}
+    print(json.dumps({**report.as_json(len(entries)), "pooling": pooling, "per_type": per_type}, ensure_ascii=False))
     return 0
 
 

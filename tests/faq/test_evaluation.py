@@ -18,9 +18,11 @@ from sharedcourt.faq.evaluation import (
     dev_split,
     evaluate,
     load_eval,
+    load_judgements,
 )
 
 EVAL = Path(__file__).resolve().parents[2] / "eval" / "faq" / "questions.yml"
+JUDGEMENTS = EVAL.with_name("judgements.yml")
 
 
 def test_the_evaluation_set_names_only_existing_entries_and_is_large_enough() -> None:
@@ -70,3 +72,77 @@ def test_dev_questions_name_existing_entries_and_none_is_an_evaluation_question(
     data = load_eval(EVAL, ids)
     dev_questions = {q for qs in dev["answerable"].values() for q in qs} | set(dev["decline"])
     assert not dev_questions & ({q for q, _ in data.answerable} | set(data.decline))
+
+
+def test_pooled_judgements_name_existing_entries_and_are_the_also_lists() -> None:
+    ids = {e.id for e in shipped()}
+    data = load_eval(EVAL, ids)
+    judged = load_judgements(JUDGEMENTS)
+    assert {j.entry for j in judged} <= ids
+    expected = dict(data.answerable)
+    assert {j.question for j in judged} <= set(expected)
+    assert all(j.expected == expected[j.question] and j.entry != j.expected for j in judged)
+    pairs = [(j.question, j.entry) for j in judged]
+    assert len(pairs) == len(set(pairs))
+    relevant: dict[str, set[str]] = {}
+    for j in judged:
+        if j.relevant:
+            relevant.setdefault(j.question, set()).add(j.entry)
+    assert relevant == {q: set(also) for q, also in data.also.items()}
+    assert 0 < len(relevant) < len(judged)
+
+
+def test_every_answerable_question_was_pooled_at_depth_five() -> None:
+    kb = KnowledgeBase(shipped())
+    data = load_eval(EVAL, set(kb.by_id))
+    judged: dict[str, set[str]] = {}
+    for j in load_judgements(JUDGEMENTS):
+        judged.setdefault(j.question, set()).add(j.entry)
+    for question, expected in data.answerable:
+        top = {h.entry.id for h in kb.index.search(question, limit=5)} - {expected}
+        assert top <= judged.get(question, set()), question
+
+
+def test_the_evaluation_counts_an_also_entry_as_pooled_right_but_not_strict() -> None:
+    kb = KnowledgeBase(shipped())
+    entry, other = shipped()[0], shipped()[1]
+    question = entry.questions[0]
+    assert kb.answer(question).entry == entry
+    data = EvalSet([(question, other.id)], ["红烧肉怎么做"], {question: (entry.id,)})
+    report = evaluate(kb, data)
+    assert (report.right_first, report.right_first_pooled) == (0, 1)
+    assert report.as_json(2)["right_first_pooled"] == 1.0 and "(judged relevant)" in report.misses[0]
+    strict = evaluate(kb, EvalSet([(question, other.id)], ["红烧肉怎么做"]))
+    assert (strict.right_first, strict.right_first_pooled) == (0, 0)
+
+
+def test_also_must_name_existing_entries_other_than_the_expected_one(tmp_path: Path) -> None:
+    ids = {e.id for e in shipped()}
+    first = shipped()[0].id
+    path = tmp_path / "q.yml"
+    text = f"answerable:\n  {first}: [{{q: 问题, also: [no-such-entry]}}]\ndecline: [天气]\n"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match="do not exist: no-such-entry"):
+        load_eval(path, ids)
+    path.write_text(f"answerable:\n  {first}: [{{q: 问题, also: [{first}]}}]\ndecline: [天气]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="names the expected entry"):
+        load_eval(path, ids)
+
+
+def test_no_question_is_both_answerable_and_to_decline(tmp_path: Path) -> None:
+    data = load_eval(EVAL, {e.id for e in shipped()})
+    assert not {q for q, _ in data.answerable} & set(data.decline)
+    path = tmp_path / "q.yml"
+    path.write_text(f"answerable:\n  {shipped()[0].id}: [天气怎么样]\ndecline: [天气怎么样]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="both answerable and to decline: 天气怎么样"):
+        load_eval(path, {e.id for e in shipped()})
+
+
+def test_dev_declines_are_scored_against_all_entries_not_a_fold() -> None:
+    entry = shipped()[0]
+    question = entry.questions[0]  # fold 0 holds this paraphrase out of its entry
+    full = KnowledgeBase(shipped(), threshold=0.0).answer(question)
+    fold_kb = KnowledgeBase(dev_split(shipped(), 0)[0], threshold=0.0)
+    assert full.entry == entry and fold_kb.answer(question).score < full.score
+    _, reports = choose_threshold(shipped(), [question])
+    assert all(r.declined_rate == 0.0 for r in reports if r.threshold <= full.score)
