@@ -76,7 +76,7 @@ async def test_a_mediator_accepts_replies_and_closes_and_the_president_sees_the_
             board = await desktop.new_page()
             await sign_in(board, world, "yuanzhang")
             await board.goto(f"{world.client.base_url}/console/analytics?from=2026-12-01&to=2026-12-07")
-            await expect(board.locator("canvas")).to_have_count(5)
+            await expect(board.locator("canvas")).to_have_count(9)  # every chart of the analytics page
             drawn = await board.evaluate(
                 "Array.from(document.querySelectorAll('canvas')).map(c => c.toDataURL().length)"
             )
