@@ -10,12 +10,15 @@ Each step is timed in a fresh interpreter, in the order `rasa run` does it:
    predictions (a fresh sender each: the policies run, no action is executed).
 
 `--eager` loads DIET and TED with `run_eagerly: true` (no graph tracing at load; the same weights) to measure
-what tracing costs at load against what eager execution costs per message.
+what tracing costs at load against what eager execution costs per message. `--serving` loads them as
+`bot/boot/rasa_run.py` does (bot/boot/serving_load.py: the one training step at load runs eagerly, prediction
+stays traced). The JSON file also holds the parse of a fixed list of texts and the dialogue predictions, so two
+runs can be compared for identical answers (bench/bench_serving_load.py does both side by side).
 
 Printed as a table (seconds); `--json FILE` writes the figures. It loads the model in-process only: no server,
 no port, nothing else is started.
 
-Usage: .venv/rasa/bin/python bench/bench_model_load.py [--model models/x.tar.gz] [--eager] [--json out.json]
+Usage: .venv/rasa/bin/python bench/bench_model_load.py [--model models/x.tar.gz] [--eager|--serving] [--json out.json]
 """
 
 from __future__ import annotations
@@ -67,7 +70,29 @@ def component_timer(figures: dict[str, float], eager: bool) -> None:
     GraphNode._load_component = timed  # type: ignore[method-assign]
 
 
-async def load_and_parse(model: Path, figures: dict[str, float], eager: bool) -> None:
+TEXTS = (
+    "邻居装修把我家墙震裂了",
+    "老板欠我六千块工资不给",
+    "离婚后孩子抚养费一般怎么算",
+    "我住在衢州市柯城区白云街道",
+    "电话13812345678",
+    "张三借了我两万块钱，说好去年还",
+    "物业费涨了我不想交",
+    "你好",
+    "谢谢",
+    "我要找法官",
+)
+
+
+def parse_summary(parsed: dict[str, Any]) -> dict[str, Any]:
+    """What a comparison needs of a parse: the intent ranking and the entities, rounded past float noise."""
+    return {
+        "ranking": [[r["name"], round(float(r["confidence"]), 4)] for r in parsed.get("intent_ranking", [])[:5]],
+        "entities": sorted((e["entity"], str(e["value"]), e.get("extractor", "")) for e in parsed.get("entities", [])),
+    }
+
+
+async def load_and_parse(model: Path, figures: dict[str, Any], eager: bool) -> None:
     """Unpack alone (to time it), then load the agent as `rasa run` does, then parse once."""
     from rasa.core.agent import load_agent
     from rasa.core.channels.channel import UserMessage
@@ -102,6 +127,15 @@ async def load_and_parse(model: Path, figures: dict[str, float], eager: bool) ->
 
     times = [await predict(i) for i in range(21)]
     figures["dialogue prediction (policies), median of 20"] = sorted(times[1:])[10]
+    figures["parses"] = {text: parse_summary(await agent.parse_message(text)) for text in TEXTS}
+    predictions = {}
+    for i, text in enumerate(TEXTS):
+        sender = f"compare-{i}"
+        await agent.processor.log_message(UserMessage(text, sender_id=sender), should_save_tracker=True)
+        prediction = await agent.processor.predict_next_for_sender_id(sender)
+        best = max(prediction.get("scores") or [{"action": None, "score": 0.0}], key=lambda s: s["score"])
+        predictions[text] = [prediction.get("policy"), best["action"], round(float(best["score"]), 4)]
+    figures["predictions"] = predictions
 
 
 async def median_of(n: int, call: Any) -> float:
@@ -118,12 +152,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--eager", action="store_true")
+    mode_group = parser.add_mutually_exclusive_group()
+    mode_group.add_argument("--eager", action="store_true")
+    mode_group.add_argument("--serving", action="store_true")
     args = parser.parse_args()
     model = args.model or sorted((ROOT / "models").glob("*.tar.gz"))[-1]
     os.chdir(ROOT)  # the pipeline names bot.components.* and nlu_data paths relative to the project
     sys.path.insert(0, str(ROOT))
-    figures: dict[str, float] = {}
+    figures: dict[str, Any] = {}
     started = time.perf_counter()
     timed_import(figures, "import rasa.__main__ (the CLI)", "rasa.__main__")
     timed_import(figures, "import tensorflow", "tensorflow")
@@ -131,12 +167,18 @@ def main() -> int:
     timed_import(figures, "import rasa.core.run (server)", "rasa.core.run")
     timed_import(figures, "import the pipeline's modules", "rasa.nlu.classifiers.diet_classifier")
     figures["all imports"] = time.perf_counter() - started
+    if args.serving:
+        sys.path.insert(0, str(ROOT / "bot" / "boot"))
+        from serving_load import install
+
+        install()
     asyncio.run(load_and_parse(model, figures, args.eager))
     figures["total"] = time.perf_counter() - started
-    mode = "eager" if args.eager else "as trained (graph)"
+    mode = "eager" if args.eager else "serving (untraced training step)" if args.serving else "as trained (graph)"
     print(f"model {model.name} ({model.stat().st_size / 1e6:.1f} MB), {mode}, load average {os.getloadavg()[0]:.1f}")
     for name, seconds in figures.items():
-        print(f"{name:60s} {seconds:7.2f} s")
+        if isinstance(seconds, float):
+            print(f"{name:60s} {seconds:7.2f} s")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
     return 0
