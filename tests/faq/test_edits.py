@@ -45,7 +45,7 @@ def test_a_good_draft_becomes_an_entry() -> None:
         ({"checked": ""}, "真实的日期"),
         ({"entry_id": "Bee Sting"}, "编号只能用"),
         ({"dispute": "weather"}, "请选择纠纷类型"),
-        ({"questions": "蜜蜂蜇人谁负责"}, "4-8 个不同的说法"),
+        ({"questions": "蜜蜂蜇人谁负责"}, "4-16 个不同的说法"),
         ({"answer": ""}, "请填写答复"),
         ({"answer": "一\n\n二\n\n三"}, "最多 2 段"),
         ({"answer": "长" * 301}, "最多 300 个字"),
@@ -81,7 +81,7 @@ def test_an_edit_replaces_the_shipped_entry_in_place_and_an_addition_comes_last(
 async def test_stored_edits_reach_the_live_knowledge_base_after_its_interval(sessions: Any) -> None:
     ticks = [0.0]
     kb = LiveKnowledgeBase(refresh_seconds=30, monotonic=lambda: ticks[0])
-    question = "邻居养的蜜蜂蜇了人谁负责"
+    question = "养蜂的蜜蜂蜇了路人谁来赔"
     assert (await kb.answer(sessions, question)).entry is None  # nothing about bees ships
     added = validate(_draft(), TODAY, new=True, taken=set())
     assert added is not None

@@ -18,7 +18,7 @@ from sharedcourt.faq.service import answer_question
 
 T0 = dt.datetime(2026, 12, 3, 2, 0, tzinfo=dt.timezone.utc)
 KB = KnowledgeBase(shipped())
-UNKNOWN = "火星上的土地归谁所有呢"
+UNKNOWN = "外星人可以在地球上结婚吗"
 
 
 async def _rows(sessions: Any) -> list[FaqUnanswered]:
@@ -30,7 +30,7 @@ async def test_a_declined_question_is_counted_once_per_wording(sessions: Any) ->
     result = KB.answer(UNKNOWN)
     assert result.entry is None
     assert await unanswered.record(sessions, UNKNOWN, result, "property_mgmt", T0)
-    punctuated = "火星上的土地，归谁所有？"
+    punctuated = "外星人，可以在地球上结婚吗？"
     assert await unanswered.record(sessions, punctuated, KB.answer(punctuated), None, T0)
     (row,) = await _rows(sessions)
     assert row.count == 2 and row.dispute_code is not None and row.reason in ("not_sure", "no_entry")
@@ -38,7 +38,7 @@ async def test_a_declined_question_is_counted_once_per_wording(sessions: Any) ->
 
 
 async def test_personal_data_is_masked_before_it_is_stored(sessions: Any) -> None:
-    text = "我叫张三电话13812345678，火星上的土地归谁"
+    text = "我叫张三电话13812345678，外星人可以在地球上结婚吗"
     await unanswered.record(sessions, text, KB.answer(text), None, T0)
     (row,) = await _rows(sessions)
     assert "13812345678" not in row.text and "138****5678" in row.text
@@ -62,10 +62,10 @@ async def test_the_service_answers_and_records_what_it_could_not_answer(sessions
 
 async def test_similar_wordings_are_one_group_and_groups_sort_by_count_or_recency(sessions: Any) -> None:
     asked = [
-        ("火星上的土地归谁所有", T0),
-        ("火星上的土地归谁所有啊", T0),  # the same once filler is gone: the same row
-        ("火星上面的土地归谁所有", T0 + dt.timedelta(hours=1)),  # close wording: the same group
-        ("彩票中奖了要交多少税", T0 + dt.timedelta(hours=2)),
+        ("外星人可以在地球上结婚吗", T0),
+        ("外星人可以在地球上结婚吗啊", T0),  # the same once filler is gone: the same row
+        ("外星人能在地球上结婚吗", T0 + dt.timedelta(hours=1)),  # close wording: the same group
+        ("太空旅行的船票能退吗", T0 + dt.timedelta(hours=2)),
     ]
     for text, at in asked:
         await unanswered.record(sessions, text, KB.answer(text), None, at)
@@ -73,8 +73,8 @@ async def test_similar_wordings_are_one_group_and_groups_sort_by_count_or_recenc
         frequent = await unanswered.open_groups(session, "frequent")
         newest = await unanswered.open_groups(session, "newest")
     assert [g.count for g in frequent] == [3, 1]
-    assert "火星" in frequent[0].head.text and len(frequent[0].rows) == 2
-    assert "彩票" in newest[0].head.text
+    assert "外星人" in frequent[0].head.text and len(frequent[0].rows) == 2
+    assert "太空" in newest[0].head.text
 
 
 async def test_covering_closes_the_group_and_a_repeat_opens_it_again(sessions: Any) -> None:

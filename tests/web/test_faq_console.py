@@ -135,23 +135,23 @@ async def test_editing_a_shipped_entry_is_audited_as_an_edit(client: TestClient,
 
 async def test_unanswered_questions_are_shown_and_covered_by_an_admin(client: TestClient, sessions: Any) -> None:
     kb = KnowledgeBase(shipped())
-    for text in ("火星上的土地归谁所有", "火星上的土地归谁所有", "彩票中奖了要交多少税"):
+    for text in ("外星人可以在地球上结婚吗", "外星人可以在地球上结婚吗", "太空旅行的船票能退吗"):
         await unanswered.record(sessions, text, kb.answer(text))
     await _sign_in(client, sessions, "auditor1", "auditor")
     seen = client.get("/console/faq/unanswered")
-    assert "火星上的土地归谁所有" in seen.text and "彩票中奖了要交多少税" in seen.text
+    assert "外星人可以在地球上结婚吗" in seen.text and "太空旅行的船票能退吗" in seen.text
     assert "标记已解答" not in seen.text  # auditors read; admins write the entries
-    assert seen.text.index("火星上的土地归谁所有") < seen.text.index("彩票中奖了要交多少税")  # most asked first
+    assert seen.text.index("外星人可以在地球上结婚吗") < seen.text.index("太空旅行的船票能退吗")  # most asked first
     csrf = await _sign_in(client, sessions, "admin1", "admin")
     async with sessions() as session:
-        row = await session.scalar(select(FaqUnanswered).where(FaqUnanswered.text.like("火星%")))
+        row = await session.scalar(select(FaqUnanswered).where(FaqUnanswered.text.like("外星人%")))
     assert row is not None
     bad = client.post("/console/faq/unanswered/covered", data={"csrf": csrf, "question": row.id, "entry_id": "nope"})
     assert bad.status_code == 400 and "没有编号为“nope”的条目" in bad.text
     data = {"csrf": csrf, "question": str(row.id), "entry_id": "seed-family-child-support"}
     covered = client.post("/console/faq/unanswered/covered", data=data)
     assert covered.status_code == 200 and "已将 1 个问题标记" in covered.text
-    assert "火星上的土地归谁所有" not in covered.text and "彩票中奖了要交多少税" in covered.text
+    assert "外星人可以在地球上结婚吗" not in covered.text and "太空旅行的船票能退吗" in covered.text
     async with sessions() as session:
         event = await session.scalar(select(AuditEvent).where(AuditEvent.action == "faq_question_covered"))
     assert event is not None and event.field == str(row.id)
