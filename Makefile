@@ -39,8 +39,14 @@ $(APP_STAMP): requirements/app.txt requirements/app-nodeps.txt pyproject.toml
 	$(call pip,$(APP_VENV),--no-deps -e .)
 	@touch $@
 
+# ECharts from the npm registry (pinned with its integrity hash in frontend/package-lock.json), served by the app.
+ECHARTS := sharedcourt/web/static/vendor/echarts.min.js
+$(ECHARTS): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	cp frontend/node_modules/echarts/dist/echarts.common.min.js $@
+
 .PHONY: install
-install: $(RASA_STAMP) $(APP_STAMP) ## make both Python 3.10 environments (pinned)
+install: $(RASA_STAMP) $(APP_STAMP) $(ECHARTS) ## make both Python 3.10 environments (pinned) and fetch ECharts
 
 .PHONY: lock
 lock: ## re-pin both environments from what is installed now

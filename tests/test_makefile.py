@@ -3,6 +3,7 @@ clean-data` deletes them only after a typed yes on a terminal, or with CONFIRM=y
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import shutil
@@ -77,3 +78,18 @@ def test_clean_data_on_a_terminal_keeps_everything_unless_yes_is_typed(project: 
 def test_clean_data_on_a_terminal_deletes_after_yes(project: Path) -> None:
     assert _typed(project, b"yes\n") == 0
     assert not (project / "var").exists()
+
+
+def test_install_fetches_the_pinned_echarts_from_npm_and_git_keeps_no_copy(repo_root: Path) -> None:
+    lock = json.loads((repo_root / "frontend" / "package-lock.json").read_text(encoding="utf-8"))
+    echarts = lock["packages"]["node_modules/echarts"]
+    assert echarts["version"] == "5.6.0" and echarts["integrity"].startswith("sha512-")
+    dry = subprocess.run(
+        ["make", "-n", "-B", "sharedcourt/web/static/vendor/echarts.min.js"],
+        cwd=repo_root, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert "npm ci" in dry.stdout and "dist/echarts.common.min.js" in dry.stdout
+    tracked = subprocess.run(
+        ["git", "ls-files", "sharedcourt/web/static/vendor"], cwd=repo_root, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert tracked and "sharedcourt/web/static/vendor/echarts.min.js" not in tracked
