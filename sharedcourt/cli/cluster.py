@@ -53,6 +53,9 @@ def env_of(settings: Settings) -> dict[str, str]:
     for spec in dataclasses.fields(settings):
         if spec.name != "extra":
             env[spec.name.upper()] = str(getattr(settings, spec.name))
+    if not settings.prometheus_multiproc_dir:
+        # prometheus_client goes file-backed when the variable exists at all: empty wrote its files into the cwd.
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     return env
 
 

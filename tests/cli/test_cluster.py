@@ -45,6 +45,14 @@ def test_a_members_environment_reads_back_as_its_settings() -> None:
         assert replace(again, extra={}) == replace(m.settings, extra={})
 
 
+def test_no_member_gets_an_empty_multiprocess_metrics_directory() -> None:
+    # Present but empty, prometheus_client would write its value files into the member's working directory.
+    for m in members(_settings(PROMETHEUS_MULTIPROC_DIR="")):
+        assert "PROMETHEUS_MULTIPROC_DIR" not in env_of(m.settings)
+    for m in members(_settings(PROMETHEUS_MULTIPROC_DIR="/run/sc-metrics")):
+        assert env_of(m.settings)["PROMETHEUS_MULTIPROC_DIR"] == "/run/sc-metrics"
+
+
 def test_the_config_balances_each_role_over_its_members_with_health_checks() -> None:
     config = haproxy_config(_settings())
     for name, port in [("frontdoor1", 9101), ("frontdoor2", 9102), ("rasa1", 9111), ("actions2", 9122)]:
