@@ -4,9 +4,8 @@ At the province's 27,000 sites, building the gazetteer and reading the registry 
 (docs/BENCHMARKS.md); a resident's turn must not pay that. The action server starts `keep_fresh` when it starts
 listening: it loads places and sites at once, then checks a cheap stamp of the `sites` and `site_staff` tables
 every `CHECK_EVERY` seconds and reloads when an import changed them (or after `MAX_AGE` anyway, for edits the stamp
-cannot see). A turn (`LiveRegistry.get`) checks the same stamp, so an import shows up at the next turn; it loads
-only when nothing was loaded yet or the background reload has not caught up, and waits for a load in flight
-instead of starting a second one.
+cannot see). A turn (`LiveRegistry.get`) checks the same stamp, so an import shows up at the next turn; it reads
+the sites only when nothing is loaded yet or the background has not caught up with a change.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,12 +60,19 @@ async def read(session: AsyncSession, at: float, gazetteer: Gazetteer | None = N
 
 
 class LiveRegistry:
-    """The registry of this process: one load at a time, the newest kept."""
+    """The registry of this process, the newest read kept.
+
+    A turn holds its own database transaction (on SQLite a write lock: BEGIN IMMEDIATE) while it asks for the
+    registry, so it never waits for a read on another connection: it joins only a read started by another turn
+    (whose connection already holds the lock), else reads with its own session. The background may join a turn's
+    read, since it holds no connection while it waits.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.loaded: Loaded | None = None
         self.clock = clock
-        self._inflight: asyncio.Task[Loaded] | None = None
+        self._turn_read: asyncio.Task[Loaded] | None = None
+        self._background_read: asyncio.Task[Loaded] | None = None
 
     @property
     def ready(self) -> bool:
@@ -76,54 +82,55 @@ class LiveRegistry:
     def forget(self) -> None:
         """Drop what is loaded: the next turn reads the sites again (tests, after an import)."""
         self.loaded = None
-        self._inflight = None
+        self._turn_read = self._background_read = None
 
-    def _fresh(self, seen: Stamp | None) -> SiteRegistry | None:
+    def _fresh(self, seen: Stamp, max_age: float) -> SiteRegistry | None:
         held = self.loaded
-        if held is None or self.clock() - held.at > MAX_AGE:
+        if held is None or held.stamp != seen or self.clock() - held.at > max_age:
             return None
-        return held.registry if seen is None or held.stamp == seen else None
+        return held.registry
 
-    async def _load(self, start: Callable[[], Awaitable[Loaded]]) -> Loaded:
-        """Join the load in flight, or run `start` as the one load; keep its result."""
-        task = self._inflight
-        if task is None or task.get_loop() is not asyncio.get_running_loop():
-            task = self._inflight = asyncio.ensure_future(start())
-        try:
-            loaded = await asyncio.shield(task)
-        finally:
-            if self._inflight is task and task.done():
-                self._inflight = None
+    async def _keep(self, task: asyncio.Task[Loaded]) -> Loaded:
+        loaded = await asyncio.shield(task)
         if self.loaded is None or loaded.at >= self.loaded.at:
             self.loaded = loaded
         return loaded
 
+    @staticmethod
+    def _joinable(task: asyncio.Task[Loaded] | None) -> asyncio.Task[Loaded] | None:
+        if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+            return None
+        return task
+
     async def get(self, session: AsyncSession) -> SiteRegistry:
-        """The registry for a turn: what is loaded if the sites did not change since, else a (joined) reload."""
-        if self.loaded is None and self._inflight is not None:
-            await self._load(
-                lambda: read(session, self.clock())
-            )  # the start-up load is under way: wait for it, do not repeat it
+        """The registry for a turn: what is loaded while the sites did not change, else a read (see the class)."""
         seen = await stamp(session)
-        fresh = self._fresh(seen)
+        # The background reloads at MAX_AGE; a turn reads an old registry itself only if the background is not running.
+        fresh = self._fresh(seen, 2 * MAX_AGE)
         if fresh is not None:
             return fresh
-        loaded = await self._load(lambda: read(session, self.clock()))
-        if loaded.stamp != seen or loaded.at < self.clock() - MAX_AGE:
-            loaded = await self._load(lambda: read(session, self.clock()))  # the joined load began before this change
+        task = self._joinable(self._turn_read)
+        if task is None:
+            task = self._turn_read = asyncio.ensure_future(read(session, self.clock()))
+        loaded = await self._keep(task)
+        if loaded.stamp != seen:  # the joined read began before this change
+            loaded = await self._keep(asyncio.ensure_future(read(session, self.clock())))
         return loaded.registry
 
     async def refresh(self, sessions: async_sessionmaker[AsyncSession]) -> bool:
         """Reload when the stamp changed or the registry is too old; True when it read the sites."""
         async with sessions() as session:
-            if self._fresh(await stamp(session)) is not None:
+            if self._fresh(await stamp(session), MAX_AGE) is not None:
                 return False
 
         async def start() -> Loaded:
             async with sessions() as own:
                 return await read(own, self.clock())
 
-        await self._load(start)
+        task = self._joinable(self._turn_read) or self._joinable(self._background_read)
+        if task is None:
+            task = self._background_read = asyncio.ensure_future(start())
+        await self._keep(task)
         return True
 
     async def keep_fresh(self, sessions: async_sessionmaker[AsyncSession], every: float = CHECK_EVERY) -> None:

@@ -63,15 +63,34 @@ async def test_start_up_loads_the_sites_and_the_first_turn_does_not_read_again(
     live = LiveRegistry()
     keeper = asyncio.create_task(live.keep_fresh(sessions, every=0.05))
     try:
+        await _wait(lambda: live.ready)
         async with sessions() as session:
-            # The turn arrives while the start-up load is under way: it waits for that load instead of its own.
             registry = await live.get(session)
             count = await session.scalar(select(func.count()).select_from(Site).where(Site.active.is_(True)))
-        assert live.ready and len(registry) == count and len(reads) == 1
+        assert len(registry) == count and len(reads) == 1
         await asyncio.sleep(0.3)  # several background checks: nothing changed, nothing read
         async with sessions() as session:
             assert await live.get(session) is registry
         assert len(reads) == 1
+    finally:
+        keeper.cancel()
+
+
+async def test_a_turn_during_the_start_up_load_reads_on_its_own_connection(
+    sessions: Sessions, reads: list[Loaded]
+) -> None:
+    """The turn holds its transaction (SQLite: the write lock); waiting for the background's read would deadlock."""
+    live = LiveRegistry()
+    keeper = asyncio.create_task(live.keep_fresh(sessions, every=0.05))
+    try:
+        async with unit_of_work(sessions) as session:
+            await session.execute(select(Site.code).limit(1))  # the turn's transaction is open
+            registry = await asyncio.wait_for(live.get(session), 60)
+        assert len(registry) > 0
+        await asyncio.sleep(0.3)
+        # The background's read finished once the turn let go (or joined the turn's): the sites were read once or
+        # twice, and never again since.
+        assert live.ready and 1 <= len(reads) <= 2
     finally:
         keeper.cancel()
 
