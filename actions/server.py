@@ -8,6 +8,7 @@ with rasa-sdk's own options (`--actions actions --port 5055`).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Sequence
@@ -21,13 +22,14 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions.wiring import settings
+from actions.wiring import settings, wiring
 from sharedcourt.errors import ConfigError
+from sharedcourt.sites.live import live
 
 log = logging.getLogger(__name__)
 
 # Probes (the front door's /healthz, `make run`) call these without the secret; they reveal nothing.
-OPEN_PATHS = frozenset({"/health"})
+OPEN_PATHS = frozenset({"/health", "/ready"})
 _SCHEME = "Bearer "
 
 
@@ -63,6 +65,24 @@ def build_app(token: str, actions_package: str = "actions", cors_origins: str | 
     return app
 
 
+def keep_sites_fresh(app: Sanic) -> None:
+    """Places and sites load as soon as the server listens and stay fresh in the background
+    (sharedcourt.sites.live), so the first resident's turn does not pay the load; `/ready` answers 200 once loaded."""
+
+    async def start(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
+        app.ctx.sites = asyncio.create_task(live.keep_fresh(wiring.db()))
+
+    async def stop(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
+        app.ctx.sites.cancel()
+
+    async def ready(_request: Request) -> HTTPResponse:
+        return response.json({"status": "ready" if live.ready else "loading"}, status=200 if live.ready else 503)
+
+    app.register_listener(start, "after_server_start")
+    app.register_listener(stop, "before_server_stop")
+    app.add_route(ready, "/ready", methods=["GET"])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the action server on BIND_HOST with rasa-sdk's command-line options; returns when it stops."""
     args = create_argument_parser().parse_args(list(argv) if argv is not None else None)
@@ -73,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     utils.update_sanic_log_level()
     current = settings()
     app = build_app(current.action_server_token, args.actions, args.cors)
+    keep_sites_fresh(app)
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     ssl = create_ssl_context(args.ssl_certificate, args.ssl_keyfile, args.ssl_password)
     log.info("action server listening on %s:%s", current.bind_host, args.port)

@@ -14,7 +14,6 @@ action server hands it over.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sharedcourt.db.case import Case
 from sharedcourt.db.conversation import Resident
 from sharedcourt.db.site import Site
+from sharedcourt.sites.live import live
 from sharedcourt.sites.places import Gazetteer, Place
 from sharedcourt.sites.registry import GUESS_MAX_KM, Location, SiteChoice, SiteRegistry
 
@@ -31,7 +31,6 @@ from sharedcourt.sites.registry import GUESS_MAX_KM, Location, SiteChoice, SiteR
 STAGE = "booking_stage"
 PLACE = "booking_place"
 ACCEPT = "!"  # a place button ending in "!" means "this level is enough" (a town's or county's own site)
-REGISTRY_TTL = 300.0
 UNKNOWN = "待公布"
 
 
@@ -55,37 +54,28 @@ class Heard:
         return "" if self.text.startswith("/") else self.text
 
 
-@dataclass
-class _Cached:
-    loaded_at: float
-    registry: SiteRegistry
-
-
-_cache: dict[str, _Cached] = {}
-
-
 async def registry(session: AsyncSession) -> SiteRegistry:
-    """The active sites, reloaded from the database every few minutes (imports show up without a restart)."""
-    cached = _cache.get("sites")
-    if cached is None or time.monotonic() - cached.loaded_at > REGISTRY_TTL:
-        cached = _cache["sites"] = _Cached(time.monotonic(), await SiteRegistry.from_session(session))
-    return cached.registry
+    """The active sites in memory: loaded at start-up and kept fresh by the action server
+    (sharedcourt.sites.live); an import shows up at the next turn, without a restart."""
+    return await live.get(session)
 
 
 def forget_registry() -> None:
-    """Drop the cached registry: the next step reads the sites again (tests, after an import)."""
-    _cache.clear()
+    """Drop the registry in memory: the next step reads the sites again (tests, after an import)."""
+    live.forget()
 
 
 def known_location(heard: Heard, case: Case | None, resident: Resident | None) -> Location | None:
-    """Where we already know the resident is: the case's place, the intake slot, their place or coordinates."""
+    """Where we already know the resident is: the case's place, the intake slot, their place or coordinates; and
+    the site they chose (a site's QR code they scanned, or the site found for them last), which comes first."""
     code = (case.facts.get("place_code") if case else None) or heard.slot("place_code")
     if not code and resident is not None:
         code = resident.place_code
     lat = resident.latitude if resident is not None else None
     lon = resident.longitude if resident is not None else None
-    if code or (lat is not None and lon is not None):
-        return Location(place_code=code or None, lat=lat, lon=lon)
+    site = resident.site_code if resident is not None else None
+    if code or site or (lat is not None and lon is not None):
+        return Location(place_code=code or None, lat=lat, lon=lon, site_code=site or None)
     return None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,11 +45,12 @@ GUESS_MAX_KM = 60.0
 
 @dataclass(frozen=True)
 class Location:
-    """Where the resident is: a statistical place code, coordinates, or both."""
+    """Where the resident is: a statistical place code, coordinates, or both; and the site they chose, if any."""
 
     place_code: str | None = None
     lat: float | None = None
     lon: float | None = None
+    site_code: str | None = None  # a site the resident chose (its QR code scanned): it wins while it is active
 
     @property
     def has_coords(self) -> bool:
@@ -77,7 +78,7 @@ class SiteChoice:
     site: SiteRecord
     reason_zh: str  # the one sentence the bot says: which site and why
     alternatives: list[SiteRecord] = field(default_factory=list)
-    rule: str = ""  # special, village, town, county_court, intermediate_court, nearest, county_guess
+    rule: str = ""  # chosen, special, village, town, county_court, intermediate_court, nearest, county_guess
     distance_km: float | None = None
 
     def message_zh(self) -> str:
@@ -140,6 +141,9 @@ class SiteRegistry:
     def nearest(self, where: Where, dispute_code: str | None = None) -> SiteChoice | None:
         """The site for a resident at `where` with this dispute type (module docstring: the rules); None if none."""
         loc = _location(where)
+        chosen = self.sites.get(loc.site_code) if loc.site_code else None
+        if chosen is not None and chosen.serves(dispute_code):
+            return self._chosen(chosen, replace(loc, site_code=None), dispute_code)
         place = self.gazetteer.get(loc.place_code) if loc.place_code else None
         guessed: Place | None = None
         if place is None and loc.place_code is None and loc.has_coords:
@@ -155,6 +159,13 @@ class SiteRegistry:
             alts = [general.site] if general else []
             return SiteChoice(site, reason, alts, "special", dist)
         return general
+
+    def _chosen(self, site: SiteRecord, loc: Location, dispute_code: str | None) -> SiteChoice:
+        """The site the resident chose; what the rules would choose for where they are comes as the alternative."""
+        ruled = self.nearest(loc, dispute_code)
+        others = [s for s in ([ruled.site, *ruled.alternatives] if ruled else []) if s.code != site.code]
+        reason = f"您选定的共享法庭是{site.name}，为您安排在这里。"
+        return SiteChoice(site, reason, others[:2], "chosen", _dist(loc, site))
 
     def _special(
         self, loc: Location, area_code: str | None, dispute_code: str | None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +15,11 @@ import pytest
 
 from actions.server import OPEN_PATHS, authorized, build_app
 from sharedcourt.cli.procs import Stack, actions_cmd, actions_env, free_port, start_actions
+from sharedcourt.db.migrate import upgrade
 from sharedcourt.errors import ConfigError
 from sharedcourt.settings import Settings
+from sharedcourt.sites.csv_format import read_csv_records
+from sharedcourt.sites.registry import DEFAULT_SITES_CSV
 
 TOKEN = "act-srv-token-3f9a1c7e5b2d4068"
 FORGED_SENDER = "victim-resident-0042"
@@ -73,6 +77,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         },
         env_file=tmp / "no.env",
     )
+    upgrade(settings.database_url)  # Quzhou's default registry, loaded by the server at start-up
     stack = Stack(settings, tmp / "logs")
     try:
         start_actions(stack)
@@ -108,10 +113,23 @@ def test_the_launcher_is_our_checked_server_on_the_bind_host() -> None:
 
 
 def test_health_stays_open_for_probes(server: Running) -> None:
-    assert OPEN_PATHS == {"/health"}
+    assert OPEN_PATHS == {"/health", "/ready"}
     response = httpx.get(f"{server.url}/health", timeout=10)
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_places_and_sites_load_at_start_up(server: Running) -> None:
+    """Ready (200, no token needed) once the registry is in memory, before any resident's turn asked for it."""
+    deadline = time.monotonic() + 60
+    answer = httpx.get(f"{server.url}/ready", timeout=10)
+    while answer.status_code == 503 and time.monotonic() < deadline:
+        assert answer.json() == {"status": "loading"}
+        time.sleep(0.2)
+        answer = httpx.get(f"{server.url}/ready", timeout=10)
+    assert answer.status_code == 200 and answer.json() == {"status": "ready"}
+    sites = len(read_csv_records(DEFAULT_SITES_CSV))
+    assert f"site registry loaded: {sites} active sites" in server.log.read_text(encoding="utf-8", errors="replace")
 
 
 def test_a_forged_tracker_without_the_header_is_refused(server: Running) -> None:

@@ -1,15 +1,13 @@
-"""Site finding without a database: which place the resident means, the next question, the registry cache."""
+"""Site finding without a database: which place the resident means, the next question."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import pytest
 
 from sharedcourt.db.conversation import Resident
 from sharedcourt.sites import finder, places
 from sharedcourt.sites.finder import Heard, PlaceQuestion
-from sharedcourt.sites.registry import Location, SiteRegistry
+from sharedcourt.sites.registry import Location
 from sharedcourt.sites.served import ALL_CITIES
 
 VILLAGE = "330802005001"  # 柯城区新新街道金桂社区
@@ -42,27 +40,26 @@ def test_a_village_is_remembered_as_the_residents_place() -> None:
     assert isinstance(again, PlaceQuestion)
 
 
+def test_the_site_the_resident_chose_comes_with_where_they_are() -> None:
+    scanned = Resident(channel="wechat", channel_user_id="u1", site_code="FY330802", place_code=VILLAGE)
+    found = finder.where(Heard("c1", "共享法庭在哪", intent="find_site"), None, scanned)
+    assert found == Location(place_code=VILLAGE, site_code="FY330802")
+    # Only a QR code scanned (no place known yet) is enough to answer without asking.
+    only = Resident(channel="wechat", channel_user_id="u2", site_code="GX330802005")
+    assert finder.where(Heard("c1", "共享法庭在哪", intent="find_site"), None, only) == Location(
+        site_code="GX330802005"
+    )
+    # Naming a place, or "按地址找其他共享法庭", looks beyond the chosen site.
+    named = finder.where(Heard("c1", "/choose_place", intent="choose_place", choice=VILLAGE), None, only)
+    assert named == Location(place_code=VILLAGE)
+    again = finder.where(Heard("c1", "/find_site_elsewhere", intent="find_site_elsewhere"), None, only)
+    assert isinstance(again, PlaceQuestion)
+
+
 def test_an_unknown_answer_within_a_town_asks_its_villages_again() -> None:
     heard = Heard("c1", "不太清楚", slots={finder.PLACE: TOWN, finder.STAGE: "place"})
     asked = finder.where(heard, None, None)
     assert isinstance(asked, PlaceQuestion) and "哪个村" in asked.question and asked.within == TOWN
-
-
-async def test_registry_is_cached_for_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
-    loads: list[SiteRegistry] = []
-
-    async def from_session(cls: Any, session: Any) -> SiteRegistry:
-        loads.append(SiteRegistry.default())
-        return loads[-1]
-
-    monkeypatch.setattr(SiteRegistry, "from_session", classmethod(from_session))
-    finder.forget_registry()
-    first = await finder.registry(None)  # type: ignore[arg-type]
-    assert await finder.registry(None) is first and len(loads) == 1  # type: ignore[arg-type]
-    monkeypatch.setattr(finder, "REGISTRY_TTL", -1.0)  # the cached registry has expired
-    await finder.registry(None)  # type: ignore[arg-type]
-    assert len(loads) == 2
-    finder.forget_registry()
 
 
 @pytest.fixture

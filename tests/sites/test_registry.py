@@ -180,6 +180,19 @@ def test_nearest_special_site_by_distance(registry: SiteRegistry) -> None:
     assert reg2.nearest(VILLAGE, "finance").site.code == "TS-FIN-KC"  # type: ignore[union-attr]
 
 
+def test_a_chosen_site_wins_and_the_rules_choice_comes_as_the_alternative(registry: SiteRegistry) -> None:
+    # A resident of 回龙村 who scanned the QR code of 柯城区人民法院 (the county court, FY330802).
+    choice = registry.nearest(Location(place_code=VILLAGE, site_code="FY330802"), "family")
+    assert choice is not None and choice.rule == "chosen" and choice.site.code == "FY330802"
+    assert "选定" in choice.reason_zh and "柯城区人民法院" in choice.reason_zh
+    assert choice.alternatives[0].code == f"GX{VILLAGE}"
+    # The same choice without the scan: the rules pick the village's own site.
+    assert registry.nearest(Location(place_code=VILLAGE), "family").site.code == f"GX{VILLAGE}"  # type: ignore[union-attr]
+    # A site the registry does not hold (closed since the code was printed): the rules decide.
+    gone = registry.nearest(Location(place_code=VILLAGE, site_code="GX339999999999"), "family")
+    assert gone is not None and gone.site.code == f"GX{VILLAGE}" and gone.rule != "chosen"
+
+
 def test_wechat_location_label_names_the_place(registry: SiteRegistry) -> None:
     loc = Location.from_label("浙江省衢州市柯城区白云街道回龙村委会附近", 28.95, 118.85)
     assert loc.place_code == VILLAGE and loc.has_coords

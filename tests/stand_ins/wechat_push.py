@@ -88,6 +88,12 @@ class WeChatPusher:
             fields["EventKey"] = key
         return self._xml(openid, "event", fields, create_time)
 
+    def location_event(self, openid: str, lat: float, lon: float, create_time: int | None = None) -> str:
+        """The periodic location report (Event LOCATION) WeChat pushes when the resident allowed it."""
+        fields: dict[str, Any] = {"Event": "LOCATION", "Latitude": f"{lat:.6f}", "Longitude": f"{lon:.6f}"}
+        fields["Precision"] = "65.000000"
+        return self._xml(openid, "event", fields, create_time)
+
     def subscription_event(self, openid: str, event: str, items: list[tuple[str, str]], scene: int = 2) -> str:
         """A subscription notice event (pop-up choices, or a later refusal) as WeChat pushes it."""
         element = "SubscribeMsgPopupEvent" if event == "subscribe_msg_popup_event" else "SubscribeMsgChangeEvent"

@@ -216,6 +216,9 @@ class Turns:
         async with unit_of_work(self.sessions) as session:
             resident = await self._resident(session, inc.openid)
             resident.latitude, resident.longitude = inc.latitude, inc.longitude
+            if answer:
+                # A location sent to find a site asks for the nearest to it, not the site chosen before.
+                resident.site_code = None
             if inc.label:
                 resident.location_label = inc.label[:255]
         if not answer:

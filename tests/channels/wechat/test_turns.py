@@ -110,3 +110,17 @@ async def test_scanning_a_site_qr_chooses_that_site(h: Harness, event: str, key:
     assert resident.site_code == site.code
     assert resident.place_code == "330802009201"
     assert answer is not None and site.name in answer
+
+
+async def test_a_location_sent_after_a_scan_asks_for_the_nearest_site_instead(h: Harness) -> None:
+    await h.reply_text(h.pusher.event(OPENID, "SCAN", key="GX330802009201"))
+    await h.reply_text(h.pusher.location(OPENID, 28.97, 118.87, "浙江省衢州市柯城区"))
+    async with h.sessions() as session:
+        resident = (await session.scalars(select(Resident))).one()
+    assert resident.site_code is None and resident.latitude == pytest.approx(28.97)
+    # WeChat's periodic location report (the "LOCATION" event) keeps the site the resident chose.
+    await h.reply_text(h.pusher.event(OPENID, "SCAN", key="GX330802009201", create_time=int(time.time()) + 1))
+    await h.reply_text(h.pusher.location_event(OPENID, 28.96, 118.86, create_time=int(time.time()) + 2))
+    async with h.sessions() as session:
+        resident = (await session.scalars(select(Resident))).one()
+    assert resident.site_code == "GX330802009201" and resident.latitude == pytest.approx(28.96)
