@@ -162,8 +162,6 @@ async def handle_message(inbox: Inbox, data: dict[str, Any]) -> None:
         await release(inbox.sessions, msg_id)
         raise
     await mark_handled(inbox.sessions, msg_id, utcnow())
-    if outcome is not None and outcome.number and inbox.cards is not None:
-        await inbox.cards.refresh(outcome.number, service.roster)  # a typed command shows on the cards too
     answer = outcome.text if outcome is not None else TEXT_ONLY
     if answer and inbox.client is not None:
         await answer_person(inbox.client, data, staff_id, Card(title="共享法庭", text=answer))

@@ -56,8 +56,7 @@ async def press(inbox: Inbox, data: dict[str, Any]) -> Outcome | None:
     if number is None:
         log.warning("dingtalk: press on card %s this system never sent, ignored", pressed.out_track_id[:64])
         return None
-    outcome = await act(inbox.service, number, person.id, pressed.action)
-    await inbox.cards.refresh(number, inbox.service.roster)
+    outcome = await act(inbox.service, number, person.id, pressed.action)  # the service refreshes the cards
     if outcome.text and inbox.client is not None:
         try:
             await inbox.client.send_to_users([pressed.user_id], Card(title="共享法庭", text=outcome.text))

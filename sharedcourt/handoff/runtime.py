@@ -99,6 +99,9 @@ def build(
         notices=NoticeRoute(sessions, router, outbox, notice_channels(settings)),
     )
     router.relay = service.relay_inbound
+    if cards is not None:
+        live_cards = cards
+        service.on_change = lambda number: live_cards.refresh(number, service.roster)  # any channel's action
     return Runtime(service, notifier, closers, client, cards)
 
 

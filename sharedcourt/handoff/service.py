@@ -27,6 +27,8 @@ people are reached), `runtime` (what the app builds).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from sharedcourt.handoff.core import HandoffRequest, Outcome
 from sharedcourt.handoff.relay import Relay
 
@@ -34,4 +36,31 @@ __all__ = ["HandoffRequest", "HandoffService", "Outcome"]
 
 
 class HandoffService(Relay):
-    """Every handoff transition behind one object: the app, the DingTalk channel and the web routes call it."""
+    """Every handoff transition behind one object: the app, the DingTalk channel and the web routes call it.
+
+    `on_change(number)`, when set, runs after every accept, transfer, hand-back and close, whichever channel
+    asked (web workspace, DingTalk, WeCom), so a view kept elsewhere (DingTalk's cards) shows the ticket at once.
+    """
+
+    on_change: Callable[[str], Awaitable[object]] | None = None
+
+    async def _shown(self, outcome: Outcome) -> Outcome:
+        if self.on_change is not None and outcome.number:
+            await self.on_change(outcome.number)
+        return outcome
+
+    async def accept(self, number: str, staff_key: str) -> Outcome:
+        """Exactly one person wins (see `Offers.accept`); then every view of the ticket follows."""
+        return await self._shown(await super().accept(number, staff_key))
+
+    async def transfer(self, number: str, staff_key: str, who: str) -> Outcome:
+        """The holder passes the ticket on (see `Finish.transfer`); then every view of the ticket follows."""
+        return await self._shown(await super().transfer(number, staff_key, who))
+
+    async def close(self, number: str, staff_key: str, outcome: str, note: str = "") -> Outcome:
+        """The holder ends the service (see `Finish.close`); then every view of the ticket follows."""
+        return await self._shown(await super().close(number, staff_key, outcome, note))
+
+    async def hand_back(self, number: str, staff_key: str) -> Outcome:
+        """The holder gives the conversation back (see `Finish.hand_back`); then every view of the ticket follows."""
+        return await self._shown(await super().hand_back(number, staff_key))

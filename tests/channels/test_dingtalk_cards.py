@@ -158,3 +158,16 @@ def test_forged_replayed_and_strangers_presses_change_nothing(client: TestClient
     replay = json.dumps(card.press_body("close_1"), ensure_ascii=False).encode()
     assert client.post(url, content=replay, headers=headers).status_code == 403
     assert ticket(client, number).state == "accepted"
+
+
+def test_an_action_on_another_channel_shows_on_the_card_at_once(client: TestClient, standin: DingTalkStandIn) -> None:
+    # The web workspace and WeCom call the same service functions as a card press; the card must follow them.
+    number = ask_for_a_person(client, "card-resident-4")
+    card = standin.card_for(DIRECTOR, number)
+    service = client.app.state.handoff.service  # type: ignore[attr-defined]
+    assert client.portal is not None
+    assert client.portal.call(service.accept, number, DIRECTOR_KEY).ok
+    assert card.params["tips"].startswith("已由") and "结束：调解成功" in card.buttons()
+    assert client.portal.call(service.close, number, DIRECTOR_KEY, "已解答").ok
+    assert card.params["tips"].startswith("已结束：已解答") and card.buttons() == {}
+    assert card.updates == 2
