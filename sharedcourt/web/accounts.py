@@ -23,9 +23,8 @@ from sharedcourt.staff.accounts import create_account, grant_role
 from sharedcourt.staff.roles import ADMIN, ROLE_ZH, Caller
 from sharedcourt.staff.tokens import create_token
 from sharedcourt.web import api_tokens
-from sharedcourt.web.auth import client_address, csrf_ok
-from sharedcourt.web.console_login import refused_page
-from sharedcourt.web.review import page_caller
+from sharedcourt.web.auth import client_address
+from sharedcourt.web.review import form_caller, page_caller
 
 Action = Callable[[AsyncSession, Caller, StaffAccount, FormData], Awaitable[str]]
 
@@ -85,14 +84,7 @@ class AccountPages:
 
     async def admin_form(self, request: Request) -> tuple[Caller, FormData] | Response:
         """The admin posting a form with this session's CSRF token; a 403 page (or sign-in) otherwise."""
-        await request.body()
-        form = await request.form()
-        if not csrf_ok(request, form):
-            return refused_page(self.templates, request)
-        caller = await page_caller(self.templates, request, ADMIN)
-        if isinstance(caller, Response):
-            return caller
-        return caller, form
+        return await form_caller(self.templates, request, ADMIN)
 
     async def list(self, request: Request) -> Response:
         """Every account, its roles and tokens, and the forms."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -22,10 +21,9 @@ from sharedcourt.faq.edits import Draft, draft_from_form, draft_of, save, stored
 from sharedcourt.faq.entries import Entry
 from sharedcourt.faq.live import merged_entries
 from sharedcourt.staff import audit
-from sharedcourt.staff.roles import ADMIN, AUDITOR, Caller
-from sharedcourt.web.auth import client_address, csrf_ok
-from sharedcourt.web.console_login import refused_page
-from sharedcourt.web.review import page_caller
+from sharedcourt.staff.roles import ADMIN, AUDITOR
+from sharedcourt.web.auth import client_address
+from sharedcourt.web.review import form_caller, page_caller
 
 TYPES = {t.code: t.label for t in DISPUTE_TYPES}
 SHOWN = 300
@@ -65,17 +63,6 @@ class FaqPages:
     def __init__(self, templates: Jinja2Templates) -> None:
         self.templates = templates
 
-    async def _admin_form(self, request: Request) -> tuple[Caller, FormData] | Response:
-        """The admin posting a form with this session's CSRF token; a 403 page (or sign-in) otherwise."""
-        await request.body()
-        form = await request.form()
-        if not csrf_ok(request, form):
-            return refused_page(self.templates, request)
-        caller = await page_caller(self.templates, request, ADMIN)
-        if isinstance(caller, Response):
-            return caller
-        return caller, form
-
     async def list(self, request: Request) -> Response:
         """Entries filtered by dispute type and words, with a link to edit each and to add one."""
         caller = await page_caller(self.templates, request, ADMIN)
@@ -111,7 +98,7 @@ class FaqPages:
 
     async def save(self, request: Request) -> Response:
         """Check and store an edited or new entry; on a refusal the form comes back as typed, with the reasons."""
-        checked = await self._admin_form(request)
+        checked = await form_caller(self.templates, request, ADMIN)
         if isinstance(checked, Response):
             return checked
         caller, form = checked
@@ -164,7 +151,7 @@ class FaqPages:
 
     async def cover(self, request: Request) -> Response:
         """Mark a group of questions as covered by an entry (admin)."""
-        checked = await self._admin_form(request)
+        checked = await form_caller(self.templates, request, ADMIN)
         if isinstance(checked, Response):
             return checked
         caller, form = checked

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -26,7 +27,7 @@ from sharedcourt.review.transcript import FIELDS
 from sharedcourt.settings import ROOT, Settings
 from sharedcourt.staff.roles import ROLES, Caller
 from sharedcourt.web.auth import client_address, csrf_ok, require_caller
-from sharedcourt.web.console_login import REFUSED_CSRF, refused_page
+from sharedcourt.web.console_login import refused_page
 from sharedcourt.web.review_common import (
     CHANNELS,
     FILTERS,
@@ -61,6 +62,27 @@ async def page_caller(templates: Jinja2Templates, request: Request, *roles: str)
     if not any(caller.can(role) for role in roles or ROLES):
         return refused_page(templates, request, NO_ROLE if not roles else "您的角色无权查看此页面")
     return caller
+
+
+async def form_caller(templates: Jinja2Templates, request: Request, *roles: str) -> tuple[Caller, FormData] | Response:
+    """A form posted with this session's CSRF token by a person holding one of ``roles`` (any role when none given);
+    a 403 page, or the sign-in redirect, otherwise."""
+    await request.body()  # read whole whatever its type, so an oversized body is a 413 like on every route
+    form = await request.form()
+    if not csrf_ok(request, form):
+        return refused_page(templates, request)
+    caller = await page_caller(templates, request, *roles)
+    if isinstance(caller, Response):
+        return caller
+    return caller, form
+
+
+async def reveal_posted(request: Request, caller: Caller, conversation_id: str, form: FormData) -> dict[str, Any]:
+    """The reveal form's field unmasked for its reason, audited in its own unit of work: what a page shows."""
+    field, reason = str(form.get("field", "")), str(form.get("reason", ""))
+    async with request.app.state.sessions() as session, session.begin():
+        values = await reveal(session, caller, conversation_id, field, reason, client_address(request))
+    return {"field": FIELDS[field], "values": values, "reason": reason.strip()}
 
 
 def _stored_file(stored: str, evidence_dir: Path) -> Path:
@@ -135,22 +157,14 @@ class ReviewPages:
 
     async def reveal_form(self, request: Request) -> Response:
         """The reveal form (CSRF, field, reason): the page again with the unmasked values, audited."""
-        await request.body()
-        form = await request.form()
-        if not csrf_ok(request, form):
-            return refused_page(self.templates, request, REFUSED_CSRF)
-        caller = await page_caller(self.templates, request)
-        if isinstance(caller, Response):
-            return caller
-        field, reason = str(form.get("field", "")), str(form.get("reason", ""))
+        checked = await form_caller(self.templates, request)
+        if isinstance(checked, Response):
+            return checked
+        caller, form = checked
         try:
-            async with request.app.state.sessions() as session, session.begin():
-                values = await reveal(
-                    session, caller, request.path_params["conversation_id"], field, reason, client_address(request)
-                )
+            revealed = await reveal_posted(request, caller, request.path_params["conversation_id"], form)
         except (AuthError, BadRequest, NotFound) as exc:
             return error_page(self.templates, request, exc)
-        revealed = {"field": FIELDS[field], "values": values, "reason": reason.strip()}
         response = await self._transcript_page(request, caller, revealed)
         response.headers["Cache-Control"] = "no-store"
         return response

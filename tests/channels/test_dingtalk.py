@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stand_ins.dingtalk_server import DingTalkStandIn, Listener, dingtalk_sign
+from stand_ins.workspace_world import rasa
 from starlette.testclient import TestClient
 
 from sharedcourt.app import create_app
@@ -32,18 +33,6 @@ from sharedcourt.settings import Settings
 STAFF_TOKEN = "staff-token-for-tests"
 DIRECTOR = "demo-baiyun-director"
 VECTOR = "OuzzJR5+xZ4/EYwqtNt6sMYZQMTa/HEGvc9miJe7XzY="
-
-
-def _rasa(request: httpx.Request) -> httpx.Response:
-    if request.url.path == "/webhooks/rest/webhook":
-        return httpx.Response(200, json=[{"text": "机器人回复"}])
-    return httpx.Response(200, json={})
-
-
-@pytest.fixture
-def standin() -> Iterator[DingTalkStandIn]:
-    with DingTalkStandIn() as server:
-        yield server
 
 
 class Recording(httpx.AsyncBaseTransport):
@@ -75,9 +64,7 @@ def _app(database_url: str, standin: DingTalkStandIn, transport: httpx.AsyncBase
             **standin.settings(),
         }
     )
-    app = create_app(
-        settings, rasa_transport=httpx.MockTransport(_rasa), background=False, dingtalk_transport=transport
-    )
+    app = create_app(settings, rasa_transport=httpx.MockTransport(rasa), background=False, dingtalk_transport=transport)
     return TestClient(app)
 
 

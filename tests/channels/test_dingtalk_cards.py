@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 from stand_ins.dingtalk_server import DeliveredCard, DingTalkStandIn
+from stand_ins.workspace_world import rasa
 from starlette.testclient import TestClient
 
 from sharedcourt.app import create_app
@@ -24,18 +25,6 @@ DIRECTOR = "demo-baiyun-director"  # DingTalk user id
 DIRECTOR_KEY = "baiyun-director"  # the roster person it maps to
 TEMPLATE = "tpl-offer.schema"
 ROUTE_KEY = "sharedcourt-cards"
-
-
-def _rasa(request: httpx.Request) -> httpx.Response:
-    if request.url.path == "/webhooks/rest/webhook":
-        return httpx.Response(200, json=[{"text": "机器人回复"}])
-    return httpx.Response(200, json={})
-
-
-@pytest.fixture
-def standin() -> Iterator[DingTalkStandIn]:
-    with DingTalkStandIn() as server:
-        yield server
 
 
 @pytest.fixture
@@ -50,7 +39,7 @@ def client(database_url: str, standin: DingTalkStandIn) -> Iterator[TestClient]:
             **standin.settings(),
         }
     )
-    app = create_app(settings, rasa_transport=httpx.MockTransport(_rasa), background=False)
+    app = create_app(settings, rasa_transport=httpx.MockTransport(rasa), background=False)
     with TestClient(app) as test_client:
         yield test_client
 

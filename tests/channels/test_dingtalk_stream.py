@@ -15,19 +15,21 @@ import pytest
 from sqlalchemy import func, select
 from stand_ins.dingtalk_gateway import CARD_TOPIC, ROBOT_TOPIC, Gateway
 from stand_ins.dingtalk_server import DingTalkStandIn
+from stand_ins.workspace_world import rasa
 from starlette.testclient import TestClient
 
 from sharedcourt.app import create_app
 from sharedcourt.db.ticket import Ticket, TicketEvent
 from sharedcourt.settings import Settings
 
-from .test_dingtalk_cards import DIRECTOR, DIRECTOR_KEY, STAFF_TOKEN, TEMPLATE, _rasa, ask_for_a_person, ticket
+from .test_dingtalk_cards import DIRECTOR, DIRECTOR_KEY, STAFF_TOKEN, TEMPLATE, ask_for_a_person, ticket
 
 FAST = {"first_delay": 0.05, "max_delay": 0.2}
 
 
 @pytest.fixture
 def standin() -> Iterator[DingTalkStandIn]:
+    """tests/channels/conftest.py's stand-in, with the Stream-mode gateway."""
     with DingTalkStandIn() as server, Gateway(server.app_key, server.app_secret) as gateway:
         server.gateway = gateway
         yield server
@@ -43,7 +45,7 @@ def _app(database_url: str, standin: DingTalkStandIn) -> TestClient:
             **standin.settings(),
         }
     )
-    app = create_app(settings, rasa_transport=httpx.MockTransport(_rasa), background=False, stream_options=FAST)
+    app = create_app(settings, rasa_transport=httpx.MockTransport(rasa), background=False, stream_options=FAST)
     return TestClient(app)
 
 

@@ -3,6 +3,8 @@ id (linked to the roster through their DingTalk id), and a member's message thro
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -12,6 +14,7 @@ from sharedcourt.db.staff import StaffAccount
 from stand_ins.console_accounts import add_account
 from stand_ins.wechat_server import WeChatStandIn
 from stand_ins.wecom_push import WeComPusher
+from stand_ins.workspace_world import WorkspaceWorld, workspace_world
 
 TOKEN = "wecom-staff-token"
 KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
@@ -31,6 +34,14 @@ def wecom_env(api: WeChatStandIn, **extra: str) -> dict[str, str]:
         "WECOM_API_BASE": api.base_url,
         **extra,
     }
+
+
+@contextlib.asynccontextmanager
+async def wecom_world(database_url: str, **extra: str) -> AsyncIterator[tuple[WorkspaceWorld, WeChatStandIn]]:
+    """The workspace world with WeCom as a staff channel, sending through the WeCom API stand-in."""
+    with WeChatStandIn(appid=CORP, secret=SECRET) as api:
+        async with workspace_world(database_url, **wecom_env(api, **extra)) as world:
+            yield world, api
 
 
 def pusher() -> WeComPusher:

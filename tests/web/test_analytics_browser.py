@@ -4,22 +4,17 @@ chart draws on its canvas, and the county filter changes the figures. Screenshot
 from __future__ import annotations
 
 import asyncio
-import shutil
-import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from playwright.async_api import Browser, Page, async_playwright, expect
-from stand_ins.console_accounts import PASSWORD, add_account
+from playwright.async_api import Browser, Page, expect
+from stand_ins.browser import Served, new_page, sign_in
+from stand_ins.console_accounts import add_account
 from stand_ins.stats_seed import seed
 from stand_ins.workspace_world import settings_for
 
-from sharedcourt.app import create_app
 from sharedcourt.cli.procs import free_port
-from sharedcourt.settings import Settings
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parents[2] / "results" / "screenshots" / "issue13"
@@ -29,44 +24,6 @@ CHARTS = ("disputes", "accept-dist", "accept-county", "accept-site", "escalation
 PAINTED = """id => { const c = document.querySelector('#' + id + ' canvas'); if (!c) return -1;
   const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;
   for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) n++; } return n; }"""
-
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
-
-
-class Served:
-    """The app under uvicorn in a thread (its own event loop), on a free port."""
-
-    def __init__(self, settings: Settings) -> None:
-        app = create_app(settings, background=False)
-        self.server = uvicorn.Server(uvicorn.Config(app, port=settings.port, log_level="warning", ws="none"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{settings.port}"
-
-    async def __aenter__(self) -> Served:
-        self.thread.start()
-        for _ in range(200):
-            if self.server.started:
-                return self
-            await asyncio.sleep(0.05)
-        raise AssertionError("the app did not start")
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        await asyncio.to_thread(self.thread.join, 10)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not shutil.which(CHROMIUM):
-        pytest.fail("Debian's chromium is not installed; `make browser` installs it")
-    async with async_playwright() as p:
-        launched = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 async def _painted(page: Page) -> dict[str, int]:
@@ -84,12 +41,8 @@ async def test_every_chart_draws_and_the_filter_changes_the_figures(
     settings = settings_for(database_url, PORT=str(free_port()))
     SHOTS.mkdir(parents=True, exist_ok=True)
     async with Served(settings) as app:
-        context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        page = await context.new_page()
-        await page.goto(f"{app.url}/console/login")
-        await page.fill("input[name=username]", "yuanzhang")
-        await page.fill("input[name=password]", PASSWORD)
-        await page.click("button[type=submit]")
+        page = await new_page(browser)
+        await sign_in(page, app.url, "yuanzhang")
         await page.goto(f"{app.url}/console/analytics?from=2026-11-29&to=2026-12-02")
         await expect(page.locator("body")).to_have_attribute("data-charts", str(len(CHARTS)))
         painted = await _painted(page)
@@ -111,4 +64,4 @@ async def test_every_chart_draws_and_the_filter_changes_the_figures(
         assert saved is not None
         body = await asyncio.to_thread(Path(saved).read_bytes)
         assert "衢江区" in body.decode("utf-8-sig")
-        await context.close()
+        await page.context.close()

@@ -13,15 +13,14 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, expect
-from stand_ins.console_accounts import PASSWORD, add_account
+from stand_ins.browser import Served, new_page, sign_in
+from stand_ins.console_accounts import add_account
 
 from sharedcourt.cli.procs import free_port
 from sharedcourt.faq.edits import today_in_china
 from sharedcourt.faq.live import LiveKnowledgeBase
 from sharedcourt.faq.service import answer_question
 from sharedcourt.settings import Settings
-
-from .test_review_browser import Served, _page, browser  # noqa: F401 - the fixture is used by name
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parents[2] / "results" / "screenshots" / "issue15"
@@ -38,18 +37,15 @@ async def _shot(page: Page, backend: str, name: str) -> None:
 async def test_an_admin_edits_an_entry_and_sees_a_declined_question(
     database_url: str,
     sessions: Any,
-    browser: Browser,  # noqa: F811 - the fixture
+    browser: Browser,
 ) -> None:
     backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
     await add_account(sessions, "admin1", "admin")
     declined = await answer_question(sessions, DECLINED, refresh_seconds=0)
     assert declined.entry is None
     async with Served(Settings.from_env({"DATABASE_URL": database_url, "PORT": str(free_port())})) as app:
-        page = await _page(browser)
-        await page.goto(f"{app.url}/console/login")
-        await page.fill("input[name=username]", "admin1")
-        await page.fill("input[name=password]", PASSWORD)
-        await page.click("button[type=submit]")
+        page = await new_page(browser)
+        await sign_in(page, app.url, "admin1")
         await page.click("text=普法条目")
         await page.select_option("select[name=dispute]", "family")
         await page.fill("input[name=q]", "抚养费")

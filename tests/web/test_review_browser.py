@@ -7,69 +7,22 @@ audit page. Every page is kept as a screenshot under results/screenshots/issue12
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
+from stand_ins.browser import Served, new_page
 from stand_ins.console_accounts import PASSWORD
 from stand_ins.review_world import KECHENG, SECRETS, World, build
 
-from sharedcourt.app import create_app
 from sharedcourt.cli.procs import free_port
 from sharedcourt.settings import Settings
 
 pytestmark = pytest.mark.browser
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
 SHOTS = Path(__file__).resolve().parents[2] / "results" / "screenshots" / "issue12"
 MEDIATOR_PASSWORD = "Mediator!pass-2026x"
 REASON = "居民来电要求回拨，核实联系电话"
-
-
-class Served:
-    """The app under uvicorn in a thread (its own event loop), on a free port."""
-
-    def __init__(self, settings: Settings) -> None:
-        app = create_app(settings, background=False)
-        config = uvicorn.Config(app, port=settings.port, log_level="warning", ws="none")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{settings.port}"
-
-    async def __aenter__(self) -> Served:
-        self.thread.start()
-        for _ in range(200):
-            if self.server.started:
-                return self
-            await asyncio.sleep(0.05)
-        raise AssertionError("the app did not start")
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        await asyncio.to_thread(self.thread.join, 10)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not shutil.which(CHROMIUM):
-        pytest.fail("Debian's chromium is not installed; `make browser` installs it")
-    async with async_playwright() as p:
-        launched = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-async def _page(browser: Browser) -> Page:
-    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    return await context.new_page()
 
 
 async def _shot(page: Page, backend: str, name: str) -> None:
@@ -95,7 +48,7 @@ async def test_admin_creates_a_mediator_who_reveals_a_phone_and_the_auditor_sees
     world: World = await build(sessions, tmp_path / "ev")
     env = {"DATABASE_URL": database_url, "PORT": str(free_port()), "EVIDENCE_DIR": str(tmp_path / "ev")}
     async with Served(Settings.from_env(env)) as app:
-        admin = await _page(browser)
+        admin = await new_page(browser)
         await _sign_in(admin, app.url, "admin1", PASSWORD, backend, "01-login")
         await _shot(admin, backend, "02-dashboard")
         await admin.click("text=账号管理")
@@ -116,7 +69,7 @@ async def test_admin_creates_a_mediator_who_reveals_a_phone_and_the_auditor_sees
         await expect(admin.locator("tr", has_text="mediator7").locator("button", has_text="撤销")).to_have_count(0)
         await _shot(admin, backend, "03c-token-revoked")
 
-        mediator = await _page(browser)
+        mediator = await new_page(browser)
         await _sign_in(mediator, app.url, "mediator7", MEDIATOR_PASSWORD, backend)
         await mediator.click("text=会话记录")
         await mediator.fill("input[name=q]", "拖欠工资")
@@ -136,7 +89,7 @@ async def test_admin_creates_a_mediator_who_reveals_a_phone_and_the_auditor_sees
         await expect(mediator.locator("#revealed")).to_contain_text("13812345678")
         await _shot(mediator, backend, "06-revealed")
 
-        auditor = await _page(browser)
+        auditor = await new_page(browser)
         await _sign_in(auditor, app.url, "auditor1", PASSWORD, backend)
         await auditor.click("text=审计日志")
         await auditor.select_option("select[name=action]", "reveal")

@@ -29,9 +29,8 @@ from sharedcourt.domain.clock import TZ, WEEKDAY_ZH
 from sharedcourt.errors import BadRequest, Conflict, NotFound
 from sharedcourt.staff import audit
 from sharedcourt.staff.roles import ADMIN, Caller
-from sharedcourt.web.auth import client_address, csrf_ok
-from sharedcourt.web.console_login import REFUSED_CSRF, refused_page
-from sharedcourt.web.review import error_page, page_caller
+from sharedcourt.web.auth import client_address
+from sharedcourt.web.review import error_page, form_caller, page_caller
 from sharedcourt.web.scope import PLACE_ROLES, visibility_of
 from sharedcourt.web.workspace.pages import service_of
 
@@ -159,13 +158,10 @@ class CalendarPages:
 
     async def change(self, request: Request) -> Response:
         """POST move / cancel / close_day / close_slot; CSRF first, then role, scope; audited."""
-        await request.body()
-        form = await request.form()
-        if not csrf_ok(request, form):
-            return refused_page(self.templates, request, REFUSED_CSRF)
-        caller = await page_caller(self.templates, request, ADMIN, *PLACE_ROLES)
-        if isinstance(caller, Response):
-            return caller
+        checked = await form_caller(self.templates, request, ADMIN, *PLACE_ROLES)
+        if isinstance(checked, Response):
+            return checked
+        caller, form = checked
         verb = str(request.path_params["verb"])
         if verb not in VERBS:
             return error_page(self.templates, request, NotFound("没有这个操作"))

@@ -17,10 +17,7 @@ from sharedcourt.db.case import Case
 from sharedcourt.errors import AuthError, BadRequest, NotFound
 from sharedcourt.review.transcript import FIELDS
 from sharedcourt.staff.roles import Caller
-from sharedcourt.web.auth import client_address, csrf_ok
-from sharedcourt.web.console_login import REFUSED_CSRF, refused_page
-from sharedcourt.web.review import error_page, page_caller
-from sharedcourt.web.review_common import reveal
+from sharedcourt.web.review import error_page, form_caller, page_caller, reveal_posted
 from sharedcourt.web.scope import can_see, visibility_of
 from sharedcourt.web.workspace.case_view import case_page
 from sharedcourt.web.workspace.pages import service_of
@@ -60,23 +57,18 @@ class CasePages:
 
     async def reveal_form(self, request: Request) -> Response:
         """POST (CSRF, field, reason): the page again with that field's unmasked values; audited."""
-        await request.body()
-        form = await request.form()
-        if not csrf_ok(request, form):
-            return refused_page(self.templates, request, REFUSED_CSRF)
-        caller = await page_caller(self.templates, request)
-        if isinstance(caller, Response):
-            return caller
-        field, reason = str(form.get("field", "")), str(form.get("reason", ""))
+        checked = await form_caller(self.templates, request)
+        if isinstance(checked, Response):
+            return checked
+        caller, form = checked
         async with request.app.state.sessions() as session:
             case = await session.get(Case, int(request.path_params["case_id"]))
         if case is None:
             return error_page(self.templates, request, NotFound(NO_CASE))
         try:
-            async with request.app.state.sessions() as session, session.begin():
-                values = await reveal(session, caller, case.conversation_id, field, reason, client_address(request))
+            revealed = await reveal_posted(request, caller, case.conversation_id, form)
         except NotFound:
             return error_page(self.templates, request, NotFound(NO_CASE))
         except (AuthError, BadRequest) as exc:
             return error_page(self.templates, request, exc)
-        return await self._page(request, caller, {"field": FIELDS[field], "values": values, "reason": reason.strip()})
+        return await self._page(request, caller, revealed)

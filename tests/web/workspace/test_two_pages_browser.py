@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
-from stand_ins.console_accounts import PASSWORD
+from stand_ins.browser import sign_in
 from stand_ins.workspace_world import BAIYUN, DIRECTOR_DINGTALK, WorkspaceWorld, served_world
 
 from sharedcourt.db.case import Case
@@ -26,9 +25,6 @@ from sharedcourt.handoff.core import HandoffRequest
 from sharedcourt.handoff.service import HandoffService
 
 pytestmark = pytest.mark.browser
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
-SHOTS = Path(__file__).resolve().parents[3] / "results" / "screenshots" / "issue13"
 RATE = re.compile(r'^/rate_handoff\{"rating":"([1-5])"\}$')
 
 
@@ -48,14 +44,6 @@ class RatingRasa:
             outcome = await self.service.rate(body["sender"], int(found.group(1)))
             return httpx.Response(200, json=[{"text": outcome.text}])
         return httpx.Response(200, json=[{"text": "您好，请说说您遇到的问题。"}])
-
-
-async def sign_in(page: Page, world: WorkspaceWorld, username: str) -> None:
-    await page.goto(f"{world.client.base_url}/console/login")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_url("**/console")
 
 
 async def resident_says(chat: Page, text: str) -> None:
@@ -108,7 +96,7 @@ async def mediator_journey(browser: Browser, world: WorkspaceWorld, shots: Path)
     number = asked.number
     desk = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     work = await desk.new_page()
-    await sign_in(work, world, "zhuren")
+    await sign_in(work, str(world.client.base_url), "zhuren")
     await work.goto(f"{world.client.base_url}/console/workspace")
     await work.locator(f".ticket[data-number='{number}'] button", has_text="接单").click()
     await work.wait_for_url(f"**/console/workspace/tickets/{number}*")
@@ -138,44 +126,31 @@ async def mediator_journey(browser: Browser, world: WorkspaceWorld, shots: Path)
     await work.screenshot(path=str(shots / "8-case-desktop.png"), full_page=True)
 
 
-@pytest.fixture
-def shots() -> Path:
-    """The screenshot folder; fails (not skips) without Debian's chromium."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is not installed; `make browser` installs it")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS
-
-
 async def test_resident_on_web_chat_and_mediator_in_the_workspace_then_case_calendar_and_board(
-    database_url: str, sessions: object, shots: Path
+    database_url: str, sessions: object, shots: Path, browser: Browser
 ) -> None:
     rasa = RatingRasa()
-    async with served_world(database_url, rasa_handler=rasa) as world, async_playwright() as p:
+    async with served_world(database_url, rasa_handler=rasa) as world:
         rasa.service = world.service
         await world.person("zhuren", "mediator", dingtalk=DIRECTOR_DINGTALK)
         await world.person("diaodu", "dispatcher", scope="330802")
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        try:
-            await mediator_journey(browser, world, shots)
-            phone = await (await browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")).new_page()
-            await sign_in(phone, world, "diaodu")
-            for path, shot in (
-                ("/console/workspace", "9-workspace-header-phone.png"),
-                ("/console/board", "10-board-phone.png"),
-                (f"/console/sites/{BAIYUN}/calendar?week=2026-W49", "11-calendar-phone.png"),
-            ):
-                await phone.goto(f"{world.client.base_url}{path}")
-                await header_fits(phone)
-                await phone.screenshot(path=str(shots / shot), full_page=True)
-            await expect(phone.locator(".day").first).to_contain_text("周一")
-            columns = await phone.evaluate("getComputedStyle(document.querySelector('.week')).gridTemplateColumns")
-            assert len(columns.split()) == 1, columns  # one day under another on a phone
-            desktop = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
-            await sign_in(desktop, world, "diaodu")
-            await desktop.goto(f"{world.client.base_url}/console/sites/{BAIYUN}/calendar?week=2026-W49")
-            columns = await desktop.evaluate("getComputedStyle(document.querySelector('.week')).gridTemplateColumns")
-            assert len(columns.split()) == 7, columns  # the week side by side on a desktop
-            await desktop.screenshot(path=str(shots / "12-calendar-desktop.png"), full_page=True)
-        finally:
-            await browser.close()
+        await mediator_journey(browser, world, shots)
+        phone = await (await browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")).new_page()
+        await sign_in(phone, str(world.client.base_url), "diaodu")
+        for path, shot in (
+            ("/console/workspace", "9-workspace-header-phone.png"),
+            ("/console/board", "10-board-phone.png"),
+            (f"/console/sites/{BAIYUN}/calendar?week=2026-W49", "11-calendar-phone.png"),
+        ):
+            await phone.goto(f"{world.client.base_url}{path}")
+            await header_fits(phone)
+            await phone.screenshot(path=str(shots / shot), full_page=True)
+        await expect(phone.locator(".day").first).to_contain_text("周一")
+        columns = await phone.evaluate("getComputedStyle(document.querySelector('.week')).gridTemplateColumns")
+        assert len(columns.split()) == 1, columns  # one day under another on a phone
+        desktop = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
+        await sign_in(desktop, str(world.client.base_url), "diaodu")
+        await desktop.goto(f"{world.client.base_url}/console/sites/{BAIYUN}/calendar?week=2026-W49")
+        columns = await desktop.evaluate("getComputedStyle(document.querySelector('.week')).gridTemplateColumns")
+        assert len(columns.split()) == 7, columns  # the week side by side on a desktop
+        await desktop.screenshot(path=str(shots / "12-calendar-desktop.png"), full_page=True)
