@@ -58,7 +58,7 @@ def post_routes(app: Any) -> list[str]:
 
 def credentials(stack: Stack, path: str) -> dict[str, Any]:
     """What a legitimate caller of `path` sends besides the body (headers and query)."""
-    if path == "/dingtalk/callback":
+    if path in ("/dingtalk/callback", "/dingtalk/card-callback"):  # card presses are signed like robot messages
         ts = fresh_timestamp()
         return {"headers": {"timestamp": ts, "sign": dingtalk_sign(DINGTALK_SECRET, ts)}}
     if path == "/wechat/callback":
