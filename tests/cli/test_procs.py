@@ -91,19 +91,32 @@ def test_rasa_binds_the_bind_host_and_takes_only_jwts(tmp_path: Path) -> None:
 @pytest.mark.parametrize("secret", ["plain-secret", "-starts-with-a-dash"])
 def test_the_boot_script_appends_the_secret_from_the_environment(tmp_path: Path, secret: str) -> None:
     # A stand-in `rasa.__main__` that prints the argv it was given: the real one would start a server.
-    fake = tmp_path / "rasa"
-    fake.mkdir()
-    (fake / "__init__.py").write_text("")
-    (fake / "__main__.py").write_text(
-        "import json, os, sys\ndef main():\n    print(json.dumps([sys.argv, 'RASA_JWT_SECRET' in os.environ]))\n"
-    )
+    # With it, stand-ins of the modules the serving load (bot/boot/serving_load.py) patches before Rasa starts.
+    files = {
+        "rasa/__init__.py": "",
+        "rasa/__main__.py": "import json, os, sys\n"
+        "from rasa.utils.tensorflow.models import RasaModel\n"
+        "def main():\n"
+        "    served = getattr(RasaModel.load, '_serving_load', False)\n"
+        "    print(json.dumps([sys.argv, 'RASA_JWT_SECRET' in os.environ, served]))\n",
+        "tensorflow/__init__.py": "",
+        "rasa/utils/__init__.py": "",
+        "rasa/utils/tensorflow/__init__.py": "",
+        "rasa/utils/tensorflow/constants.py": "LEARNING_RATE = 'learning_rate'\nRUN_EAGERLY = 'run_eagerly'\n",
+        "rasa/utils/tensorflow/data_generator.py": "class RasaBatchDataGenerator:\n    pass\n",
+        "rasa/utils/tensorflow/models.py": "class RasaModel:\n    @classmethod\n    def load(cls):\n        pass\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(tmp_path), "RASA_JWT_SECRET": secret}
     out = subprocess.run(
         [sys.executable, str(RASA_BOOT), "run", "-p", "1"], env=env, capture_output=True, text=True, check=True
     )
-    argv, leaked = json.loads(out.stdout)
+    argv, leaked, served = json.loads(out.stdout)
     assert argv == ["rasa", "run", "-p", "1", f"--jwt-secret={secret}"]
     assert leaked is False  # popped: Rasa's own children never see it
+    assert served is True  # DIET loads without tracing its training step (docs/BENCHMARKS.md, "Serving load")
 
 
 def test_the_boot_script_refuses_an_empty_secret(tmp_path: Path) -> None:
