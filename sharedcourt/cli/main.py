@@ -78,9 +78,16 @@ def _with_rasa(settings: Settings, work: Callable[[Settings], int]) -> int:
             return work(settings)
     except httpx.HTTPError:
         pass
+    import secrets
     from dataclasses import replace
 
-    temp = replace(settings, rasa_url=f"http://127.0.0.1:{free_port()}")
+    # A Rasa only this command talks to: where no secret is configured (a fresh clone, CI), one for this run only.
+    temp = replace(
+        settings,
+        rasa_url=f"http://127.0.0.1:{free_port()}",
+        rasa_jwt_secret=settings.rasa_jwt_secret or secrets.token_urlsafe(32),
+        action_server_token=settings.action_server_token or secrets.token_urlsafe(32),
+    )
     stack = Stack(temp)
     print("Rasa is not running; starting it for this command …", file=sys.stderr)
     start_rasa(stack, train())
