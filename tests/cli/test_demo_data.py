@@ -80,11 +80,13 @@ def _range() -> tuple[Any, Any]:
 
 
 def test_the_makefile_target_calls_the_command(repo_root: Path) -> None:
-    dry = subprocess.run(["make", "-n", "demo-data", "REMOVE=1", "SEED=5"], cwd=repo_root, capture_output=True,
-                         text=True, timeout=60, check=True)  # fmt: skip
+    # --no-print-directory: under `make test` the nested make would print "Entering directory" lines.
+    make = ["make", "--no-print-directory", "-n", "demo-data"]
+    dry = subprocess.run([*make, "REMOVE=1", "SEED=5"], cwd=repo_root, capture_output=True, text=True, timeout=60,
+                         check=True)  # fmt: skip
     assert (
         '-m sharedcourt.cli migrate && .venv/app/bin/python -m sharedcourt.cli demo-data --remove --seed "5"'
         in dry.stdout
     )
-    plain = subprocess.run(["make", "-n", "demo-data"], cwd=repo_root, capture_output=True, text=True, timeout=60)
+    plain = subprocess.run(make, cwd=repo_root, capture_output=True, text=True, timeout=60)
     assert plain.stdout.rstrip().endswith("-m sharedcourt.cli demo-data"), plain.stdout
