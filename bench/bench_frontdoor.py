@@ -52,13 +52,13 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def resident(path: str, urls: dict[str, str], latencies: list[float], answers: list[int]) -> None:
-    """One fresh resident sends the five texts in order through `path` ("rest" or a front door's name)."""
+    """One fresh resident sends the five texts in order through `path` ("rest…" a Rasa, else a front door's name)."""
     sender = f"bench-{uuid.uuid4().hex[:12]}"
     async with httpx.AsyncClient(timeout=120) as client:
         for text in TEXTS:
             started = time.perf_counter()
-            if path == "rest":
-                r = await client.post(f"{urls['rest']}/webhooks/rest/webhook", json={"sender": sender, "message": text})
+            if path.startswith("rest"):
+                r = await client.post(f"{urls[path]}/webhooks/rest/webhook", json={"sender": sender, "message": text})
                 r.raise_for_status()
                 answers.append(len(r.json()))
             else:

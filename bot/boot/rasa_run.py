@@ -11,9 +11,11 @@ if __name__ == "__main__":
     secret = os.environ.pop("RASA_JWT_SECRET", "")
     if not secret:
         sys.exit("RASA_JWT_SECRET is empty: run `make run` (it generates .env) or set it")
+    import action_results  # this script's own folder is first on sys.path
+    import serving_load
     from rasa.__main__ import main  # after the check: a refusal needs no 20 s of Rasa imports
-    from serving_load import install  # this script's own folder is first on sys.path
 
-    install()
+    serving_load.install()
+    action_results.install()
     sys.argv = ["rasa", *sys.argv[1:], f"--jwt-secret={secret}"]
     sys.exit(main())
