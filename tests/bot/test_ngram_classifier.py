@@ -37,7 +37,13 @@ NgramIntentClassifier.create(config, storage, resource, context).train(data)
 loaded = NgramIntentClassifier.load(config, storage, resource, context)
 message = Message(data={"text": sys.argv[2]})
 loaded.process([message])
-print(json.dumps({"intent": message.get("intent"), "ranking": message.get("intent_ranking")}, ensure_ascii=False))
+import copy, numpy as np
+row_major = copy.deepcopy(loaded._pipeline)
+row_major[-1].coef_ = np.ascontiguousarray(row_major[-1].coef_)
+same = np.array_equal(row_major.predict_proba([sys.argv[2]]), loaded._pipeline.predict_proba([sys.argv[2]]))
+layout = bool(loaded._pipeline[-1].coef_.flags["F_CONTIGUOUS"]) and not row_major[-1].coef_.flags["F_CONTIGUOUS"]
+print(json.dumps({"intent": message.get("intent"), "ranking": message.get("intent_ranking"), "same": same,
+                  "column_major": layout}, ensure_ascii=False))
 """
 
 
@@ -64,3 +70,10 @@ def test_unrelated_text_gets_no_confident_dispute(tmp_path: Path) -> None:
     assert result["intent"]["name"] == "greet"
     labor = next(item for item in result["ranking"] if item["name"] == "dispute_labor")
     assert labor["confidence"] < 0.3
+
+
+def test_loaded_weights_are_column_major_with_the_same_results(tmp_path: Path) -> None:
+    # Scoring with row-major weights copied the whole matrix per message (bot/components/ngram_classifier.py).
+    result = classify(tmp_path, "厂里欠了我三个月工资")
+    assert result["column_major"] is True
+    assert result["same"] is True
