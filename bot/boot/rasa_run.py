@@ -12,10 +12,12 @@ if __name__ == "__main__":
     if not secret:
         sys.exit("RASA_JWT_SECRET is empty: run `make run` (it generates .env) or set it")
     import action_results  # this script's own folder is first on sys.path
+    import event_types
     import serving_load
     from rasa.__main__ import main  # after the check: a refusal needs no 20 s of Rasa imports
 
     serving_load.install()
     action_results.install()
+    event_types.install()
     sys.argv = ["rasa", *sys.argv[1:], f"--jwt-secret={secret}"]
     sys.exit(main())

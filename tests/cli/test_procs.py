@@ -97,10 +97,12 @@ def test_the_boot_script_appends_the_secret_from_the_environment(tmp_path: Path,
         "rasa/__main__.py": "import json, os, sys\n"
         "from rasa.utils.tensorflow.models import RasaModel\n"
         "from rasa.core.actions.action import RemoteAction\n"
+        "from rasa.shared.core.events import Event\n"
         "def main():\n"
         "    served = getattr(RasaModel.load, '_serving_load', False)\n"
         "    checked = getattr(RemoteAction._validate_action_result, '_one_validator', False)\n"
-        "    print(json.dumps([sys.argv, 'RASA_JWT_SECRET' in os.environ, served, checked]))\n",
+        "    table = getattr(Event.resolve_by_type, '_table', False)\n"
+        "    print(json.dumps([sys.argv, 'RASA_JWT_SECRET' in os.environ, served, checked, table]))\n",
         "tensorflow/__init__.py": "",
         "rasa/utils/__init__.py": "",
         "rasa/utils/tensorflow/__init__.py": "",
@@ -114,6 +116,11 @@ def test_the_boot_script_appends_the_secret_from_the_environment(tmp_path: Path,
         "    def _validate_action_result(self, result):\n        pass\n",
         "rasa/shared/__init__.py": "",
         "rasa/shared/constants.py": "DOCS_BASE_URL = 'https://rasa.com/docs/rasa'\n",
+        "rasa/shared/core/__init__.py": "",
+        "rasa/shared/core/events.py": "class Event:\n    @staticmethod\n"
+        "    def resolve_by_type(type_name, default=None):\n        pass\n",
+        "rasa/shared/utils/__init__.py": "",
+        "rasa/shared/utils/common.py": "def all_subclasses(cls):\n    return []\n",
         "jsonschema/__init__.py": "from jsonschema import exceptions\n",
         "jsonschema/exceptions.py": "def best_match(errors):\n    return next(iter(errors), None)\n",
         "jsonschema/validators.py": "class V:\n    @classmethod\n    def check_schema(cls, schema):\n        pass\n"
@@ -127,11 +134,12 @@ def test_the_boot_script_appends_the_secret_from_the_environment(tmp_path: Path,
     out = subprocess.run(
         [sys.executable, str(RASA_BOOT), "run", "-p", "1"], env=env, capture_output=True, text=True, check=True
     )
-    argv, leaked, served, checked = json.loads(out.stdout)
+    argv, leaked, served, checked, table = json.loads(out.stdout)
     assert argv == ["rasa", "run", "-p", "1", f"--jwt-secret={secret}"]
     assert leaked is False  # popped: Rasa's own children never see it
     assert served is True  # DIET loads without tracing its training step (docs/BENCHMARKS.md, "Serving load")
     assert checked is True  # action answers validated without re-checking the schema (bot/boot/action_results.py)
+    assert table is True  # event classes found by name in a table (bot/boot/event_types.py)
 
 
 def test_the_boot_script_refuses_an_empty_secret(tmp_path: Path) -> None:
