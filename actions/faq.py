@@ -10,6 +10,7 @@ from rasa_sdk.types import DomainDict
 from actions.wiring import latest_text, say, wiring
 from sharedcourt.domain.clock import TZ
 from sharedcourt.faq.service import answer_question
+from sharedcourt.faq.stream_optout import stop_for_conversation
 from sharedcourt.faq.stream_reminders import schedule_with_buttons
 
 
@@ -60,4 +61,17 @@ class ActionPufaStreams(Action):
         return []
 
 
-__all__ = ["ActionAnswerLaw", "ActionPufaStreams"]
+class ActionStopPufaReminders(Action):
+    """'直播不用提醒我了': cancel the resident's pending 普法 stream reminders and say which."""
+
+    def name(self) -> str:
+        """The action's name in the domain."""
+        return "action_stop_pufa_reminders"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        """Cancel every pending stream reminder of the conversation's resident."""
+        say(dispatcher, await stop_for_conversation(wiring.db(), tracker.sender_id))
+        return []
+
+
+__all__ = ["ActionAnswerLaw", "ActionPufaStreams", "ActionStopPufaReminders"]

@@ -11,7 +11,16 @@ from sharedcourt.db.session import make_engine, make_sessionmaker
 from sharedcourt.faq import export
 from sharedcourt.faq.answer import KnowledgeBase
 from sharedcourt.faq.entries import Entry, shipped
-from sharedcourt.faq.evaluation import choose_threshold, dev_declines, evaluate, load_eval, load_judgements
+from sharedcourt.faq.evaluation import (
+    EvalSet,
+    choose_threshold,
+    decline_lower_bound,
+    dev_answerable,
+    dev_declines,
+    evaluate,
+    load_eval,
+    load_judgements,
+)
 from sharedcourt.faq.live import merged_entries
 from sharedcourt.settings import ROOT, Settings
 
@@ -47,11 +56,21 @@ def eval_faq(args: argparse.Namespace) -> int:
 
 def faq_threshold(args: argparse.Namespace) -> int:
     """The decline threshold the dev split chooses, with the rates around it."""
-    chosen, reports = choose_threshold(shipped(), dev_declines())
+    declines = dev_declines()
+    chosen, reports = choose_threshold(shipped(), declines)
     for r in reports:
         mark = " <- chosen" if r.threshold == chosen else ""
-        print(f"{r.threshold:.2f}  right first {r.right_first_rate:.1%}  declined {r.declined_rate:.1%}{mark}")
-    print(json.dumps({"threshold": chosen}))
+        bound = decline_lower_bound(r.declined, r.declines)
+        print(
+            f"{r.threshold:.2f}  held-out paraphrases right first {r.right_first_rate:.1%}"
+            f"  declined {r.declined_rate:.1%} (lower bound {bound:.1%}){mark}"
+        )
+    dev = evaluate(KnowledgeBase(shipped(), threshold=chosen), EvalSet(dev_answerable(), declines))
+    print(
+        f"at {chosen}: dev answerable right first {dev.right_first}/{dev.answerable} = {dev.right_first_rate:.1%},"
+        f" dev declines declined {dev.declined}/{dev.declines} = {dev.declined_rate:.1%}"
+    )
+    print(json.dumps({"threshold": chosen, "dev_right_first": round(dev.right_first_rate, 4)}))
     return 0
 
 

@@ -3,6 +3,7 @@ chooses the decline threshold (held-out paraphrases + data/faq_dev.yml)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,6 +18,9 @@ from sharedcourt.faq.entries import Entry
 
 DEV_FILE = DATA_DIR / "faq_dev.yml"
 DECLINE_GOAL = 0.9
+# The goal must hold for questions the dev file does not have: the threshold is the lowest whose one-sided 90 %
+# lower confidence bound (Wilson) on the dev decline rate reaches the goal, not the dev rate itself (docs/FAQ.md).
+CONFIDENCE_Z = 1.2816
 FOLDS = 4  # every entry has at least 4 paraphrases
 SWEEP = [round(0.15 + 0.01 * i, 2) for i in range(76)]  # 0.15 … 0.90
 
@@ -171,8 +175,25 @@ def dev_declines(path: Path = DEV_FILE) -> list[str]:
     return [str(q) for q in data.get("decline") or []]
 
 
+def dev_answerable(path: Path = DEV_FILE) -> list[tuple[str, str]]:
+    """The dev questions in residents' words with the entry that answers each."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [(str(q), str(entry_id)) for entry_id, qs in (data.get("answerable") or {}).items() for q in qs or []]
+
+
+def decline_lower_bound(declined: int, total: int, z: float = CONFIDENCE_Z) -> float:
+    """The Wilson score lower bound of a decline rate observed as declined/total."""
+    if total <= 0:
+        return 0.0
+    p = declined / total
+    centre = p + z * z / (2 * total)
+    spread = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total))
+    return (centre - spread) / (1 + z * z / total)
+
+
 def choose_threshold(entries: Sequence[Entry], declines: Sequence[str]) -> tuple[float, list[Report]]:
-    """The lowest threshold that declines at least DECLINE_GOAL of the dev declines (so answers the most).
+    """The lowest threshold whose lower confidence bound on the dev decline rate reaches DECLINE_GOAL (so it
+    answers the most while the goal holds beyond the dev file).
 
     The positives are every entry's paraphrases held out in turn (FOLDS folds, each against the rest)."""
     reports = [Report(threshold=threshold) for threshold in SWEEP]
@@ -192,8 +213,8 @@ def choose_threshold(entries: Sequence[Entry], declines: Sequence[str]) -> tuple
     for total in reports:
         total.declined = sum(1 for a in refusals if a.entry is None or a.score < total.threshold)
         total.declines = len(refusals)
-    # The issue's goal is to decline at least 90 %: the lowest threshold that does so on dev answers most.
-    good = [r.threshold for r in reports if r.declined_rate >= DECLINE_GOAL]
+    # The issue's goal is to decline at least 90 %: the lowest threshold that surely does so answers most.
+    good = [r.threshold for r in reports if decline_lower_bound(r.declined, r.declines) >= DECLINE_GOAL]
     chosen = good[0] if good else SWEEP[-1]
     return chosen, reports
 

@@ -5,7 +5,8 @@ router shortcut (`Subscribe`), in every channel, so no NLU intent or retraining 
 of `pufa_stream_reminders`, sent once by a background loop that leases due rows like the booking reminders:
 web chat gets it as a notice in the conversation; WeChat gets a channel-neutral `reminder` notice through the
 outbox, which sends it as a subscription notice the resident agreed to (one per acceptance), else the category
-template, else a customer-service message inside the 48-hour window, else records it undelivered.
+template, else a customer-service message inside the 48-hour window, else records it undelivered. The confirmation
+carries a "不用提醒了" button that cancels the reminder (sharedcourt.faq.stream_optout); subscribing again renews it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sharedcourt.db.conversation import Conversation, Resident
 from sharedcourt.db.faq import PufaStreamReminder
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.domain.clock import TZ
+from sharedcourt.faq.stream_optout import Unsubscribe, cancel_button
 from sharedcourt.faq.streams import Stream, county_named, load, schedule_reply, upcoming
 from sharedcourt.messaging import subscribe_link
 from sharedcourt.messaging.notices import iso, notice_payload
@@ -39,7 +41,7 @@ LEAD = dt.timedelta(minutes=30)  # the reminder goes out this long before the st
 LEASE = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 _PAYLOAD = re.compile(r"^/pufa_remind(\{.*\})$")
-SUBSCRIBED = "好的，《{title}》在{when}开播，开播前半小时我会提醒您。"
+SUBSCRIBED = "好的，《{title}》在{when}开播，开播前半小时我会提醒您。不需要时点“不用提醒了”。"
 ALREADY = "您已经订阅了《{title}》的开播提醒，开播前半小时会提醒您。"
 GONE = "这场直播已经开始或不在日程上了。可以问我“最近有什么普法直播”看看别的场次。"
 WECHAT_OFFER = "想在微信服务通知里收到提醒，请在微信中打开下面的链接，点“订阅提醒”：\n{url}"
@@ -149,10 +151,28 @@ class Subscribe:
             async with unit_of_work(self.sessions) as session:
                 session.add(row)
         except IntegrityError:
-            return [Reply(ALREADY.format(title=stream.title))]
+            if not await self._renew(resident.id, key, row.due_at):
+                return [Reply(ALREADY.format(title=stream.title), (cancel_button(key),))]
         replies = [Reply(SUBSCRIBED.format(title=stream.title, when=when_zh(stream.start)))]
         offer = self._wechat_offer(resident, now)
-        return [*replies, offer] if offer else replies
+        # The cancel button sits on the last reply: typing its title right after chooses it.
+        *first, last = [*replies, offer] if offer else replies
+        return [*first, Reply(last.text, (cancel_button(key),))]
+
+    async def _renew(self, resident_id: int, key: str, due_at: dt.datetime) -> bool:
+        """A reminder the resident had cancelled is pending again (True); False when it was never cancelled."""
+        async with unit_of_work(self.sessions) as session:
+            renewed = await session.execute(
+                update(PufaStreamReminder)
+                .where(
+                    PufaStreamReminder.resident_id == resident_id,
+                    PufaStreamReminder.stream_key == key,
+                    PufaStreamReminder.status == "cancelled",
+                )
+                .values(status="pending", due_at=due_at, attempts=0, last_error=None, claimed_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        return bool(getattr(renewed, "rowcount", 0))
 
     def _wechat_offer(self, resident: Resident, now: dt.datetime) -> Reply | None:
         """WeChat residents get the page where WeChat asks their consent to a subscription notice."""
@@ -276,6 +296,7 @@ def watch_outbox(reminders: StreamReminders, outbox: Any) -> None:
 def start(settings: Any, sessions: async_sessionmaker[AsyncSession], router: Any, outbox: Any) -> asyncio.Task[None]:
     """The app's background loop for stream reminders, and the button's shortcut (wired in sharedcourt.app)."""
     router.shortcuts.append(Subscribe(sessions, settings))
+    router.shortcuts.append(Unsubscribe(sessions))  # the "不用提醒了" button on a subscription's confirmation
     wechat = bool(getattr(settings, "wechat_token", "")) and bool(getattr(settings, "wechat_appid", ""))
     reminders = StreamReminders(sessions, router, outbox if wechat else None)
     if wechat and outbox is not None:

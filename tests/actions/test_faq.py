@@ -12,17 +12,19 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions.faq import ActionAnswerLaw, ActionPufaStreams
+from actions.faq import ActionAnswerLaw, ActionPufaStreams, ActionStopPufaReminders
 from actions.wiring import wiring
-from sharedcourt.db.faq import FaqUnanswered
+from sharedcourt.db.conversation import Conversation, Resident
+from sharedcourt.db.faq import FaqUnanswered, PufaStreamReminder
+from sharedcourt.db.session import unit_of_work
 from sharedcourt.settings import Settings
 
 
-def _tracker(text: str, intent: str, ranking: list[dict[str, Any]] | None = None) -> Tracker:
+def _tracker(text: str, intent: str, ranking: list[dict[str, Any]] | None = None, sender: str = "s1") -> Tracker:
     latest: dict[str, Any] = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
     latest["intent_ranking"] = ranking or [{"name": intent, "confidence": 0.9}]
     events = [{"event": "user", "text": text, "parse_data": latest}]
-    return Tracker("s1", {}, latest, events, False, None, None, "action_listen")
+    return Tracker(sender, {}, latest, events, False, None, None, "action_listen")
 
 
 @pytest.fixture
@@ -70,3 +72,34 @@ async def test_the_stream_schedule_uses_the_action_servers_clock(clock: None) ->
     (message,) = dispatcher.messages
     assert events == [] and "江山市" in message["text"] and "12月10日" not in message["text"]
     assert message["buttons"] and all(b["payload"].startswith("/pufa_remind{") for b in message["buttons"])
+
+
+async def test_the_intent_to_stop_cancels_the_residents_pending_stream_reminders(db: Any) -> None:
+    start = dt.datetime(2026, 12, 20, 11, 30, tzinfo=dt.timezone.utc)
+    async with unit_of_work(db) as session:
+        resident = Resident(channel="webchat", channel_user_id="u-stop")
+        session.add(resident)
+        await session.flush()
+        conversation = Conversation(resident_id=resident.id, channel="webchat")
+        session.add(conversation)
+        await session.flush()
+        conversation_id = conversation.id
+        session.add(
+            PufaStreamReminder(
+                resident_id=resident.id,
+                conversation_id=conversation_id,
+                stream_key="k1",
+                county="江山市",
+                title="农村土地承包那些事",
+                starts_at=start,
+                due_at=start - dt.timedelta(minutes=30),
+            )
+        )
+    dispatcher = CollectingDispatcher()
+    tracker = _tracker("直播不用提醒了", "stop_pufa_reminders", sender=conversation_id)
+    assert await ActionStopPufaReminders().run(dispatcher, tracker, {}) == []
+    (message,) = dispatcher.messages
+    assert "《农村土地承包那些事》的开播提醒已取消" in message["text"]
+    async with db() as session:
+        (row,) = list(await session.scalars(select(PufaStreamReminder)))
+    assert row.status == "cancelled"
