@@ -21,7 +21,7 @@ from sharedcourt.channels import dingtalk, dingtalk_cards, dingtalk_stream, webc
 from sharedcourt.clients.rasa import RasaClient
 from sharedcourt.db.session import make_engine, make_sessionmaker
 from sharedcourt.errors import AuthError, BadRequest, Conflict, NotFound, PayloadTooLarge, UpstreamError
-from sharedcourt.faq import stream_reminders
+from sharedcourt.faq import stream_optout, stream_reminders
 from sharedcourt.handoff import roster_source
 from sharedcourt.handoff import runtime as handoff
 from sharedcourt.messaging.outbox import Outbox
@@ -102,7 +102,9 @@ def _background(app: Starlette, settings: Settings) -> list[asyncio.Task[None]]:
         asyncio.create_task(
             roster_source.refresh_loop(state.handoff.service, state.sessions, settings.roster_refresh_seconds)
         ),
-        reminders.start(settings, state.sessions, state.router, state.outbox),
+        reminders.start(
+            settings, state.sessions, state.router, state.outbox, also_stop=(stream_optout.stop_with_booking_words,)
+        ),
         stream_reminders.start(settings, state.sessions, state.router, state.outbox),
         retention.start(settings, state.sessions),
     ]

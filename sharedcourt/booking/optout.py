@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -109,12 +109,22 @@ async def resume(session: AsyncSession, resident_id: int, now: dt.datetime) -> s
     return RESUMED
 
 
+# Another feature's reminders stopped by the same typed words, in the same unit of work: the sentence to add or None.
+AlsoStop = Callable[[AsyncSession, int], Awaitable[str | None]]
+
+
 class OptOut:
     """The router shortcut: answers the stop and resume words and the stop button, before Rasa."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Callable[[], dt.datetime] = utcnow,
+        also_stop: Sequence[AlsoStop] = (),
+    ) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.also_stop = list(also_stop)
 
     async def __call__(self, conversation_id: str, text: str) -> list[Reply] | None:
         """The confirmation to say, or None when the text is something else."""
@@ -130,6 +140,8 @@ class OptOut:
                 said = await stop_one(session, resident_id, booking_id)
             elif words in STOP_WORDS:
                 said = await stop_all(session, resident_id)
+                for stop in self.also_stop:
+                    said += await stop(session, resident_id) or ""
             else:
                 said = await resume(session, resident_id, self.clock())
         return [Reply(said)]

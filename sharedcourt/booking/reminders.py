@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sharedcourt.booking.optout import HINT, OPTED_OUT, REMINDER_KINDS, OptOut, stop_button
+from sharedcourt.booking.optout import HINT, OPTED_OUT, REMINDER_KINDS, AlsoStop, OptOut, stop_button
 from sharedcourt.booking.views import BookingView, view, what_to_bring
 from sharedcourt.db.base import utcnow
 from sharedcourt.db.booking import CONFIRMED, Booking, Reminder, ReminderOptOut
@@ -308,11 +308,17 @@ def senders_for(settings: Any, router: Router, outbox: NoticeQueue | None = None
 
 
 def start(
-    settings: Any, sessions: async_sessionmaker[AsyncSession], router: Router, outbox: Any = None
+    settings: Any,
+    sessions: async_sessionmaker[AsyncSession],
+    router: Router,
+    outbox: Any = None,
+    also_stop: tuple[AlsoStop, ...] = (),
 ) -> asyncio.Task[None]:
-    """The app's background reminder loop (wired in sharedcourt.app's lifespan)."""
+    """The app's background reminder loop (wired in sharedcourt.app's lifespan); `also_stop`: other reminders
+    the typed "不用提醒了" stops too."""
     senders = senders_for(settings, router, outbox)
-    router.shortcuts.append(OptOut(sessions))  # "不用提醒了" is answered before Rasa, in every channel
+    # "不用提醒了" is answered before Rasa, in every channel
+    router.shortcuts.append(OptOut(sessions, also_stop=also_stop))
     if isinstance(outbox, Outbox):
         watch_outbox(sessions, outbox)
     interval = settings.reminder_interval

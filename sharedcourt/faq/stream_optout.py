@@ -76,6 +76,12 @@ def said(titles: list[str], one_stream: bool = False) -> str:
     return CANCELLED_MANY.format(titles="、".join(f"《{t}》" for t in titles))
 
 
+async def stop_with_booking_words(session: AsyncSession, resident_id: int) -> str | None:
+    """The booking opt-out's typed words ("不用提醒了") cancel stream reminders too: the sentence to add, if any."""
+    titles = await cancel(session, resident_id)
+    return said(titles) if titles else None
+
+
 async def stop_for_conversation(
     sessions: async_sessionmaker[AsyncSession], conversation_id: str, key: str | None = None
 ) -> Reply:

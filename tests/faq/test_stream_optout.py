@@ -97,3 +97,38 @@ async def test_subscribing_again_renews_a_cancelled_reminder(sessions: Any) -> N
     assert row.due_at == STREAMS[0].start - LEAD
     (already,) = await _subscribe(sessions, now=later)(conversation_id, _remind(0)) or []
     assert "已经订阅" in already.text and already.buttons[0].title == BUTTON_TITLE
+
+
+async def test_the_typed_booking_opt_out_words_cancel_stream_reminders_too(sessions: Any) -> None:
+    # "不用提醒了" typed later reaches the booking opt-out shortcut first; the app hands it this feature's stop.
+    from sharedcourt.booking.optout import STOPPED_ALL, OptOut
+    from sharedcourt.faq.stream_optout import stop_with_booking_words
+
+    conversation_id = await _conversation(sessions)
+    other_id = await _conversation(sessions)
+    subscribe = _subscribe(sessions)
+    for conversation in (conversation_id, other_id):
+        await subscribe(conversation, _remind(0))
+        await subscribe(conversation, _remind(1))
+    assert await OptOut(sessions)(conversation_id, "不用提醒了")  # without the hook: booking reminders only
+    assert {v[0] for v in (await _rows(sessions)).values()} == {"pending"}
+
+    (said,) = await OptOut(sessions, also_stop=(stop_with_booking_words,))(conversation_id, "不用提醒了") or []
+    assert said.text.startswith(STOPPED_ALL)
+    assert "《农村土地承包那些事》" in said.text and "《防范电信诈骗》" in said.text
+    other = await _resident(sessions, other_id)
+    rows = await _rows(sessions)
+    assert {status for (resident, _), (status, _) in rows.items() if resident != other} == {"cancelled"}
+    assert [status for (resident, _), (status, _) in rows.items() if resident == other] == ["pending", "pending"]
+    # Nothing pending any more: the typed words say the booking part only.
+    (again,) = await OptOut(sessions, also_stop=(stop_with_booking_words,))(conversation_id, "不用提醒了") or []
+    assert again.text == STOPPED_ALL
+
+
+async def _resident(sessions: Any, conversation_id: str) -> int:
+    from sharedcourt.db.conversation import Conversation
+
+    async with sessions() as session:
+        conversation = await session.get(Conversation, conversation_id)
+        assert conversation is not None
+        return conversation.resident_id
