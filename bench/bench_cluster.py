@@ -11,10 +11,11 @@ haproxy (`POST /webchat/messages`), each after the previous answer. A turn ends 
 reply is followed by polling). Reported per replica count and concurrency: turns/s (turns of the blocks / their wall
 time), p50 and p99 of the turn latency over all rounds, and the ratios 2/1.
 
-Memory: from the warm-up to the end of the last block, every second, RSS and PSS (/proc/<pid>/smaps_rollup) of each
-member (with its children), of haproxy, of PostgreSQL's server processes, of its backends serving the round's
-database, and of redis-server (procmem.py). Reported: peak per process and the peak of their simultaneous sum, for
-the 1-replica stack and the 2-replica cluster, against the 3 GB goal. PostgreSQL and Redis are the machine's, shared
+Memory: from the warm-up to the end of the last block, every 2 s RSS and every 10 s also PSS (/proc/<pid>/smaps_rollup,
+costly to read) of each member (with its children), of haproxy, of PostgreSQL's server processes, of its backends
+serving the round's database, and of redis-server (procmem.py); at the end each member's VmHWM (peak RSS since its
+start, model load included). Reported: peak per process and the peak of their simultaneous sum, for the 1-replica
+stack and the 2-replica cluster, against the 3 GB goal. PostgreSQL and Redis are the machine's, shared
 with other work: their server processes' figures include what others use.
 
 Usage: .venv/app/bin/python bench/bench_cluster.py [--concurrency 20 50] [--rounds 2] [--model M]
@@ -219,9 +220,9 @@ def sampler_for(cluster: Cluster, database: str) -> Sampler:
     """Every member and haproxy (each with its children), PostgreSQL's processes for this round, redis-server."""
     pids = {name: proc.pid for name, proc in cluster.stack.procs.items()}
 
-    def sample() -> Mapping[str, Mem]:
-        out = {name: mem for name, pid in pids.items() if (mem := tree_mem(pid)) is not None}
-        return {**out, **servers_mem(database)}
+    def sample(pss: bool) -> Mapping[str, Mem]:
+        out = {name: mem for name, pid in pids.items() if (mem := tree_mem(pid, pss=pss)) is not None}
+        return {**out, **servers_mem(database, pss=pss)}
 
     return Sampler(sample)
 
@@ -240,7 +241,7 @@ def run_round(i: int, replicas: int, args: argparse.Namespace, model: Path, take
             up = time.monotonic() - started
             print(f"round {i}: {replicas} replica(s) up in {up:.0f} s (logs {work / 'logs'})", flush=True)
             sampler = sampler_for(cluster, db_name)
-            idle = sampler.sample()
+            idle = sampler.sample(True)
             sampler.start()
             base = cluster.settings.public_url
             asyncio.run(block(base, 2 * replicas))
@@ -255,11 +256,21 @@ def run_round(i: int, replicas: int, args: argparse.Namespace, model: Path, take
                 )
             lock_keys = redis.Redis(host=REDIS.hostname or "127.0.0.1", port=REDIS.port or 6379, db=rdb).dbsize()
             peaks = sampler.stop()
+            # The true peak RSS of each member since its start (its model load included), not only when sampled.
+            hwm = {n: m.rss for n, p in cluster.stack.procs.items() if (m := tree_mem(p.pid, pss=False, key="VmHWM"))}
         finally:
             cluster.stop()
     spread = rasa_spread(work / "logs" / "haproxy.log")
     print(f"  Rasa turns per replica {spread}, lock keys left in Redis db {rdb}: {lock_keys}", flush=True)
-    return {"replicas": replicas, "up_s": up, "blocks": blocks, "peaks": peaks, "idle": idle, "spread": spread}
+    return {
+        "replicas": replicas,
+        "up_s": up,
+        "blocks": blocks,
+        "peaks": peaks,
+        "idle": idle,
+        "spread": spread,
+        "hwm": hwm,
+    }
 
 
 def main() -> int:

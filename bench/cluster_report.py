@@ -30,8 +30,12 @@ def combine(rounds: list[dict[str, Any]], replicas: int, levels: list[int]) -> d
             "holding": sum(r["blocks"][c].holding for r in mine),
             "errors": sum(sum(r["blocks"][c].errors.values()) for r in mine),
         }
+    hwm: dict[str, int] = {}
+    for r in mine:
+        for name, kb in r["hwm"].items():
+            hwm[name] = max(hwm.get(name, 0), kb)
     ups = [r["up_s"] for r in mine]
-    return {"load": load, "peaks": peaks, "up_s": ups, "idle": [r["idle"] for r in mine]}
+    return {"load": load, "peaks": peaks, "hwm": hwm, "up_s": ups, "idle": [r["idle"] for r in mine]}
 
 
 def _mib(kb: int | None) -> str:
@@ -61,20 +65,21 @@ def report(one: dict[str, Any], two: dict[str, Any], levels: list[int]) -> None:
     print(f"start-up (s): 1 replica {[round(x) for x in one['up_s']]}, 2 replicas {[round(x) for x in two['up_s']]}")
     p1, p2 = one["peaks"], two["peaks"]
     names = sorted(set(p1.rss) | set(p2.rss), key=_order)
-    print("\n| process | 1 replica: peak RSS | peak PSS | 2 replicas: peak RSS | peak PSS |")
-    print("|---|---|---|---|---|")
+    h1, h2 = one["hwm"], two["hwm"]
+    print("\n| process | 1 replica: peak RSS | VmHWM | peak PSS | 2 replicas: peak RSS | VmHWM | peak PSS |")
+    print("|---|---|---|---|---|---|---|")
     for name in names:
         print(
-            f"| {name} | {_mib(p1.rss.get(name))} | {_mib(p1.pss.get(name))} | "
-            f"{_mib(p2.rss.get(name))} | {_mib(p2.pss.get(name))} |"
+            f"| {name} | {_mib(p1.rss.get(name))} | {_mib(h1.get(name))} | {_mib(p1.pss.get(name))} | "
+            f"{_mib(p2.rss.get(name))} | {_mib(h2.get(name))} | {_mib(p2.pss.get(name))} |"
         )
     print(
-        f"| **all at once (peak of the sum)** | {_mib(p1.total_rss)} | **{_mib(p1.total_pss)}** | "
-        f"{_mib(p2.total_rss)} | **{_mib(p2.total_pss)}** |"
+        f"| **all at once (peak of the sum)** | {_mib(p1.total_rss)} | {_mib(sum(h1.values()))} | "
+        f"**{_mib(p1.total_pss)}** | {_mib(p2.total_rss)} | {_mib(sum(h2.values()))} | **{_mib(p2.total_pss)}** |"
     )
     print(
-        f"| idle after start (sum) | {_idle_total(one['idle'], False)} | {_idle_total(one['idle'], True)} | "
-        f"{_idle_total(two['idle'], False)} | {_idle_total(two['idle'], True)} |"
+        f"| idle after start (sum) | {_idle_total(one['idle'], False)} | | {_idle_total(one['idle'], True)} | "
+        f"{_idle_total(two['idle'], False)} | | {_idle_total(two['idle'], True)} |"
     )
     print(f"MiB; goal 3 GB = {GOAL_MIB:,.0f} MiB; samples {p1.samples} / {p2.samples}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -93,3 +94,27 @@ def test_the_total_is_the_peak_of_simultaneous_sums_not_the_sum_of_peaks() -> No
 def test_this_process_is_readable_in_the_real_proc() -> None:
     mem = pm.read_mem(os.getpid())
     assert mem is not None and mem.rss > 1000 and (mem.pss is None or 0 < mem.pss <= mem.rss)
+
+
+def test_a_cheap_sample_reads_rss_only_and_the_peak_from_vmhwm(tmp_path: Path) -> None:
+    fake(tmp_path, 40, "python", 500, 400, {40: []})
+    (tmp_path / "40" / "status").write_text("Name:\tpython\nVmHWM:\t  900 kB\nVmRSS:\t  500 kB\n")
+    assert pm.tree_mem(40, tmp_path, pss=False) == pm.Mem(500, None)
+    assert pm.tree_mem(40, tmp_path, pss=False, key="VmHWM") == pm.Mem(900, None)
+    assert pm.tree_mem(40, tmp_path) == pm.Mem(500, 400)
+
+
+def test_the_sampler_reads_pss_every_nth_sample_and_once_more_at_the_end() -> None:
+    asked: list[bool] = []
+
+    def sample(pss: bool) -> dict[str, object]:
+        asked.append(pss)
+        return {"a": pm.Mem(len(asked), len(asked) if pss else None)}
+
+    sampler = pm.Sampler(sample, interval=0.001, pss_every=3)
+    sampler.start()
+    while len(asked) < 7:
+        time.sleep(0.005)
+    peaks = sampler.stop()
+    assert asked[:7] == [True, False, False, True, False, False, True] and asked[-1] is True
+    assert peaks.rss["a"] == len(asked) == peaks.pss["a"]
