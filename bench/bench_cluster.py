@@ -57,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 from sharedcourt.channels.webchat import COOKIE, new_token  # noqa: E402
 from sharedcourt.cli.cluster import Cluster  # noqa: E402
 from sharedcourt.cli.procs import free_port, model_path, rasa_env, rasa_run_cmd  # noqa: E402
+from sharedcourt.errors import UpstreamError  # noqa: E402
 from sharedcourt.settings import SECRET_KEYS, Settings  # noqa: E402
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -168,7 +169,7 @@ def redis_db(taken: set[int]) -> Iterator[int]:
 def port_base() -> int:
     """A base port whose member offsets (+1…+29) are all free now."""
     for _ in range(200):
-        base = random.randrange(20000, 60000, 100)
+        base = random.randrange(20000, 32000, 100)  # below Linux's ephemeral ports (32768-60999), free_port()'s
         try:
             for offset in range(1, 30):
                 with socket.socket() as s:
@@ -227,19 +228,34 @@ def sampler_for(cluster: Cluster, database: str) -> Sampler:
     return Sampler(sample)
 
 
+def start_cluster(settings: Settings, model: Path, work: Path) -> tuple[BenchCluster, float]:
+    """Start the cluster and wait for every member; again on other ports when one was taken meanwhile."""
+    for attempt in range(1, 4):
+        cluster = BenchCluster(settings, model, work / f"logs{attempt}", work / "run")
+        cluster.endpoints = work / "endpoints.yml"
+        started = time.monotonic()
+        try:
+            cluster.start()
+            return cluster, time.monotonic() - started
+        except UpstreamError as exc:
+            cluster.stop()
+            logs = " ".join(f.read_text(errors="replace") for f in cluster.log_dir.glob("*.log"))
+            if attempt == 3 or "address already in use" not in logs:
+                raise
+            print(f"  {exc}: its port was taken meanwhile (other work's free ports); again on others", flush=True)
+            settings = cluster_settings(settings.database_url, settings.cluster_replicas)
+    raise AssertionError("unreachable")
+
+
 def run_round(i: int, replicas: int, args: argparse.Namespace, model: Path, taken: set[int]) -> dict[str, Any]:
     """One cluster started, warmed up, loaded at each concurrency while sampled, stopped and dropped."""
     work = Path(tempfile.mkdtemp(prefix=f"bench_cluster-r{i}-x{replicas}-"))
     with database() as (db_name, db_url), redis_db(taken) as rdb:
         endpoints = (ROOT / "bot" / "endpoints.yml").read_text(encoding="utf-8")
         (work / "endpoints.yml").write_text(endpoints.replace("  db: 1\n", f"  db: {rdb}\n"), encoding="utf-8")
-        cluster = BenchCluster(cluster_settings(db_url, replicas), model, work / "logs", work / "run")
-        cluster.endpoints = work / "endpoints.yml"
-        started = time.monotonic()
+        cluster, up = start_cluster(cluster_settings(db_url, replicas), model, work)
         try:
-            cluster.start()
-            up = time.monotonic() - started
-            print(f"round {i}: {replicas} replica(s) up in {up:.0f} s (logs {work / 'logs'})", flush=True)
+            print(f"round {i}: {replicas} replica(s) up in {up:.0f} s (logs {cluster.log_dir})", flush=True)
             sampler = sampler_for(cluster, db_name)
             idle = sampler.sample(True)
             sampler.start()
@@ -260,7 +276,7 @@ def run_round(i: int, replicas: int, args: argparse.Namespace, model: Path, take
             hwm = {n: m.rss for n, p in cluster.stack.procs.items() if (m := tree_mem(p.pid, pss=False, key="VmHWM"))}
         finally:
             cluster.stop()
-    spread = rasa_spread(work / "logs" / "haproxy.log")
+    spread = rasa_spread(cluster.log_dir / "haproxy.log")
     print(f"  Rasa turns per replica {spread}, lock keys left in Redis db {rdb}: {lock_keys}", flush=True)
     return {
         "replicas": replicas,
