@@ -11,6 +11,9 @@ haproxy (`POST /webchat/messages`), each after the previous answer. A turn ends 
 reply is followed by polling). Reported per replica count and concurrency: turns/s (turns of the blocks / their wall
 time), p50 and p99 of the turn latency over all rounds, and the ratios 2/1.
 
+CPU: CPU seconds (/proc/<pid>/stat) of each member and haproxy, and of this bench (the residents' client), over the
+measured blocks divided by their wall time: cores busy.
+
 Memory: from the warm-up to the end of the last block, every 2 s RSS and every 10 s also PSS (/proc/<pid>/smaps_rollup,
 costly to read) of each member (with its children), of haproxy, of PostgreSQL's server processes, of its backends
 serving the round's database, and of redis-server (procmem.py); at the end each member's VmHWM (peak RSS since its
@@ -49,7 +52,7 @@ import psycopg
 import redis
 from bench_frontdoor import TEXTS, pct
 from cluster_report import combine, plot, report
-from procmem import Mem, Sampler, servers_mem, tree_mem
+from procmem import Mem, Sampler, servers_mem, tree_cpu_seconds, tree_mem
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -228,6 +231,12 @@ def sampler_for(cluster: Cluster, database: str) -> Sampler:
     return Sampler(sample)
 
 
+def cpu_now(cluster: Cluster) -> dict[str, float]:
+    """CPU seconds used so far by each member and haproxy, and by this bench (the residents' client)."""
+    out = {name: tree_cpu_seconds(proc.pid) for name, proc in cluster.stack.procs.items()}
+    return {**out, "bench client": sum(os.times()[:2])}
+
+
 def start_cluster(settings: Settings, model: Path, work: Path) -> tuple[BenchCluster, float]:
     """Start the cluster and wait for every member; again on other ports when one was taken meanwhile."""
     for attempt in range(1, 4):
@@ -261,7 +270,7 @@ def run_round(i: int, replicas: int, args: argparse.Namespace, model: Path, take
             sampler.start()
             base = cluster.settings.public_url
             asyncio.run(block(base, 2 * replicas))
-            blocks = {}
+            blocks, cpu0, t0 = {}, cpu_now(cluster), time.monotonic()
             for c in args.concurrency:
                 b = blocks[c] = asyncio.run(block(base, c))
                 print(
@@ -270,6 +279,7 @@ def run_round(i: int, replicas: int, args: argparse.Namespace, model: Path, take
                     f"errors {dict(b.errors)}, doors {dict(b.doors)} (load {os.getloadavg()[0]:.1f})",
                     flush=True,
                 )
+            cpu = {n: (v - cpu0[n]) / (time.monotonic() - t0) for n, v in cpu_now(cluster).items()}
             lock_keys = redis.Redis(host=REDIS.hostname or "127.0.0.1", port=REDIS.port or 6379, db=rdb).dbsize()
             peaks = sampler.stop()
             # The true peak RSS of each member since its start (its model load included), not only when sampled.
@@ -286,6 +296,7 @@ def run_round(i: int, replicas: int, args: argparse.Namespace, model: Path, take
         "idle": idle,
         "spread": spread,
         "hwm": hwm,
+        "cpu": cpu,
     }
 
 
@@ -317,6 +328,8 @@ def main() -> int:
                 "peak_pss_kb": r["peaks"].pss,
                 "total_rss_kb": r["peaks"].total_rss,
                 "total_pss_kb": r["peaks"].total_pss,
+                "vmhwm_kb": r["hwm"],
+                "cores_busy": r["cpu"],
             }
             for n, r in ((1, one), (2, two))
         }

@@ -34,8 +34,9 @@ def combine(rounds: list[dict[str, Any]], replicas: int, levels: list[int]) -> d
     for r in mine:
         for name, kb in r["hwm"].items():
             hwm[name] = max(hwm.get(name, 0), kb)
+    cpu = {n: sum(r["cpu"][n] for r in mine) / len(mine) for n in mine[0]["cpu"]}
     ups = [r["up_s"] for r in mine]
-    return {"load": load, "peaks": peaks, "hwm": hwm, "up_s": ups, "idle": [r["idle"] for r in mine]}
+    return {"load": load, "peaks": peaks, "hwm": hwm, "cpu": cpu, "up_s": ups, "idle": [r["idle"] for r in mine]}
 
 
 def _mib(kb: int | None) -> str:
@@ -81,6 +82,11 @@ def report(one: dict[str, Any], two: dict[str, Any], levels: list[int]) -> None:
         f"| idle after start (sum) | {_idle_total(one['idle'], False)} | | {_idle_total(one['idle'], True)} | "
         f"{_idle_total(two['idle'], False)} | | {_idle_total(two['idle'], True)} |"
     )
+    print("\n| process | 1 replica: cores busy | 2 replicas: cores busy |\n|---|---|---|")
+    for name in sorted(set(one["cpu"]) | set(two["cpu"]), key=_order):
+        c1, c2 = one["cpu"].get(name), two["cpu"].get(name)
+        print(f"| {name} | {'—' if c1 is None else f'{c1:.2f}'} | {'—' if c2 is None else f'{c2:.2f}'} |")
+    print(f"| all of the above | {sum(one['cpu'].values()):.2f} | {sum(two['cpu'].values()):.2f} |")
     print(f"MiB; goal 3 GB = {GOAL_MIB:,.0f} MiB; samples {p1.samples} / {p2.samples}")
 
 
@@ -127,7 +133,7 @@ def plot(path: Path, one: dict[str, Any], two: dict[str, Any], levels: list[int]
             bottom += value
     ax.axhline(GOAL_MIB, color="red", linestyle="--", label="goal 3 GB")
     ax.set_xticks([0, 1], ["1 replica (single machine)", "2 replicas"])
-    ax.set_title("peak PSS per process, stacked (MiB)")
+    ax.set_title("peak PSS of each process, stacked (MiB)")
     ax.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()

@@ -8,6 +8,7 @@ processes together hold. Where PSS is not readable, it is None and only RSS is r
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -82,6 +83,23 @@ def tree_mem(pid: int, proc: Path = PROC, *, pss: bool = True, key: str = "VmRSS
     total = parts[0]
     for part in parts[1:]:
         total = total + part
+    return total
+
+
+def stat_cpu_seconds(stat: str, hz: int) -> float:
+    """User + system CPU seconds of a /proc/<pid>/stat line (all its threads); the name in () may hold spaces."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / hz  # utime and stime: fields 14 and 15 of proc(5)
+
+
+def tree_cpu_seconds(pid: int, proc: Path = PROC) -> float:
+    """CPU seconds used so far by a process and its living descendants."""
+    hz, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for p in descendants(pid, proc):
+        try:
+            total += stat_cpu_seconds((proc / str(p) / "stat").read_text(), hz)
+        except (OSError, IndexError):
+            continue
     return total
 
 

@@ -118,3 +118,12 @@ def test_the_sampler_reads_pss_every_nth_sample_and_once_more_at_the_end() -> No
     peaks = sampler.stop()
     assert asked[:7] == [True, False, False, True, False, False, True] and asked[-1] is True
     assert peaks.rss["a"] == len(asked) == peaks.pss["a"]
+
+
+def test_cpu_seconds_are_user_plus_system_time_even_with_spaces_in_the_name() -> None:
+    stat = "4242 (rasa run (x)) S 1 4242 4242 0 -1 4194560 9 0 0 0 250 50 7 3 20 0 40 0 100 2000 300"
+    assert pm.stat_cpu_seconds(stat, 100) == 3.0  # (250 + 50) ticks at 100 Hz; children's 7 + 3 not counted
+
+
+def test_this_process_has_used_some_cpu() -> None:
+    assert pm.tree_cpu_seconds(os.getpid()) > 0
