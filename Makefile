@@ -193,7 +193,7 @@ purge: $(APP_STAMP) ## delete or anonymise records past their retention period (
 	$(CLI) migrate && $(CLI) purge $(if $(filter 1,$(DRY_RUN)),--dry-run)
 
 .PHONY: bench
-bench: install train ## run the benchmarks in bench/ (results go to docs/BENCHMARKS.md by hand)
+bench: install train haproxy ## run the benchmarks in bench/ (results go to docs/BENCHMARKS.md by hand)
 	@for b in bench/bench_*.py; do [ $$b = bench/bench_model_load.py ] && continue; echo "== $$b"; $(PY) $$b || exit 1; done
 	@echo "== bench/bench_model_load.py (Rasa's environment)"; $(RASA_VENV)/bin/python bench/bench_model_load.py
 
