@@ -11,13 +11,17 @@ resident tries to book once, W at a time (W concurrent transactions on a pool of
 Reported per scenario: attempts, bookings made, conflicts, wall time, bookings per second, attempts per second,
 and the check that for every slot `booked == confirmed bookings <= capacity` (double bookings: must be 0).
 
-Before/after: `book_before` below is the ORM version of `book` as it was before issue 14 (read the case as an
-object, flush the booking and its reminders through the unit of work, then flush the case). Each round runs both
-versions on fresh, identical data, alternating which goes first, at every concurrency given: the ratios come from
-one run on the same (shared, busy) machine.
+Versions (`--variants`, default `four one`), each on an engine of its own against the same schema:
+- `orm`: `book` before issue 14 (ORM loads and flushes; bench/booking_before.py), pool pre-ping on every checkout;
+- `four`: issue 14's first step (four prebuilt Core statements; bench/booking_before.py), pool pre-ping;
+- `one`: `sharedcourt.booking.service.book` now (one PostgreSQL statement per try) on `make_engine`'s pool as the
+  app builds it (a connection is pinged only after sitting idle).
+Each round runs every version on fresh, identical data (same seed), rotating which goes first, at every concurrency
+given: the ratios come from one run on the same (shared, busy) machine. The event loop is uvloop, as the front door
+(uvicorn) and the action server (Sanic) run it when installed; `--loop asyncio` measures the standard one.
 
 Usage: .venv/app/bin/python bench/bench_booking.py [--residents 200] [--concurrency 20 100] [--rounds 5]
-    [--pool 20] [--plot docs/plots/bench_booking.png]
+    [--pool 20] [--variants four one] [--loop uvloop] [--plot docs/plots/bench_booking.png]
 """
 
 from __future__ import annotations
@@ -36,23 +40,24 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from booking_before import book_four, book_orm  # noqa: E402
+
 from sharedcourt.booking import service as bk  # noqa: E402
 from sharedcourt.booking.calendar import ensure_slots  # noqa: E402
-from sharedcourt.db.booking import CONFIRMED, Booking, Reminder, Slot  # noqa: E402
+from sharedcourt.db.booking import Booking, Slot  # noqa: E402
 from sharedcourt.db.case import Case  # noqa: E402
 from sharedcourt.db.conversation import Conversation, Resident  # noqa: E402
 from sharedcourt.db.migrate import upgrade  # noqa: E402
 from sharedcourt.db.session import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
 from sharedcourt.db.site import Site, SiteStaff  # noqa: E402
 from sharedcourt.domain.clock import TZ  # noqa: E402
-from sharedcourt.errors import Conflict, NotFound  # noqa: E402
+from sharedcourt.errors import Conflict  # noqa: E402
 
 BookFn = Callable[..., Awaitable[Any]]
 
@@ -61,42 +66,12 @@ NOW = dt.datetime(2026, 11, 29, 15, 0, tzinfo=TZ)
 HOURS = {d: ["08:30-12:00", "14:00-17:30"] for d in ("mon", "tue", "wed", "thu", "fri")}
 
 
-async def book_before(
-    session: AsyncSession, *, case_id: int, slot_id: int, now: dt.datetime, same_time_fallback: bool = True
-) -> Booking:
-    """The booking hot path before issue 14, kept only to measure against (ORM loads and flushes)."""
-    case = await session.get(Case, case_id)
-    if case is None:
-        raise NotFound(f"case {case_id}")
-    claim = (
-        update(Slot)
-        .where(Slot.id == slot_id, Slot.status == "open", Slot.booked < Slot.capacity, Slot.starts_at > now)
-        .values(booked=Slot.booked + 1)
-        .returning(Slot.id, Slot.site_code, Slot.starts_at, Slot.ends_at, Slot.mediator)
-        .execution_options(synchronize_session=False)
-    )
-    taken = (await session.execute(claim)).first()
-    if taken is None:
-        taken = await bk._claim_same_time(session, slot_id, now, same_time_fallback)
-    booking = Booking(
-        slot_id=taken.id, case_id=case.id, resident_id=case.resident_id, conversation_id=case.conversation_id,
-        site_code=taken.site_code, starts_at=taken.starts_at, ends_at=taken.ends_at, mediator=taken.mediator,
-        status=CONFIRMED, changed_by="resident",
-    )  # fmt: skip
-    session.add(booking)
-    try:
-        await session.flush()
-    except IntegrityError:
-        raise Conflict("这个案件已经有预约了") from None
-    case.status = "booked"
-    case.site_code = taken.site_code
-    for row in bk.reminder_rows(booking.id, booking.starts_at, now):
-        session.add(Reminder(**row))
-    await session.flush()
-    return booking
-
-
-VARIANTS: dict[str, BookFn] = {"before": book_before, "after": bk.book}
+# name -> (book function, pool pre-ping on every checkout, label)
+VARIANTS: dict[str, tuple[BookFn, bool, str]] = {
+    "orm": (book_orm, True, "ORM (before issue 14)"),
+    "four": (book_four, True, "four statements + pre-ping"),
+    "one": (bk.book, False, "one statement + idle ping"),
+}
 
 
 async def prepare(sessions: async_sessionmaker[AsyncSession], mediators: int, residents: int) -> tuple[str, list[int]]:
@@ -130,7 +105,7 @@ async def run_scenario(
     workers: int,
     hot: bool,
     seed: int,
-    book: BookFn = bk.book,
+    book: BookFn,
 ) -> dict[str, float]:
     async with sessions() as session:
         slots = list(await session.scalars(select(Slot).where(Slot.site_code == site).order_by(Slot.starts_at)))
@@ -189,18 +164,19 @@ async def run_scenario(
 
 
 async def run_round(
-    sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace, workers: int, order: list[str]
+    engines: dict[str, async_sessionmaker[AsyncSession]], args: argparse.Namespace, workers: int, order: list[str]
 ) -> list[dict[str, Any]]:
-    """Both versions, both scenarios, on fresh identical data (same seed), in the given order."""
+    """Every version, both scenarios, on fresh identical data (same seed), in the given order."""
     out = []
     for name, hot in (("spread", False), ("hot", True)):
         for variant in order:
+            sessions = engines[variant]
             site, cases = await prepare(sessions, args.mediators, args.residents)
-            r = await run_scenario(sessions, site, cases, workers, hot, args.seed, VARIANTS[variant])
+            r = await run_scenario(sessions, site, cases, workers, hot, args.seed, VARIANTS[variant][0])
             if r["double"] or r["made"] != r["confirmed_total"]:
                 raise SystemExit(f"DOUBLE BOOKING DETECTED ({variant}, {name}, {workers} concurrent)")
             print(
-                f"  {workers:3d} concurrent {name:6s} {variant:6s}: {r['made']:.0f} bookings, {r['conflicts']:.0f} "
+                f"  {workers:3d} concurrent {name:6s} {variant:4s}: {r['made']:.0f} bookings, {r['conflicts']:.0f} "
                 f"conflicts of {r['attempts']:.0f} attempts ({r['seats']:.0f} seats) in {r['seconds']:.2f} s = "
                 f"{r['bookings_per_s']:.0f} bookings/s, {r['attempts_per_s']:.0f} attempts/s, "
                 f"{r['cpu_ms_per_attempt']:.2f} ms client CPU/attempt, double bookings {r['double']:.0f}",
@@ -210,36 +186,36 @@ async def run_round(
     return out
 
 
-def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Median over rounds of each (concurrency, scenario, variant), with after/before ratios."""
+def summarise(rows: list[dict[str, Any]], variants: list[str]) -> list[dict[str, Any]]:
+    """Median over rounds of each (concurrency, scenario, version), with last/first version ratios."""
+    keys = ("bookings_per_s", "attempts_per_s", "cpu_ms_per_attempt", "made", "double")
     table = []
-    keys = sorted({(r["workers"], r["scenario"]) for r in rows}, key=lambda k: (k[0], k[1] != "spread"))
-    for workers, scenario in keys:
+    for workers, scenario in sorted(
+        {(r["workers"], r["scenario"]) for r in rows}, key=lambda k: (k[0], k[1] != "spread")
+    ):
         med = {}
-        for variant in VARIANTS:
+        for variant in variants:
             mine = [r for r in rows if (r["workers"], r["scenario"], r["variant"]) == (workers, scenario, variant)]
-            med[variant] = {
-                k: statistics.median(r[k] for r in mine)
-                for k in ("bookings_per_s", "attempts_per_s", "cpu_ms_per_attempt", "made", "double")
-            }
+            med[variant] = {k: statistics.median(r[k] for r in mine) for k in keys}
+            med[variant]["range"] = (min(r["bookings_per_s"] for r in mine), max(r["bookings_per_s"] for r in mine))
         table.append({"workers": workers, "scenario": scenario, **med})
-    print(
-        "\n| concurrent | scenario | before: bookings/s | after: bookings/s | before: attempts/s | after: attempts/s "
-        "| ratio attempts/s | before: CPU ms/attempt | after: CPU ms/attempt | double bookings |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    first, last = variants[0], variants[-1]
+    cols = " | ".join(f"{v}: bookings/s (min–max)" for v in variants)
+    print(f"\n| concurrent | scenario | {cols} | ratio attempts/s {last}/{first} | client CPU ms/attempt | double |")
+    print("|---|---|" + "---|" * len(variants) + "---|---|---|")
     for t in table:
-        b, a = t["before"], t["after"]
-        print(
-            f"| {t['workers']} | {t['scenario']} | {b['bookings_per_s']:.0f} | {a['bookings_per_s']:.0f} | "
-            f"{b['attempts_per_s']:.0f} | {a['attempts_per_s']:.0f} | ×{a['attempts_per_s'] / b['attempts_per_s']:.2f} "
-            f"| {b['cpu_ms_per_attempt']:.2f} | {a['cpu_ms_per_attempt']:.2f} | {b['double']:.0f} / {a['double']:.0f} |"
+        rates = " | ".join(
+            f"{t[v]['bookings_per_s']:.0f} ({t[v]['range'][0]:.0f}–{t[v]['range'][1]:.0f})" for v in variants
         )
+        ratio = t[last]["attempts_per_s"] / t[first]["attempts_per_s"]
+        cpu = " / ".join(f"{t[v]['cpu_ms_per_attempt']:.2f}" for v in variants)
+        double = " / ".join(f"{t[v]['double']:.0f}" for v in variants)
+        print(f"| {t['workers']} | {t['scenario']} | {rates} | ×{ratio:.2f} | {cpu} | {double} |")
     return table
 
 
-def plot(path: Path, table: list[dict[str, Any]]) -> None:
-    """Attempts per second and client CPU per attempt, before and after, per concurrency and scenario."""
+def plot(path: Path, table: list[dict[str, Any]], variants: list[str]) -> None:
+    """Bookings (spread) or attempts (hot) per second and client CPU per attempt, per version."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -247,15 +223,19 @@ def plot(path: Path, table: list[dict[str, Any]]) -> None:
 
     labels = [f"{t['workers']} conc.\n{t['scenario']}" for t in table]
     xs = range(len(table))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, key, title in ((left, "attempts_per_s", "attempts per second (higher is better)"),
+    width = 0.8 / len(variants)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for ax, key, title in ((left, "attempts_per_s", "attempts per second (spread: all booked; higher is better)"),
                            (right, "cpu_ms_per_attempt", "client CPU ms per attempt (lower is better)")):  # fmt: skip
-        for offset, variant in ((-0.2, "before"), (0.2, "after")):
-            ax.bar([x + offset for x in xs], [t[variant][key] for t in table], width=0.4, label=variant)
+        for i, variant in enumerate(variants):
+            offset = (i - (len(variants) - 1) / 2) * width
+            ax.bar([x + offset for x in xs], [t[variant][key] for t in table], width=width, label=VARIANTS[variant][2])
         ax.set_xticks(list(xs), labels)
-        ax.set_title(title)
-        ax.legend()
-    fig.suptitle("Booking on PostgreSQL: ORM path (before) vs four Core statements (after), same run")
+        ax.set_title(title, fontsize=10)
+        ax.margins(y=0.2)
+        ax.legend(fontsize=8, loc="upper center", ncol=len(variants))
+    left.axhline(300, color="grey", linestyle="--", linewidth=1)
+    fig.suptitle("Booking on PostgreSQL, medians over rounds of one run (2 shared vCPUs); dashed: 300/s")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -267,26 +247,40 @@ async def main_async(args: argparse.Namespace) -> int:
         conn.execute(f"CREATE SCHEMA {schema}")
     url = f"{PG_URL}?options=-csearch_path%3D{schema}"
     rows: list[dict[str, Any]] = []
+    variants: list[str] = args.variants
     try:
         upgrade(url)
-        engine = make_engine(url, pool_size=args.pool, max_overflow=0)
-        sessions = make_sessionmaker(engine)
+        engines = {
+            v: make_engine(
+                url, pool_size=args.pool, max_overflow=0, **({"pool_pre_ping": True} if VARIANTS[v][1] else {})
+            )
+            for v in variants
+        }
         try:
-            print(f"PostgreSQL, pool of {args.pool}, {args.residents} residents per scenario, {args.rounds} rounds")
-            print(f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+            print(
+                f"PostgreSQL, pool of {args.pool} per version, {args.residents} residents a block, {args.rounds} rounds"
+            )
+            print(f"{args.loop} loop; load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+            sessions = {v: make_sessionmaker(e) for v, e in engines.items()}
+            for variant in variants:
+                # Not measured: opens every pooled connection and runs each statement often enough on each of them
+                # for psycopg to prepare it (the fifth time), as a server that has been up for a while has.
+                site, cases = await prepare(sessions[variant], args.mediators, args.pool * 8)
+                await run_scenario(sessions[variant], site, cases, args.pool, False, args.seed, VARIANTS[variant][0])
             for i in range(args.rounds):
                 for workers in args.concurrency:
-                    order = ["before", "after"] if i % 2 == 0 else ["after", "before"]
+                    order = variants[i % len(variants) :] + variants[: i % len(variants)]
                     rows += await run_round(sessions, args, workers, order)
             print(f"load average after the run: {os.getloadavg()[0]:.1f}")
         finally:
-            await engine.dispose()
+            for engine in engines.values():
+                await engine.dispose()
     finally:
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
-    table = summarise(rows)
+    table = summarise(rows, variants)
     if args.plot:
-        plot(Path(args.plot), table)
+        plot(Path(args.plot), table, variants)
         print(f"plot: {args.plot}")
     return 0
 
@@ -299,8 +293,15 @@ def main() -> int:
     parser.add_argument("--pool", type=int, default=20)
     parser.add_argument("--mediators", type=int, default=4)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["four", "one"])
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument("--plot", default="docs/plots/bench_booking.png")
-    return asyncio.run(main_async(parser.parse_args()))
+    args = parser.parse_args()
+    if args.loop == "uvloop":
+        import uvloop
+
+        return uvloop.run(main_async(args))
+    return asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":

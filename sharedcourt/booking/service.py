@@ -19,6 +19,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from sharedcourt.booking import one_statement
 from sharedcourt.booking.views import BookingView, view_of
 from sharedcourt.db.base import utcnow
 from sharedcourt.db.booking import CONFIRMED, Booking, CallbackRequest, Reminder, Slot
@@ -30,6 +31,7 @@ from sharedcourt.errors import Conflict, NotFound, SlotFull
 # Reminders: the day before at this local time, and this long before the start.
 DAY_BEFORE_AT = dt.time(10, 0)
 SHORT_NOTICE = dt.timedelta(hours=2)
+REMINDER_RULE = one_statement.reminder_rule(TZ.key, DAY_BEFORE_AT, SHORT_NOTICE)
 # A concurrent booking can win the seat a fallback picked; try again this many times while seats are left.
 FALLBACK_TRIES = 5
 # Core tables for the hot path: plain statements skip the ORM's per-statement bookkeeping.
@@ -69,8 +71,8 @@ async def _claim_seat(session: AsyncSession, slot_id: int, now: dt.datetime) -> 
 async def _claim_any_seat(
     session: AsyncSession, site_code: str, starts_at: dt.datetime, now: dt.datetime
 ) -> Any | None:
-    """Take a seat in any slot of the site at that time: one UPDATE whose subquery picks a seat with room
-    (skipping seats other transactions hold locked on PostgreSQL); the UPDATE re-checks the room itself."""
+    """Take a seat in any slot of the site at that time: one UPDATE whose subquery picks a seat with room; the
+    UPDATE re-checks the room itself. (SQLite, whose writers are serialised; PostgreSQL: `one_statement.py`.)"""
     pick = (
         select(Slot.id)
         .where(
@@ -83,8 +85,6 @@ async def _claim_any_seat(
         .order_by(Slot.id)
         .limit(1)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
     result = await session.execute(
         update(Slot)
         .where(Slot.id == pick.scalar_subquery(), Slot.booked < Slot.capacity)
@@ -145,16 +145,65 @@ async def book(
 ) -> Booking:
     """Book the case into the slot (or, if that seat is full, another seat at the same site and time).
 
-    Four statements and no ORM loads (the hot path: see docs/BENCHMARKS.md): claim the seat, mark the case booked
-    (reading back its resident and conversation), insert the booking, insert its reminders. Raises Conflict when
-    no seat is left or the case already holds a confirmed booking, NotFound for an unknown case or slot; on any
-    error the caller's transaction rolls back (the seat may already be claimed)."""
+    No ORM loads (the hot path: see docs/BENCHMARKS.md). On PostgreSQL one statement claims the seat, marks the case
+    booked, inserts the booking and its reminders (`one_statement.py`; one more per try at another seat); on SQLite
+    four: claim a seat, mark the case booked (reading back its resident and conversation), insert the booking,
+    insert its reminders. Raises Conflict when no seat is left or the case already holds a confirmed booking,
+    NotFound for an unknown case or slot; on any error the caller's transaction rolls back (the seat may already
+    be claimed)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return await _book_on_postgresql(session, case_id, slot_id, now, same_time_fallback, replaces_id, changed_by)
     taken = await _claim_seat(session, slot_id, now)
     if taken is None:
         taken = await _claim_same_time(session, slot_id, now, same_time_fallback)
     owner = await _mark_case_booked(session, case_id, taken.site_code)
-    stamp = utcnow()
-    values: dict[str, Any] = {
+    values = _booking_values(taken, owner, case_id, replaces_id, changed_by)
+    try:
+        # The partial unique index allows one confirmed booking per case; the caller's transaction rolls back.
+        booking_id = (await session.execute(INSERT_BOOKING, values)).scalar_one()
+    except IntegrityError:
+        raise Conflict("这个案件已经有预约了") from None
+    rows = reminder_rows(booking_id, taken.starts_at, now)
+    if rows:
+        await session.execute(INSERT_REMINDERS, rows)
+    return _persistent(session, Booking(id=booking_id, **values))
+
+
+async def _book_on_postgresql(
+    session: AsyncSession,
+    case_id: int,
+    slot_id: int,
+    now: dt.datetime,
+    fallback: bool,
+    replaces_id: int | None,
+    changed_by: str,
+) -> Booking:
+    """`book` in one statement per try (`one_statement.py`): the asked seat, then another at the same time."""
+    params = {"slot_id": slot_id, "case_id": case_id, "now": now, "stamp": utcnow(), "changed_by": changed_by,
+              "replaces_id": replaces_id, **REMINDER_RULE}  # fmt: skip
+    try:
+        done = await one_statement.book_asked(session, params)
+        if done is None and fallback:
+            done = await one_statement.book_same_time(session, params, FALLBACK_TRIES)
+    except IntegrityError:
+        raise Conflict("这个案件已经有预约了") from None
+    if done is None:
+        if not fallback:
+            await _claim_same_time(session, slot_id, now, fallback=False)  # NotFound or SlotFull
+        raise SlotFull("该时段已约满")
+    if done.booking_id is None:
+        raise NotFound(f"case {case_id}")
+    _case_held_in_step(session, case_id, done.site_code)
+    values = _booking_values(done, done, case_id, replaces_id, changed_by, stamp=params["stamp"])
+    return _persistent(session, Booking(id=done.booking_id, **values))
+
+
+def _booking_values(
+    taken: Any, owner: Any, case_id: int, replaces_id: int | None, changed_by: str, stamp: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The booking row: the claimed slot's snapshot and the case's owner."""
+    stamp = stamp or utcnow()
+    return {
         "slot_id": taken.id,
         "case_id": case_id,
         "resident_id": owner.resident_id,
@@ -170,15 +219,6 @@ async def book(
         "created_at": stamp,
         "updated_at": stamp,
     }
-    try:
-        # The partial unique index allows one confirmed booking per case; the caller's transaction rolls back.
-        booking_id = (await session.execute(INSERT_BOOKING, values)).scalar_one()
-    except IntegrityError:
-        raise Conflict("这个案件已经有预约了") from None
-    rows = reminder_rows(booking_id, taken.starts_at, now)
-    if rows:
-        await session.execute(INSERT_REMINDERS, rows)
-    return _persistent(session, Booking(id=booking_id, **values))
 
 
 async def _mark_case_booked(session: AsyncSession, case_id: int, site_code: str) -> Any:
@@ -187,11 +227,15 @@ async def _mark_case_booked(session: AsyncSession, case_id: int, site_code: str)
     owner = (await session.execute(MARK_CASE_BOOKED, params)).first()
     if owner is None:
         raise NotFound(f"case {case_id}")
+    _case_held_in_step(session, case_id, site_code)
+    return owner
+
+
+def _case_held_in_step(session: AsyncSession, case_id: int, site_code: str) -> None:
     held = session.identity_map.get(identity_key(Case, case_id))
     if isinstance(held, Case):
         set_committed_value(held, "status", "booked")
         set_committed_value(held, "site_code", site_code)
-    return owner
 
 
 def _persistent(session: AsyncSession, booking: Booking) -> Booking:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from sharedcourt.db.wire_logs import quiet_wire_logs
 from sharedcourt.errors import ConfigError
+
+# A pooled connection back from use within this many seconds is handed out without a ping: under load the ping
+# (one round trip per transaction) cost as much client CPU as a booking's statement; an older one is pinged first.
+PING_IDLE_AFTER = 2.0
 
 
 def driver_url(database_url: str, *, asynchronous: bool) -> URL:
@@ -55,8 +60,33 @@ def make_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine, PING_IDLE_AFTER)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, after: float) -> None:
+    """Ping a pooled connection on checkout only when it sat idle longer than `after` seconds (a restarted server
+    or a dropped connection shows there); a failed ping replaces it, as SQLAlchemy's pre-ping does."""
+    dialect = engine.dialect
+
+    def checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since <= after:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise exc.DisconnectionError(str(error)) from error
+            raise
+
+    event.listen(engine.sync_engine, "checkin", checked_in)
+    event.listen(engine.sync_engine, "checkout", checked_out)
 
 
 def _ensure_parent(path: str) -> None:
