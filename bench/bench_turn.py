@@ -8,7 +8,8 @@ for the run: "rest_rasa_own" boots with the serving load only (as before), "rest
 REST channel; blocks alternate which goes first (`measure` of bench_frontdoor), so ratios come from one run.
 
 Usage: .venv/app/bin/python bench/bench_turn.py [--concurrency 1 10 50] [--rounds 3] [--model M]
-    [--plot docs/plots/bench_turn.png] [--json out.json]
+    [--plot docs/plots/bench_turn.png] [--json out.json] [--before serving_load action_results …]
+    (--before: the bot/boot patches "rest_rasa_own" boots with, to measure one patch against the rest)
 """
 
 from __future__ import annotations
@@ -31,14 +32,17 @@ from bench_frontdoor import bench_settings, database, measure, plot  # noqa: E40
 from sharedcourt.cli.procs import RASA_PYTHON, Stack, free_port, rasa_env, rasa_run_cmd, start_actions  # noqa: E402
 from sharedcourt.db.migrate import upgrade  # noqa: E402
 
-# Rasa as it booted before: the serving load only, Rasa's own validation of every action answer.
-OWN_BOOT = (
-    "import sys; sys.path.insert(0, 'bot/boot'); import serving_load; serving_load.install(); "
-    "from rasa.__main__ import main; sys.argv = ['rasa', *sys.argv[1:]]; sys.exit(main())"
-)
+
+def own_boot(patches: list[str]) -> str:
+    """Rasa booted with only the given bot/boot patches (default: the serving load, as before this bench)."""
+    installs = "".join(f"import {p}; {p}.install(); " for p in patches)
+    return (
+        f"import sys; sys.path.insert(0, 'bot/boot'); {installs}"
+        "from rasa.__main__ import main; sys.argv = ['rasa', *sys.argv[1:]]; sys.exit(main())"
+    )
 
 
-def start_both(stack: Stack, model: Path) -> dict[str, str]:
+def start_both(stack: Stack, model: Path, before: list[str]) -> dict[str, str]:
     """Both Rasa processes on free ports; returns their URLs by path name."""
     settings = stack.settings
     env = {**rasa_env(settings), "RASA_JWT_SECRET": settings.rasa_jwt_secret}
@@ -48,7 +52,7 @@ def start_both(stack: Stack, model: Path) -> dict[str, str]:
         cmd = rasa_run_cmd(settings, model)
         cmd[cmd.index("-p") + 1] = str(port)
         if name == "rest_rasa_own":
-            cmd = [str(RASA_PYTHON), "-c", OWN_BOOT, *cmd[2:], f"--jwt-secret={settings.rasa_jwt_secret}"]
+            cmd = [str(RASA_PYTHON), "-c", own_boot(before), *cmd[2:], f"--jwt-secret={settings.rasa_jwt_secret}"]
         stack.start(name, cmd, env)
         urls[name] = f"http://127.0.0.1:{port}"
     for name, url in urls.items():
@@ -63,6 +67,7 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--plot", default="docs/plots/bench_turn.png")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--before", nargs="+", default=["serving_load"], help="bot/boot patches of 'Rasa's own'")
     args = parser.parse_args()
     model = args.model or sorted((ROOT / "models").glob("*.tar.gz"))[-1]
     print(f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
@@ -74,7 +79,7 @@ def main() -> int:
             started = time.monotonic()
             start_actions(stack)
             stack.wait_healthy("actions", f"{settings.action_server_url}/health", 60)
-            urls = start_both(stack, model)
+            urls = start_both(stack, model, args.before)
             print(f"stack up in {time.monotonic() - started:.0f} s", flush=True)
             results = asyncio.run(measure(urls, args.concurrency, args.rounds))
         finally:
