@@ -10,17 +10,14 @@ the background reminder loop.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 
-from sharedcourt.cli.procs import model_path
 from sharedcourt.db.booking import Booking, Slot
 from sharedcourt.db.case import Case
 from sharedcourt.db.conversation import Conversation, Resident
@@ -33,16 +30,6 @@ from .test_intake_journey import ANSWERS as INTAKE_ANSWERS
 
 pytestmark = pytest.mark.integration
 VILLAGE = "330802005001"  # 柯城区新新街道金桂社区
-
-
-@pytest.fixture(scope="session")
-def trained_model() -> Path:
-    """The model for the current training data; SHAREDCOURT_TEST_MODEL names another (parallel development)."""
-    given = os.environ.get("SHAREDCOURT_TEST_MODEL")
-    model = Path(given) if given else model_path()
-    if not model.exists():
-        pytest.fail(f"no trained model ({model.name}); run `make train` first")
-    return model
 
 
 def _db(database_url: str, work: Any) -> Any:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +15,7 @@ from sqlalchemy import select
 from stand_ins.dingtalk_server import DingTalkStandIn, Sent
 from stand_ins.rosters import always_on_duty
 
-from sharedcourt.cli.procs import model_path, start_app
+from sharedcourt.cli.procs import start_app
 from sharedcourt.db.conversation import Conversation, Resident
 from sharedcourt.db.session import make_engine, make_sessionmaker
 from sharedcourt.db.ticket import Rating, Ticket
@@ -25,16 +23,6 @@ from sharedcourt.db.ticket import Rating, Ticket
 from .conftest import System, new_sender
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="session")
-def trained_model() -> Path:
-    """As in conftest, unless HANDOFF_TEST_MODEL names a model (a quick local training while data changes)."""
-    override = os.environ.get("HANDOFF_TEST_MODEL")
-    model = Path(override) if override else model_path()
-    if not model.exists():
-        pytest.fail(f"no trained model for the current training data ({model.name}); run `make train` first")
-    return model
 
 
 @dataclasses.dataclass
