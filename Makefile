@@ -110,7 +110,7 @@ test-stories: train ## Rasa story tests, failing on any wrong prediction
 	  --fail-on-prediction-errors --out results/stories --no-plot
 
 .PHONY: pytest
-pytest: install browser train ## the pytest suite (SQLite and PostgreSQL, real Rasa, real browser)
+pytest: install browser haproxy train ## the pytest suite (SQLite and PostgreSQL, real Rasa, real browser, haproxy)
 	$(PY) -m pytest -q -p no:cacheprovider
 
 .PHONY: test-cluster

@@ -15,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sharedcourt.db import session as db_session
 from sharedcourt.db.session import make_engine, make_sessionmaker, unit_of_work
 
+# SQLite has no pool (NullPool): only the PostgreSQL database of the shared fixture.
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
 
 @pytest.fixture
 def postgres_url(database_url: str) -> str:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite has no pool (NullPool)")
+    assert database_url.startswith("postgresql")
     return database_url
 
 
