@@ -38,7 +38,7 @@ from sharedcourt.messaging.delivery import AfterCommit, Queuer, store_for_delive
 from sharedcourt.messaging.delivery import Deliverer as Deliverer
 from sharedcourt.messaging.rasa_text import rasa_text
 from sharedcourt.messaging.replies import Button, Reply
-from sharedcourt.messaging.tracker import find_turn, shown
+from sharedcourt.messaging.tracker import answer_of, find_turn
 from sharedcourt.messaging.transcript import store_replies
 from sharedcourt.telemetry.logs import bind_conversation
 from sharedcourt.telemetry.metrics import Metrics
@@ -278,7 +278,7 @@ class Router:
             log.warning("rasa unavailable, message %s kept: %s", lease.message_id, exc)
             return await self._keep(lease, conversation_id, channel, hold=hold, unsure=isinstance(exc, RasaTimeout))
         self.metrics.turn(time.perf_counter() - started)
-        replies = [Reply.from_rasa(m) for m in raw if shown(m)]
+        replies = answer_of(raw)
         return await self._answered(lease, conversation_id, channel, replies, deliver=not hold)
 
     async def _keep(

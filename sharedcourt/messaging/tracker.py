@@ -7,16 +7,34 @@ ran; its answer is the bot events up to the next user event.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sharedcourt.messaging.replies import Reply
 
+log = logging.getLogger(__name__)
+# Every turn of the dialogue says something; a silent one lost an action's answer (see `answer_of`).
+NO_ANSWER_REPLY = "抱歉，刚才没有处理好您的消息，请您再发一次。"
+
 
 def shown(message: Mapping[str, Any]) -> bool:
     """Whether a bot message has anything the resident sees (text, image, buttons or custom data)."""
     return bool(message.get("text") or message.get("image") or message.get("buttons") or message.get("custom"))
+
+
+def answer_of(raw: Sequence[dict[str, Any]]) -> list[Reply]:
+    """What the resident sees of Rasa's answer; an apology when the turn said nothing.
+
+    When a custom action fails (an action server killed mid-call answers 502 through the load balancer), Rasa
+    drops the action's events and finishes the turn silently: the resident would wait for an answer forever.
+    """
+    replies = [Reply.from_rasa(m) for m in raw if shown(m)]
+    if not replies:
+        log.warning("rasa's turn said nothing (an action failed?): answered with an apology")
+        return [Reply(NO_ANSWER_REPLY)]
+    return replies
 
 
 @dataclass(frozen=True)

@@ -417,3 +417,26 @@ async def test_a_new_message_waits_while_another_door_answers_an_older_kept_one(
     assert [b["message"] for b in rasa.received] == ["第一句", "第二句", "第三句"]
     statuses = [m.status for m in await _messages(sessions) if m.direction == "in"]
     assert statuses == ["processed", "processed", "processed"]
+
+
+async def test_a_turn_in_which_rasa_said_nothing_is_answered_with_an_apology(
+    sessions: async_sessionmaker[AsyncSession], rasa: FakeRasa
+) -> None:
+    # A custom action that failed mid-turn (its server killed) leaves Rasa's answer empty.
+    from sharedcourt.messaging.tracker import NO_ANSWER_REPLY
+
+    router = Router(sessions, rasa.client())
+    rasa.replies = []
+    stored = await router.store(Inbound(channel="webchat", user_id="u-silent", text="楼上漏水"))
+    replies = await router.process(stored.message_id)
+    assert [r.text for r in replies] == [NO_ANSWER_REPLY]
+    async with sessions() as session:
+        said = list(
+            await session.scalars(
+                select(Message.text).where(Message.conversation_id == stored.conversation_id, Message.author == "bot")
+            )
+        )
+    assert said == [NO_ANSWER_REPLY]
+    rasa.replies = [{"text": "您好"}]  # an ordinary answer is passed on as it is
+    again = await router.store(Inbound(channel="webchat", user_id="u-silent", text="你好"))
+    assert [r.text for r in await router.process(again.message_id)] == ["您好"]
