@@ -32,10 +32,8 @@ import asyncio
 import contextlib
 import json
 import os
-import random
 import re
 import secrets
-import socket
 import sys
 import tempfile
 import time
@@ -59,7 +57,7 @@ sys.path.insert(0, str(ROOT))
 
 from sharedcourt.channels.webchat import COOKIE, new_token  # noqa: E402
 from sharedcourt.cli.cluster import Cluster  # noqa: E402
-from sharedcourt.cli.procs import free_port, model_path, rasa_env, rasa_run_cmd  # noqa: E402
+from sharedcourt.cli.procs import free_port, free_port_base, model_path, rasa_env, rasa_run_cmd  # noqa: E402
 from sharedcourt.errors import UpstreamError  # noqa: E402
 from sharedcourt.settings import SECRET_KEYS, Settings  # noqa: E402
 
@@ -169,20 +167,6 @@ def redis_db(taken: set[int]) -> Iterator[int]:
         redis.Redis(host=host, port=port, db=db).flushdb()
 
 
-def port_base() -> int:
-    """A base port whose member offsets (+1…+29) are all free now."""
-    for _ in range(200):
-        base = random.randrange(20000, 32000, 100)  # below Linux's ephemeral ports (32768-60999), free_port()'s
-        try:
-            for offset in range(1, 30):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", base + offset))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no free port range for the cluster")
-
-
 def cluster_settings(database_url: str, replicas: int) -> Settings:
     """The round's cluster: free ports, fresh secrets, no web chat rate limits, turns allowed to queue."""
     env = {
@@ -191,7 +175,7 @@ def cluster_settings(database_url: str, replicas: int) -> Settings:
         "PORT": str(free_port()),
         "RASA_URL": f"http://127.0.0.1:{free_port()}",
         "ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}",
-        "CLUSTER_PORT_BASE": str(port_base()),
+        "CLUSTER_PORT_BASE": str(free_port_base()),
         "CLUSTER_REPLICAS": str(replicas),
         "RASA_LOCK_STORE": "redis",
         "RASA_LOCK_HOST": REDIS.hostname or "127.0.0.1",

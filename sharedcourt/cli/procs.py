@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -91,6 +92,20 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def free_port_base(span: int = 30) -> int:
+    """A base port whose offsets +1 … +span-1 are all free now (a cluster's members: CLUSTER_PORT_BASE)."""
+    for _ in range(200):
+        base = random.randrange(20000, 32000, 100)  # below Linux's ephemeral ports (32768-60999), free_port()'s
+        try:
+            for offset in range(1, span):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", base + offset))
+        except OSError:
+            continue
+        return base
+    raise UpstreamError("no free port range for the cluster")
 
 
 def require_secrets(settings: Settings, *names: str) -> None:

@@ -12,7 +12,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sharedcourt.cli.procs import RASA_BOOT, TRAINING_INPUTS, Stack, app_env, fingerprint, start_actions, start_rasa
+from sharedcourt.cli.procs import (
+    RASA_BOOT,
+    TRAINING_INPUTS,
+    Stack,
+    app_env,
+    fingerprint,
+    free_port_base,
+    start_actions,
+    start_rasa,
+)
 from sharedcourt.errors import ConfigError
 from sharedcourt.settings import ROOT, Settings
 
@@ -193,3 +202,15 @@ def test_endpoints_send_the_token_as_a_header_never_in_the_url() -> None:
 def test_endpoints_are_not_a_training_input() -> None:
     # Changing how Rasa reaches the action server must not force a retrain.
     assert not any(entry.startswith("bot/endpoints") for entry in TRAINING_INPUTS)
+
+
+def test_a_free_port_base_leaves_the_ephemeral_range_and_a_taken_port_alone() -> None:
+    import socket
+
+    base = free_port_base()
+    assert 20000 <= base and base + 29 < 32768  # free_port() hands out ephemeral ports: no clash with members
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", base + 5))
+        for _ in range(20):
+            other = free_port_base()
+            assert not other + 1 <= base + 5 <= other + 29  # never a range with a port in use

@@ -7,7 +7,6 @@ Cluster tests are marked `cluster` and run only when selected (`-m cluster`, `ma
 from __future__ import annotations
 
 import os
-import random
 import re
 import secrets
 import socket
@@ -25,7 +24,7 @@ from stand_ins.wechat_push import WeChatPusher
 from stand_ins.wechat_server import WeChatStandIn
 
 from sharedcourt.cli.cluster import Cluster, running_cluster
-from sharedcourt.cli.procs import free_port, model_path
+from sharedcourt.cli.procs import free_port, free_port_base, model_path
 from sharedcourt.settings import SECRET_KEYS, Settings
 
 PG_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -44,20 +43,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if not item.get_closest_marker("cluster")]
-
-
-def _port_base() -> int:
-    """A base port whose member offsets (+1…+29) are all free now."""
-    for _ in range(200):
-        base = random.randrange(20000, 60000, 100)
-        try:
-            for offset in range(1, 30):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", base + offset))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no free port range for the cluster")
 
 
 @dataclass
@@ -125,7 +110,7 @@ def cluster_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster
             "PORT": str(free_port()),
             "RASA_URL": f"http://127.0.0.1:{free_port()}",
             "ACTION_SERVER_URL": f"http://127.0.0.1:{free_port()}",
-            "CLUSTER_PORT_BASE": str(_port_base()),
+            "CLUSTER_PORT_BASE": str(free_port_base()),
             "RASA_LOCK_STORE": "redis",
             "RASA_LOCK_HOST": REDIS.hostname or "127.0.0.1",
             "RASA_LOCK_PORT": str(REDIS.port or 6379),
