@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from booking.test_service import make_cases
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,7 +20,6 @@ from sharedcourt.booking import one_statement
 from sharedcourt.booking import service as bk
 from sharedcourt.db.booking import Booking, Reminder, Slot
 from sharedcourt.db.case import Case
-from sharedcourt.db.conversation import Conversation, Resident
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.domain.clock import TZ
 from sharedcourt.errors import Conflict, NotFound, SlotFull
@@ -61,23 +61,6 @@ async def make_slots(
     session.add_all(slots)
     await session.flush()
     return slots
-
-
-async def make_cases(session: AsyncSession, n: int) -> list[Case]:
-    tag = uuid.uuid4().hex[:8]
-    residents = [Resident(channel="webchat", channel_user_id=f"r-{tag}-{i}") for i in range(n)]
-    session.add_all(residents)
-    await session.flush()
-    conversations = [Conversation(resident_id=r.id, channel="webchat") for r in residents]
-    session.add_all(conversations)
-    await session.flush()
-    cases = [
-        Case(number=f"S{tag}{i:04d}", resident_id=r.id, conversation_id=c.id, status="confirmed")
-        for i, (r, c) in enumerate(zip(residents, conversations, strict=True))
-    ]
-    session.add_all(cases)
-    await session.flush()
-    return cases
 
 
 async def reminders_of(session: AsyncSession, booking_id: int) -> set[tuple[str, dt.datetime]]:
