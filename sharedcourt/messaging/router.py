@@ -38,7 +38,7 @@ from sharedcourt.messaging.delivery import AfterCommit, Queuer, store_for_delive
 from sharedcourt.messaging.delivery import Deliverer as Deliverer
 from sharedcourt.messaging.rasa_text import rasa_text
 from sharedcourt.messaging.replies import Button, Reply
-from sharedcourt.messaging.tracker import answer_of, find_turn
+from sharedcourt.messaging.tracker import answer_of, find_turn, said_or_sorry
 from sharedcourt.messaging.transcript import store_replies
 from sharedcourt.telemetry.logs import bind_conversation
 from sharedcourt.telemetry.metrics import Metrics
@@ -396,5 +396,5 @@ class Router:
         log.info(
             "message %s: Rasa had run its turn before the timeout; its answer stored, not replayed", lease.message_id
         )
-        await self._answered(lease, conversation_id, channel, list(turn.replies), deliver=True)
+        await self._answered(lease, conversation_id, channel, said_or_sorry(list(turn.replies)), deliver=True)
         return "answered"

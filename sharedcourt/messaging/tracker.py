@@ -30,7 +30,11 @@ def answer_of(raw: Sequence[dict[str, Any]]) -> list[Reply]:
     When a custom action fails (an action server killed mid-call answers 502 through the load balancer), Rasa
     drops the action's events and finishes the turn silently: the resident would wait for an answer forever.
     """
-    replies = [Reply.from_rasa(m) for m in raw if shown(m)]
+    return said_or_sorry([Reply.from_rasa(m) for m in raw if shown(m)])
+
+
+def said_or_sorry(replies: list[Reply]) -> list[Reply]:
+    """The turn's replies, or the apology when there are none (live answers and answers read from the tracker)."""
     if not replies:
         log.warning("rasa's turn said nothing (an action failed?): answered with an apology")
         return [Reply(NO_ANSWER_REPLY)]

@@ -440,3 +440,16 @@ async def test_a_turn_in_which_rasa_said_nothing_is_answered_with_an_apology(
     rasa.replies = [{"text": "您好"}]  # an ordinary answer is passed on as it is
     again = await router.store(Inbound(channel="webchat", user_id="u-silent", text="你好"))
     assert [r.text for r in await router.process(again.message_id)] == ["您好"]
+
+
+async def test_a_silent_turn_read_back_from_the_tracker_is_answered_with_the_apology(
+    router: Router, rasa: FakeRasa, sessions: Any
+) -> None:
+    from sharedcourt.messaging.tracker import NO_ANSWER_REPLY
+
+    rasa.timeout, rasa.replies = "completed", []  # the turn ran, said nothing, and its answer never came back
+    await router.handle(Inbound(channel="webchat", user_id="u-quiet", text="我要调解"))
+    rasa.timeout = None
+    assert await router.drain() == 1
+    assert len(rasa.received) == 1  # read from the tracker, not replayed
+    assert await _outbound(sessions) == [("system", HOLDING_REPLY), ("bot", NO_ANSWER_REPLY)]
