@@ -14,10 +14,12 @@ if __name__ == "__main__":
     import action_results  # this script's own folder is first on sys.path
     import event_types
     import serving_load
+    import slot_copy
     from rasa.__main__ import main  # after the check: a refusal needs no 20 s of Rasa imports
 
     serving_load.install()
     action_results.install()
     event_types.install()
+    slot_copy.install()
     sys.argv = ["rasa", *sys.argv[1:], f"--jwt-secret={secret}"]
     sys.exit(main())

@@ -135,3 +135,47 @@ def test_event_classes_found_by_name_as_rasa_finds_them() -> None:
     assert out["after"][0]["user"] == "UserUttered"
     assert out["after"][0]["no_such_event"].startswith("ValueError")
     assert out["after"][1]["no_such_event"] == "UserUttered"
+
+
+SLOTS_SCRIPT = r"""
+import copy, json, sys
+sys.path.insert(0, "bot/boot")
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+import slot_copy
+
+domain = Domain.load("bot/domain")
+slots = domain.slots
+
+def copies():
+    out = []
+    for slot in slots:
+        twin = copy.copy(slot)
+        same = {k: v is getattr(slot, k) for k, v in vars(twin).items()}
+        out.append([type(twin).__name__, twin is slot, sorted(vars(twin)) == sorted(vars(slot)), all(same.values())])
+    tracker = DialogueStateTracker("s", slots)
+    tracker.slots[slots[0].name].value = "changed"
+    out.append([slots[0].value == "changed", len(tracker.slots)])
+    return out
+
+before = copies()
+slot_copy.install()
+slot_copy.install()
+after = copies()
+from rasa.shared.core.slots import Slot
+patched = "__copy__" in vars(Slot) and all(isinstance(s, Slot) for s in slots)
+print(json.dumps({"before": before, "after": after, "slots": len(slots), "patched": patched}))
+"""
+
+
+def test_slots_copied_as_copy_copy_copies_them() -> None:
+    if not RASA_PYTHON.exists():
+        pytest.fail(f"{RASA_PYTHON} missing: run `make install` first")
+    done = subprocess.run([str(RASA_PYTHON), "-c", SLOTS_SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["slots"] > 30
+    assert out["patched"]
+    assert out["after"] == out["before"]
+    assert all(not row[1] and row[2] and row[3] for row in out["after"][:-1])  # a new object, same attributes
+    assert out["after"][-1] == [False, out["slots"]]  # a tracker's slot is its own
