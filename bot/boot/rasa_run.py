@@ -13,6 +13,7 @@ if __name__ == "__main__":
         sys.exit("RASA_JWT_SECRET is empty: run `make run` (it generates .env) or set it")
     import action_results  # this script's own folder is first on sys.path
     import event_types
+    import keepalive
     import serving_load
     import slot_copy
     from rasa.__main__ import main  # after the check: a refusal needs no 20 s of Rasa imports
@@ -21,5 +22,6 @@ if __name__ == "__main__":
     action_results.install()
     event_types.install()
     slot_copy.install()
+    keepalive.install()
     sys.argv = ["rasa", *sys.argv[1:], f"--jwt-secret={secret}"]
     sys.exit(main())

@@ -179,3 +179,64 @@ def test_slots_copied_as_copy_copy_copies_them() -> None:
     assert out["after"] == out["before"]
     assert all(not row[1] and row[2] and row[3] for row in out["after"][:-1])  # a new object, same attributes
     assert out["after"][-1] == [False, out["slots"]]  # a tracker's slot is its own
+
+
+KEEPALIVE_SCRIPT = r"""
+import asyncio, json, sys
+sys.path.insert(0, "bot/boot")
+from aiohttp import web
+from rasa.utils.endpoints import EndpointConfig, ClientResponseError
+import keepalive
+
+async def main():
+    peers = []
+    async def ok(request):
+        peers.append(request.transport.get_extra_info("peername")[1])
+        return web.json_response({"echo": await request.json(), "token": request.query.get("token")})
+    async def bad(request):
+        return web.Response(status=500, text="boom")
+    app = web.Application(); app.router.add_post("/ok", ok); app.router.add_post("/bad", bad)
+    runner = web.AppRunner(app); await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0); await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    endpoint = EndpointConfig(f"http://127.0.0.1:{port}", token="t0k")
+    async def calls():
+        out = [await endpoint.request(json={"n": i}, subpath="ok") for i in range(5)]
+        try:
+            await endpoint.request(json={}, subpath="bad"); out.append("no error")
+        except ClientResponseError as e:
+            out.append([e.status, e.message, e.text.decode() if isinstance(e.text, bytes) else e.text])
+        return out
+    before = await calls(); conns_before = len(set(peers)); peers.clear()
+    keepalive.install(); keepalive.install()
+    after = await calls(); conns_after = len(set(peers)); peers.clear()
+    # The server restarts: the kept connection is gone; the next call opens a new one.
+    await runner.cleanup()
+    runner = web.AppRunner(app); await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    again = await endpoint.request(json={"n": "again"}, subpath="ok")
+    await runner.cleanup()
+    import rasa.core.run
+    from types import SimpleNamespace
+    await rasa.core.run.close_resources(SimpleNamespace(ctx=SimpleNamespace()), None)
+    kept = endpoint.__dict__["_kept_session"][1]
+    conns = [conns_before, conns_after]
+    print(json.dumps({"before": before, "after": after, "conns": conns, "again": again, "closed": kept.closed}))
+
+asyncio.run(main())
+"""
+
+
+def test_endpoint_calls_share_one_connection_with_rasas_answers_and_errors() -> None:
+    if not RASA_PYTHON.exists():
+        pytest.fail(f"{RASA_PYTHON} missing: run `make install` first")
+    args = [str(RASA_PYTHON), "-c", KEEPALIVE_SCRIPT]
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Unclosed" not in done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["after"] == out["before"]  # same answers, token and error (status, reason, body)
+    assert out["before"][-1] == [500, "Internal Server Error", "boom"]
+    assert out["conns"] == [5, 1]  # a connection per call before, one kept after
+    assert out["again"] == {"echo": {"n": "again"}, "token": "t0k"}  # a restarted server is reached again
+    assert out["closed"]  # Rasa's shutdown closes the lent session
