@@ -16,6 +16,7 @@ if __name__ == "__main__":
     import keepalive
     import serving_load
     import slot_copy
+    import tracker_sql
     from rasa.__main__ import main  # after the check: a refusal needs no 20 s of Rasa imports
 
     serving_load.install()
@@ -23,5 +24,6 @@ if __name__ == "__main__":
     event_types.install()
     slot_copy.install()
     keepalive.install()
+    tracker_sql.install()
     sys.argv = ["rasa", *sys.argv[1:], f"--jwt-secret={secret}"]
     sys.exit(main())
