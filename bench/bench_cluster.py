@@ -45,12 +45,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 import psycopg
 import redis
 from bench_frontdoor import TEXTS, pct
 from cluster_report import combine, plot, report
 from procmem import Mem, Sampler, servers_mem, tree_cpu_seconds, tree_mem
+from yarl import URL
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -95,28 +96,35 @@ class Block:
     doors: Counter[str] = field(default_factory=Counter)
 
 
-async def _post(client: httpx.AsyncClient, k: int, text: str, out: Block) -> dict[str, Any]:
+async def _post(client: aiohttp.ClientSession, base: str, k: int, text: str, out: Block) -> dict[str, Any]:
     """POST one message until a front door takes it (the same client_id each time: stored once)."""
     for _ in range(30):
         try:
-            r = await client.post("/webchat/messages", json={"text": text, "client_id": f"m{k}"})
-        except httpx.HTTPError as exc:
+            async with client.post(f"{base}/webchat/messages", json={"text": text, "client_id": f"m{k}"}) as r:
+                if r.status == 200:
+                    out.doors[r.headers.get("X-Served-By", "?")] += 1
+                    data: dict[str, Any] = await r.json()
+                    return data
+                out.errors[f"HTTP {r.status}"] += 1
+        except aiohttp.ClientError as exc:
             out.errors[type(exc).__name__] += 1
-        else:
-            if r.status_code == 200:
-                out.doors[r.headers.get("X-Served-By", "?")] += 1
-                data: dict[str, Any] = r.json()
-                return data
-            out.errors[f"HTTP {r.status_code}"] += 1
         await asyncio.sleep(1.0)
     raise RuntimeError(f"message {k} never taken: {dict(out.errors)}")
 
 
+def _client() -> aiohttp.ClientSession:
+    """A resident's client: aiohttp (an httpx client per resident cost ~12 ms CPU per turn on the cores under test)."""
+    # unsafe=True: keep cookies of 127.0.0.1 (aiohttp's jar drops cookies of IP hosts by default).
+    jar = aiohttp.CookieJar(unsafe=True)
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300), cookie_jar=jar)
+
+
 async def _resident(base: str, out: Block) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=300, cookies={COOKIE: new_token()}) as client:
+    async with _client() as client:
+        client.cookie_jar.update_cookies({COOKIE: new_token()}, URL(base))
         for k, text in enumerate(TEXTS):
             started = time.perf_counter()
-            data = await _post(client, k, text, out)
+            data = await _post(client, base, k, text, out)
             replies = data["replies"]
             if not any(r.get("author") == "bot" for r in replies):
                 out.holding += 1  # Rasa did not answer within RASA_TIMEOUT: the front door answers later
@@ -124,21 +132,34 @@ async def _resident(base: str, out: Block) -> None:
                 if time.perf_counter() - started > ANSWER_WAIT:
                     raise RuntimeError(f"message {k} unanswered after {ANSWER_WAIT:.0f} s")
                 await asyncio.sleep(0.5)
-                r = await client.get("/webchat/messages", params={"after": data["id"]})
-                replies = r.json()["messages"] if r.status_code == 200 else []
+                async with client.get(f"{base}/webchat/messages", params={"after": data["id"]}) as r:
+                    replies = (await r.json())["messages"] if r.status == 200 else []
             out.latencies.append(time.perf_counter() - started)
 
 
-async def block(base: str, residents: int) -> Block:
+async def _rest_resident(base: str, out: Block) -> None:
+    """A fresh sender through Rasa's REST channel behind haproxy (the turn itself, no front door)."""
+    sender = f"bench-{uuid.uuid4().hex[:12]}"
+    async with _client() as client:
+        for text in TEXTS:
+            started = time.perf_counter()
+            async with client.post(f"{base}/webhooks/rest/webhook", json={"sender": sender, "message": text}) as r:
+                if r.status != 200:
+                    out.errors[f"HTTP {r.status}"] += 1
+                await r.read()
+            out.latencies.append(time.perf_counter() - started)
+
+
+async def block(base: str, residents: int, rest: bool = False) -> Block:
     """`residents` residents at once, each through the whole conversation."""
     out = Block()
     started = time.perf_counter()
-    await asyncio.gather(*(_resident(base, out) for _ in range(residents)))
+    one = _rest_resident if rest else _resident
+    await asyncio.gather(*(one(base, out) for _ in range(residents)))
     out.wall = time.perf_counter() - started
     return out
 
 
-@contextlib.contextmanager
 def database() -> Iterator[tuple[str, str]]:
     """A PostgreSQL database of the round's own, dropped afterwards: (its name, its URL)."""
     name = f"bench_cl_{uuid.uuid4().hex[:8]}"
@@ -252,11 +273,12 @@ def run_round(i: int, replicas: int, args: argparse.Namespace, model: Path, take
             sampler = sampler_for(cluster, db_name)
             idle = sampler.sample(True)
             sampler.start()
-            base = cluster.settings.public_url
-            asyncio.run(block(base, 2 * replicas))
+            rest = args.through == "rest"
+            base = cluster.settings.rasa_url if rest else cluster.settings.public_url
+            asyncio.run(block(base, 2 * replicas, rest))
             blocks, cpu0, t0 = {}, cpu_now(cluster), time.monotonic()
             for c in args.concurrency:
-                b = blocks[c] = asyncio.run(block(base, c))
+                b = blocks[c] = asyncio.run(block(base, c, rest))
                 print(
                     f"  c={c:3d}: {len(b.latencies)} turns in {b.wall:.1f} s = {len(b.latencies) / b.wall:.2f}/s, "
                     f"p50 {pct(b.latencies, 0.5):.2f} s, p99 {pct(b.latencies, 0.99):.2f} s, holding {b.holding}, "
@@ -289,6 +311,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[20, 50])
     parser.add_argument("--rounds", type=int, default=2, help="pairs of rounds: 1, 2, 2, 1, … replicas")
     parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--through", choices=["webchat", "rest"], default="webchat", help="front doors or Rasa's REST")
     parser.add_argument("--plot", default="docs/plots/bench_cluster.png")
     parser.add_argument("--title", default="Cluster: one replica of each role vs two, same run (2 vCPUs)")
     parser.add_argument("--json", type=Path, default=None)
