@@ -3,7 +3,7 @@
 py-spy on the Rasa process under load (docs/BENCHMARKS.md, "Where a turn's time goes") found 63 % of its CPU in
 `jsonschema.validate` re-checking the action-answer schema on every action server call. bot/boot/action_results.py
 checks it once. Two Rasa processes serve the same model, the same action server and one PostgreSQL database made
-for the run: "rest_rasa_own" boots with the serving load only (as before), "rest_one_validator" boots as
+for the run: "rest_rasa_own" boots with the serving load only (as before), "rest_patched_boot" boots as
 `make run` does (bot/boot/rasa_run.py). Fresh senders send the five texts of bench/bench_frontdoor.py through each
 REST channel; blocks alternate which goes first (`measure` of bench_frontdoor), so ratios come from one run.
 
@@ -47,7 +47,7 @@ def start_both(stack: Stack, model: Path, before: list[str]) -> dict[str, str]:
     settings = stack.settings
     env = {**rasa_env(settings), "RASA_JWT_SECRET": settings.rasa_jwt_secret}
     urls = {}
-    for name in ("rest_rasa_own", "rest_one_validator"):
+    for name in ("rest_rasa_own", "rest_patched_boot"):
         port = free_port()
         cmd = rasa_run_cmd(settings, model)
         cmd[cmd.index("-p") + 1] = str(port)
@@ -86,7 +86,7 @@ def main() -> int:
             stack.stop()
     print(f"load average after the run: {os.getloadavg()[0]:.1f}")
     for row in results:
-        own, one = row["rest_rasa_own"], row["rest_one_validator"]
+        own, one = row["rest_rasa_own"], row["rest_patched_boot"]
         print(
             f"c={row['concurrency']:3d}  p50 {own['p50_ms']:.0f} -> {one['p50_ms']:.0f} ms "
             f"(x{one['p50_ms'] / own['p50_ms']:.2f})  p99 {own['p99_ms']:.0f} -> {one['p99_ms']:.0f} ms "
@@ -96,7 +96,7 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     if args.plot:
-        plot(Path(args.plot), results, "A Rasa turn: Rasa's own action-answer validation vs one validator, same run")
+        plot(Path(args.plot), results, "A Rasa turn: Rasa's own boot vs bot/boot's patches, same run")
         print(f"plot: {args.plot}")
     return 0
 
