@@ -150,6 +150,20 @@ async def _rest_resident(base: str, out: Block) -> None:
             out.latencies.append(time.perf_counter() - started)
 
 
+async def rasa_ready(base: str, timeout: float = 60.0) -> None:
+    """Until haproxy routes a REST turn (it marks a Rasa replica up after two good checks, ~4 s after its start)."""
+    deadline = time.monotonic() + timeout
+    async with _client() as client:
+        while True:
+            hello = {"sender": "bench-ready", "message": "你好"}
+            async with client.post(f"{base}/webhooks/rest/webhook", json=hello) as r:
+                if r.status == 200:
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Rasa behind haproxy still answers {r.status} after {timeout:.0f} s")
+            await asyncio.sleep(0.5)
+
+
 async def block(base: str, residents: int, rest: bool = False) -> Block:
     """`residents` residents at once, each through the whole conversation."""
     out = Block()
@@ -160,6 +174,7 @@ async def block(base: str, residents: int, rest: bool = False) -> Block:
     return out
 
 
+@contextlib.contextmanager
 def database() -> Iterator[tuple[str, str]]:
     """A PostgreSQL database of the round's own, dropped afterwards: (its name, its URL)."""
     name = f"bench_cl_{uuid.uuid4().hex[:8]}"
@@ -275,6 +290,8 @@ def run_round(i: int, replicas: int, args: argparse.Namespace, model: Path, take
             sampler.start()
             rest = args.through == "rest"
             base = cluster.settings.rasa_url if rest else cluster.settings.public_url
+            if rest:
+                asyncio.run(rasa_ready(base))
             asyncio.run(block(base, 2 * replicas, rest))
             blocks, cpu0, t0 = {}, cpu_now(cluster), time.monotonic()
             for c in args.concurrency:
