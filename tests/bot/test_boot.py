@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
-import pytest
-
-from sharedcourt.cli.procs import RASA_BIN, ROOT
-
-RASA_PYTHON = RASA_BIN.parent / "python"
+from rasa_python import answer, in_rasa, run_in_rasa
 
 # Each answer through Rasa's own method, then through the installed one, counting schema checks per call.
 SCRIPT = r"""
@@ -82,13 +77,7 @@ VERDICTS = ["ok", "ok", "error", "error", "error", "ok", *["error"] * 9, "ok", "
 
 
 def test_same_verdicts_and_messages_as_rasa_and_no_schema_check_per_call() -> None:
-    if not RASA_PYTHON.exists():
-        pytest.fail(f"{RASA_PYTHON} missing: run `make install` first")
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", SCRIPT, json.dumps(ANSWERS)], cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = in_rasa(SCRIPT, json.dumps(ANSWERS))
     assert out["after"] == out["before"]
     assert [v[0] for v in out["after"]] == VERDICTS
     assert all("Failed to validate Action server response" in v[1] for v in out["after"] if v[0] == "error")
@@ -124,12 +113,7 @@ print(json.dumps({"before": before, "after": after, "names": len(names)}))
 
 
 def test_event_classes_found_by_name_as_rasa_finds_them() -> None:
-    if not RASA_PYTHON.exists():
-        pytest.fail(f"{RASA_PYTHON} missing: run `make install` first")
-    args = [str(RASA_PYTHON), "-c", EVENTS_SCRIPT]
-    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = in_rasa(EVENTS_SCRIPT)
     assert out["names"] > 20
     assert out["after"] == out["before"]
     assert out["after"][0]["user"] == "UserUttered"
@@ -169,11 +153,7 @@ print(json.dumps({"before": before, "after": after, "slots": len(slots), "patche
 
 
 def test_slots_copied_as_copy_copy_copies_them() -> None:
-    if not RASA_PYTHON.exists():
-        pytest.fail(f"{RASA_PYTHON} missing: run `make install` first")
-    done = subprocess.run([str(RASA_PYTHON), "-c", SLOTS_SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = in_rasa(SLOTS_SCRIPT)
     assert out["slots"] > 30
     assert out["patched"]
     assert out["after"] == out["before"]
@@ -228,13 +208,9 @@ asyncio.run(main())
 
 
 def test_endpoint_calls_share_one_connection_with_rasas_answers_and_errors() -> None:
-    if not RASA_PYTHON.exists():
-        pytest.fail(f"{RASA_PYTHON} missing: run `make install` first")
-    args = [str(RASA_PYTHON), "-c", KEEPALIVE_SCRIPT]
-    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = run_in_rasa(KEEPALIVE_SCRIPT)
     assert "Unclosed" not in done.stderr
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = answer(done)
     assert out["after"] == out["before"]  # same answers, token and error (status, reason, body)
     assert out["before"][-1] == [500, "Internal Server Error", "boom"]
     assert out["conns"] == [5, 1]  # a connection per call before, one kept after

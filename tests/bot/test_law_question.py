@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
-
-from sharedcourt.cli.procs import RASA_BIN, ROOT
-
-RASA_PYTHON = RASA_BIN.parent / "python"
+from rasa_python import in_rasa
 
 SCRIPT = r"""
 import json, sys
@@ -25,13 +19,7 @@ print(json.dumps({"intent": message.get("intent"), "ranking": message.get("inten
 
 
 def route(text: str, third: str = "ask_law") -> dict:
-    if not RASA_PYTHON.exists():
-        pytest.fail(f"{RASA_PYTHON} missing: run `make install` first")
-    done = subprocess.run(
-        [str(RASA_PYTHON), "-c", SCRIPT, text, third], cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return in_rasa(SCRIPT, text, third)
 
 
 def test_a_question_about_the_law_leads_with_ask_law_and_keeps_the_dispute_order() -> None:

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
-import pytest
-
-from sharedcourt.cli.procs import RASA_BIN, ROOT
-
-RASA_PYTHON = RASA_BIN.parent / "python"
+from rasa_python import in_rasa
 
 # Runs in the Rasa venv (the app venv has no Rasa); prints one JSON line with what process() set.
 SCRIPT = r"""
@@ -48,12 +42,7 @@ print(json.dumps({"intent": message.get("intent"), "ranking": message.get("inten
 
 
 def classify(tmp_path: Path, text: str) -> dict:
-    if not RASA_PYTHON.exists():
-        pytest.fail(f"{RASA_PYTHON} missing: run `make install` first")
-    args = [str(RASA_PYTHON), "-c", SCRIPT, str(tmp_path), text]
-    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return in_rasa(SCRIPT, str(tmp_path), text)
 
 
 def test_trained_classifier_survives_persist_and_load(tmp_path: Path) -> None:

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
-
-from sharedcourt.cli.procs import RASA_BIN, ROOT
-
-RASA_PYTHON = RASA_BIN.parent / "python"
+from rasa_python import in_rasa
 
 # Two sessions saved in steps (a save with nothing new among them), retrieved, read back in full; the same
 # scenario with Rasa's methods, then with the installed ones, each on its own fresh database.
@@ -91,11 +85,7 @@ asyncio.run(main())
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_same_rows_and_trackers_as_rasas_tracker_store(kind: str) -> None:
-    if not RASA_PYTHON.exists():
-        pytest.fail(f"{RASA_PYTHON} missing: run `make install` first")
-    done = subprocess.run([str(RASA_PYTHON), "-c", SCRIPT, kind], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = in_rasa(SCRIPT, kind)
     assert out["patched"]
     assert out["after"] == out["before"]
     assert len(out["after"]["rows"]) == 11  # every event once, in order
