@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, case, or_, select, true, update
+from sqlalchemy import and_, case, insert, literal, null, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from sharedcourt.db.base import UTCDateTime
 from sharedcourt.db.conversation import Message
 
 
@@ -43,6 +45,33 @@ async def claim(session: AsyncSession, message_id: int, from_status: str, now: d
     if row is None or row.claimed_at is None:
         return None
     return Lease(message_id, row.claimed_at, bool(row.turn_unsure))
+
+
+async def insert_claimed(
+    session: AsyncSession, values: dict[str, Any], now: dt.datetime | None
+) -> tuple[int, Lease | None]:
+    """Insert a new inbound message; with `now`, claimed in the same INSERT (received -> processing, read back
+    with RETURNING) unless an older message of its conversation is kept (it stays `received`: kept ones go first).
+
+    No one sees the row before the commit, so this is the claim `claim` would take right after the insert.
+    """
+    statement = insert(Message).values(**values, status="received")
+    if now is not None:
+        # Every kept message visible to this statement is older than the row it inserts (its id comes later).
+        kept = (
+            select(Message.id)
+            .where(
+                Message.conversation_id == values["conversation_id"],
+                Message.direction == "in",
+                Message.status == "pending",
+            )
+            .exists()
+        )
+        claimed_at = case((~kept, literal(now, UTCDateTime())), else_=null())
+        statement = statement.values(status=case((~kept, "processing"), else_="received"), claimed_at=claimed_at)
+    row = (await session.execute(statement.returning(Message.id, Message.claimed_at, Message.turn_unsure))).one()
+    lease = None if row.claimed_at is None else Lease(row.id, row.claimed_at, bool(row.turn_unsure))
+    return row.id, lease
 
 
 async def settle(session: AsyncSession, lease: Lease, status: str, *, unsure: bool | None = None) -> bool:
