@@ -40,6 +40,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from sharedcourt.db.conversation import Conversation, Message, Resident
+from sharedcourt.db.session import reader
 from sharedcourt.errors import BadRequest, DuplicateMessage
 from sharedcourt.messaging import transcript
 from sharedcourt.messaging.replies import Reply
@@ -190,7 +191,7 @@ async def history(
     sessions: async_sessionmaker[AsyncSession], user_id: str, after: int, limit: int = HISTORY_PAGE
 ) -> list[Message]:
     """Every message of a web chat resident, both ways, after a cursor (what the page shows)."""
-    async with sessions() as session:
+    async with reader(sessions) as session:
         rows = await session.scalars(
             select(Message)
             .join(Conversation, Conversation.id == Message.conversation_id)

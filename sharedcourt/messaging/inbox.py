@@ -9,15 +9,15 @@ the message is inserted (claimed for a bot turn in the same INSERT when it may g
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Select, Update, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
-from sharedcourt.db.base import utcnow
+from sharedcourt.db.base import UTCDateTime, utcnow
 from sharedcourt.db.conversation import Conversation, Message, Resident, new_conversation_id
 from sharedcourt.messaging import claims
 from sharedcourt.messaging.claims import Lease
@@ -36,29 +36,55 @@ class Saved:
     offered: tuple[Button, ...]
 
 
+@functools.cache
+def _touch() -> Update:
+    residents = Resident.__table__.c
+    return (
+        update(Resident.__table__)
+        .where(residents.channel == bindparam("p_channel"), residents.channel_user_id == bindparam("p_user"))
+        .values(last_seen_at=bindparam("p_now", type_=UTCDateTime()))
+        .returning(residents.id)
+    )
+
+
+@functools.cache
+def _latest() -> Select[tuple[str, str, str | None, dict[str, Any] | None]]:
+    conversations, messages = Conversation.__table__, Message.__table__
+    last_out = messages.alias("last_out")
+    newest_out = (
+        select(func.max(messages.c.id))
+        .where(messages.c.conversation_id == conversations.c.id, messages.c.direction == "out")
+        .correlate(conversations)
+        .scalar_subquery()
+    )
+    return (
+        select(conversations.c.id, conversations.c.mode, last_out.c.text, last_out.c.payload)
+        .select_from(conversations.outerjoin(last_out, last_out.c.id == newest_out))
+        .where(conversations.c.resident_id == bindparam("p_resident"))
+        .order_by(conversations.c.created_at.desc(), conversations.c.id)
+        .limit(1)
+    )
+
+
 async def resident_id(session: AsyncSession, channel: str, user_id: str, *, is_staff: bool) -> int:
     """The resident's id, its `last_seen_at` set to now; a first contact inserts it."""
-    touch = (
-        update(Resident)
-        .where(Resident.channel == channel, Resident.channel_user_id == user_id)
-        .values(last_seen_at=utcnow())
-        .returning(Resident.id)
-        .execution_options(synchronize_session=False)
-    )
-    found: int | None = await session.scalar(touch)
+    connection = await session.connection()
+    touch = {"p_channel": channel, "p_user": user_id, "p_now": utcnow()}
+    found: int | None = (await connection.execute(_touch(), touch)).scalar()
     if found is not None:
         return found
     # A first contact: insert in a savepoint so a concurrent first contact can win cleanly.
     try:
-        async with session.begin_nested():
-            created: int = await session.scalar(  # type: ignore[assignment]  # RETURNING of an INSERT: one row
-                insert(Resident)
+        async with connection.begin_nested():
+            created = await connection.execute(
+                insert(Resident.__table__)
                 .values(channel=channel, channel_user_id=user_id, is_staff=is_staff, last_seen_at=utcnow())
-                .returning(Resident.id)
+                .returning(Resident.__table__.c.id)
             )
-        return created
+            new_id: int = created.scalar_one()
+        return new_id
     except IntegrityError:
-        won: int = (await session.scalars(touch)).one()
+        won: int = (await connection.execute(_touch(), touch)).scalar_one()
         return won
 
 
@@ -67,25 +93,13 @@ async def conversation_of(session: AsyncSession, resident: int, channel: str) ->
 
     The last reply is read before the inbound message is inserted: every reply visible then is older than it.
     """
-    last_out = aliased(Message)
-    newest_out = (
-        select(func.max(Message.id))
-        .where(Message.conversation_id == Conversation.id, Message.direction == "out")
-        .correlate(Conversation)
-        .scalar_subquery()
-    )
-    row = (
-        await session.execute(
-            select(Conversation.id, Conversation.mode, last_out.text, last_out.payload)
-            .outerjoin(last_out, last_out.id == newest_out)
-            .where(Conversation.resident_id == resident)
-            .order_by(Conversation.created_at.desc(), Conversation.id)
-            .limit(1)
-        )
-    ).one_or_none()
+    connection = await session.connection()
+    row = (await connection.execute(_latest(), {"p_resident": resident})).one_or_none()
     if row is None:
         conversation_id = new_conversation_id()
-        await session.execute(insert(Conversation).values(id=conversation_id, resident_id=resident, channel=channel))
+        await connection.execute(
+            insert(Conversation.__table__).values(id=conversation_id, resident_id=resident, channel=channel)
+        )
         return conversation_id, "bot", ()
     offered = () if row.text is None else Reply.from_payload(row.text, row.payload or {}).buttons
     return row.id, row.mode, offered
