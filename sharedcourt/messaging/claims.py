@@ -14,11 +14,26 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, Insert, Integer, String, Update, and_, bindparam, case, insert, null, or_, select, true, update
+from sqlalchemy import (
+    Boolean,
+    Insert,
+    Integer,
+    String,
+    Update,
+    and_,
+    bindparam,
+    case,
+    insert,
+    null,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from sharedcourt.db.base import UTCDateTime
+from sharedcourt.db.base import UTCDateTime, table_of
 from sharedcourt.db.conversation import Message
 
 
@@ -50,7 +65,7 @@ async def claim(session: AsyncSession, message_id: int, from_status: str, now: d
 
 @functools.cache
 def _insert(claimed: bool) -> Insert:
-    messages = Message.__table__
+    messages = table_of(Message)
     returning = (messages.c.id, messages.c.claimed_at, messages.c.turn_unsure)
     if not claimed:
         return insert(messages).values(status="received").returning(*returning)
@@ -86,7 +101,7 @@ async def insert_claimed(
 
 @functools.cache
 def _settle(with_unsure: bool) -> Update:
-    messages = Message.__table__
+    messages = table_of(Message)
     values: dict[str, Any] = {"status": bindparam("p_status", type_=String()), "claimed_at": null()}
     if with_unsure:
         values["turn_unsure"] = bindparam("p_unsure", type_=Boolean())

@@ -17,7 +17,7 @@ from sqlalchemy import Select, Update, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sharedcourt.db.base import UTCDateTime, utcnow
+from sharedcourt.db.base import UTCDateTime, table_of, utcnow
 from sharedcourt.db.conversation import Conversation, Message, Resident, new_conversation_id
 from sharedcourt.messaging import claims
 from sharedcourt.messaging.claims import Lease
@@ -38,9 +38,9 @@ class Saved:
 
 @functools.cache
 def _touch() -> Update:
-    residents = Resident.__table__.c
+    residents = table_of(Resident).c
     return (
-        update(Resident.__table__)
+        update(table_of(Resident))
         .where(residents.channel == bindparam("p_channel"), residents.channel_user_id == bindparam("p_user"))
         .values(last_seen_at=bindparam("p_now", type_=UTCDateTime()))
         .returning(residents.id)
@@ -49,7 +49,7 @@ def _touch() -> Update:
 
 @functools.cache
 def _latest() -> Select[tuple[str, str, str | None, dict[str, Any] | None]]:
-    conversations, messages = Conversation.__table__, Message.__table__
+    conversations, messages = table_of(Conversation), table_of(Message)
     last_out = messages.alias("last_out")
     newest_out = (
         select(func.max(messages.c.id))
@@ -77,9 +77,9 @@ async def resident_id(session: AsyncSession, channel: str, user_id: str, *, is_s
     try:
         async with connection.begin_nested():
             created = await connection.execute(
-                insert(Resident.__table__)
+                insert(table_of(Resident))
                 .values(channel=channel, channel_user_id=user_id, is_staff=is_staff, last_seen_at=utcnow())
-                .returning(Resident.__table__.c.id)
+                .returning(table_of(Resident).c.id)
             )
             new_id: int = created.scalar_one()
         return new_id
@@ -98,7 +98,7 @@ async def conversation_of(session: AsyncSession, resident: int, channel: str) ->
     if row is None:
         conversation_id = new_conversation_id()
         await connection.execute(
-            insert(Conversation.__table__).values(id=conversation_id, resident_id=resident, channel=channel)
+            insert(table_of(Conversation)).values(id=conversation_id, resident_id=resident, channel=channel)
         )
         return conversation_id, "bot", ()
     offered = () if row.text is None else Reply.from_payload(row.text, row.payload or {}).buttons

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from sharedcourt.db.base import table_of
 from sharedcourt.db.conversation import Conversation, Message, Resident
 from sharedcourt.db.session import reader
 from sharedcourt.messaging.replies import Reply
@@ -78,7 +79,7 @@ async def insert_replies(
         return
     rows = [outbound_values(conversation_id, channel, r.to_json(), author=author, kind=kind) for r in replies]
     connection = await session.connection()
-    await connection.execute(insert(Message.__table__), rows)
+    await connection.execute(insert(table_of(Message)), rows)
 
 
 async def messages_after(
