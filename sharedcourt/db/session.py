@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, exc
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
@@ -109,17 +109,18 @@ async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncItera
         yield session
 
 
-# Per engine, its autocommit twin (same pool): built once, `execution_options` makes a new engine object each call.
-_AUTOCOMMIT: weakref.WeakKeyDictionary[Engine, AsyncEngine] = weakref.WeakKeyDictionary()
+# Per session factory, its engine's autocommit twin (same pool), built once: `execution_options` makes a new engine
+# object each call. Keyed by the factory, which the twin does not reference, so both go when the factory goes.
+_AUTOCOMMIT: weakref.WeakKeyDictionary[async_sessionmaker[AsyncSession], AsyncEngine] = weakref.WeakKeyDictionary()
 
 
 def reader(sessions: async_sessionmaker[AsyncSession]) -> AsyncSession:
     """A session for a single read statement (a statement is its own consistent snapshot): on PostgreSQL its
     connection runs in autocommit, sparing the BEGIN and ROLLBACK round trips; elsewhere an ordinary session."""
-    bind = sessions.kw.get("bind")
-    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
-        return sessions()
-    twin = _AUTOCOMMIT.get(bind.sync_engine)
+    twin = _AUTOCOMMIT.get(sessions)
     if twin is None:
-        twin = _AUTOCOMMIT[bind.sync_engine] = bind.execution_options(isolation_level="AUTOCOMMIT")
+        bind = sessions.kw.get("bind")
+        if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
+            return sessions()
+        twin = _AUTOCOMMIT[sessions] = bind.execution_options(isolation_level="AUTOCOMMIT")
     return sessions(bind=twin)
