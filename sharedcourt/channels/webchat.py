@@ -40,10 +40,12 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from sharedcourt.db.conversation import Conversation, Message, Resident
+from sharedcourt.db.session import reader
 from sharedcourt.errors import BadRequest, DuplicateMessage
 from sharedcourt.messaging import transcript
 from sharedcourt.messaging.replies import Reply
 from sharedcourt.messaging.router import Inbound, Router
+from sharedcourt.messaging.transcript import Shown, shown_columns
 from sharedcourt.settings import Settings
 from sharedcourt.web.payload import json_object
 
@@ -177,7 +179,7 @@ def _after(request: Request) -> int:
         raise BadRequest("after must be an integer cursor") from None
 
 
-def _message_json(message: Message) -> dict[str, Any]:
+def _message_json(message: Shown) -> dict[str, Any]:
     reply = Reply.from_payload(message.text, message.payload)
     data = reply.to_json()
     data["id"] = message.id
@@ -188,18 +190,20 @@ def _message_json(message: Message) -> dict[str, Any]:
 
 async def history(
     sessions: async_sessionmaker[AsyncSession], user_id: str, after: int, limit: int = HISTORY_PAGE
-) -> list[Message]:
+) -> Sequence[Shown]:
     """Every message of a web chat resident, both ways, after a cursor (what the page shows)."""
-    async with sessions() as session:
-        rows = await session.scalars(
-            select(Message)
+    async with reader(sessions) as session:
+        rows = await session.execute(
+            select(*shown_columns())
+            .select_from(Message)
             .join(Conversation, Conversation.id == Message.conversation_id)
             .join(Resident, Resident.id == Conversation.resident_id)
             .where(Resident.channel == CHANNEL, Resident.channel_user_id == user_id, Message.id > after)
             .order_by(Message.id)
             .limit(limit)
         )
-        return list(rows)
+        shown: Sequence[Shown] = rows.all()
+        return shown
 
 
 class WebChat:

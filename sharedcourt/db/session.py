@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -106,3 +107,20 @@ async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncItera
     """One transaction: commit on success, roll back on any error (and re-raise)."""
     async with sessions() as session, session.begin():
         yield session
+
+
+# Per session factory, its engine's autocommit twin (same pool), built once: `execution_options` makes a new engine
+# object each call. Keyed by the factory, which the twin does not reference, so both go when the factory goes.
+_AUTOCOMMIT: weakref.WeakKeyDictionary[async_sessionmaker[AsyncSession], AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def reader(sessions: async_sessionmaker[AsyncSession]) -> AsyncSession:
+    """A session for a single read statement (a statement is its own consistent snapshot): on PostgreSQL its
+    connection runs in autocommit, sparing the BEGIN and ROLLBACK round trips; elsewhere an ordinary session."""
+    twin = _AUTOCOMMIT.get(sessions)
+    if twin is None:
+        bind = sessions.kw.get("bind")
+        if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
+            return sessions()
+        twin = _AUTOCOMMIT[sessions] = bind.execution_options(isolation_level="AUTOCOMMIT")
+    return sessions(bind=twin)

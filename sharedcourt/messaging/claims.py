@@ -10,12 +10,30 @@ live worker's hands).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, case, or_, select, true, update
+from sqlalchemy import (
+    Boolean,
+    Insert,
+    Integer,
+    String,
+    Update,
+    and_,
+    bindparam,
+    case,
+    insert,
+    null,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from sharedcourt.db.base import UTCDateTime, table_of
 from sharedcourt.db.conversation import Message
 
 
@@ -45,18 +63,67 @@ async def claim(session: AsyncSession, message_id: int, from_status: str, now: d
     return Lease(message_id, row.claimed_at, bool(row.turn_unsure))
 
 
+@functools.cache
+def _insert(claimed: bool) -> Insert:
+    messages = table_of(Message)
+    returning = (messages.c.id, messages.c.claimed_at, messages.c.turn_unsure)
+    if not claimed:
+        return insert(messages).values(status="received").returning(*returning)
+    # Every kept message visible to this statement is older than the row it inserts (its id comes later).
+    kept = (
+        select(messages.c.id)
+        .where(
+            messages.c.conversation_id == bindparam("p_conversation"),
+            messages.c.direction == "in",
+            messages.c.status == "pending",
+        )
+        .exists()
+    )
+    claimed_at = case((~kept, bindparam("p_now", type_=UTCDateTime())), else_=null())
+    status = case((~kept, "processing"), else_="received")
+    return insert(messages).values(status=status, claimed_at=claimed_at).returning(*returning)
+
+
+async def insert_claimed(
+    session: AsyncSession, values: dict[str, Any], now: dt.datetime | None
+) -> tuple[int, Lease | None]:
+    """Insert a new inbound message; with `now`, claimed in the same INSERT (received -> processing, read back
+    with RETURNING) unless an older message of its conversation is kept (it stays `received`: kept ones go first).
+
+    No one sees the row before the commit, so this is the claim `claim` would take right after the insert.
+    """
+    connection = await session.connection()
+    params = values if now is None else {**values, "p_conversation": values["conversation_id"], "p_now": now}
+    row = (await connection.execute(_insert(now is not None), params)).one()
+    lease = None if row.claimed_at is None else Lease(row.id, row.claimed_at, bool(row.turn_unsure))
+    return row.id, lease
+
+
+@functools.cache
+def _settle(with_unsure: bool) -> Update:
+    messages = table_of(Message)
+    values: dict[str, Any] = {"status": bindparam("p_status", type_=String()), "claimed_at": null()}
+    if with_unsure:
+        values["turn_unsure"] = bindparam("p_unsure", type_=Boolean())
+    return (
+        update(messages)
+        .where(
+            messages.c.id == bindparam("p_id", type_=Integer()),
+            messages.c.status == "processing",
+            messages.c.claimed_at == bindparam("p_claimed_at", type_=UTCDateTime()),
+        )
+        .values(**values)
+        .returning(messages.c.id)
+    )
+
+
 async def settle(session: AsyncSession, lease: Lease, status: str, *, unsure: bool | None = None) -> bool:
     """End the lease with `status` (and `turn_unsure` when given); False when the lease was taken over."""
-    values: dict[str, object] = {"status": status, "claimed_at": None}
+    params: dict[str, Any] = {"p_id": lease.message_id, "p_claimed_at": lease.claimed_at, "p_status": status}
     if unsure is not None:
-        values["turn_unsure"] = unsure
-    settled = await session.scalar(
-        update(Message)
-        .where(Message.id == lease.message_id, Message.status == "processing", Message.claimed_at == lease.claimed_at)
-        .values(**values)
-        .returning(Message.id)
-        .execution_options(synchronize_session=False)
-    )
+        params["p_unsure"] = unsure
+    connection = await session.connection()
+    settled = (await connection.execute(_settle(unsure is not None), params)).scalar()
     return settled is not None
 
 

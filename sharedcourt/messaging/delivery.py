@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sharedcourt.db.conversation import Message
 from sharedcourt.messaging.replies import Reply
-from sharedcourt.messaging.transcript import store_replies
+from sharedcourt.messaging.transcript import insert_replies, store_replies
 
 AfterCommit = Callable[[], Awaitable[None]]
 
@@ -49,22 +49,25 @@ async def store_for_delivery(
     kind: str = "text",
 ) -> AfterCommit | None:
     """Store replies; a `Queuer` queues them in this transaction. Returns what to run after the commit."""
-    rows = store_replies(session, conversation_id, replies, author=author, channel=channel, kind=kind)
-    if target is None or not replies:
-        return None
-    if isinstance(target, Queuer):
-        await session.flush()
-        if not await target.queue(session, conversation_id, rows, replies):
+    if not isinstance(target, Queuer):
+        await insert_replies(session, conversation_id, replies, author=author, channel=channel, kind=kind)
+        if target is None or not replies:
             return None
-        kick = target.kick
+        deliverer = target
 
-        async def wake() -> None:
-            kick()
+        async def send_later() -> None:
+            await deliverer.deliver(conversation_id, replies)
 
-        return wake
-    deliverer = target
+        return send_later
+    rows = store_replies(session, conversation_id, replies, author=author, channel=channel, kind=kind)
+    if not replies:
+        return None
+    await session.flush()
+    if not await target.queue(session, conversation_id, rows, replies):
+        return None
+    kick = target.kick
 
-    async def send_later() -> None:
-        await deliverer.deliver(conversation_id, replies)
+    async def wake() -> None:
+        kick()
 
-    return send_later
+    return wake

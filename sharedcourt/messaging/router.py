@@ -29,10 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from sharedcourt.clients.rasa import RasaClient
 from sharedcourt.db.base import utcnow
-from sharedcourt.db.conversation import Conversation, Message, Resident
+from sharedcourt.db.conversation import Conversation, Message
 from sharedcourt.db.session import unit_of_work
 from sharedcourt.errors import DuplicateMessage, RasaTimeout, RasaUnavailable
-from sharedcourt.messaging import claims
+from sharedcourt.messaging import claims, inbox
 from sharedcourt.messaging.claims import Lease
 from sharedcourt.messaging.delivery import AfterCommit, Queuer, store_for_delivery
 from sharedcourt.messaging.delivery import Deliverer as Deliverer
@@ -115,35 +115,35 @@ class Router:
 
     async def _save(self, inbound: Inbound, *, claim: bool) -> tuple[Stored, tuple[Lease, str, dict[str, Any]] | None]:
         """Store the message; with `claim`, also claim it for a bot turn right away when nothing comes first."""
+        message = {
+            "kind": inbound.kind,
+            "author": "staff" if inbound.is_staff else "resident",
+            "text": inbound.text,
+            "payload": inbound.payload,
+            "external_id": inbound.external_id,
+        }
         try:
             async with unit_of_work(self.sessions) as session:
-                resident = await self._resident(session, inbound)
-                conversation = await self._conversation(session, resident)
-                message = Message(
-                    conversation_id=conversation.id,
-                    direction="in",
+                saved = await inbox.save(
+                    session,
                     channel=inbound.channel,
-                    kind=inbound.kind,
-                    author="staff" if inbound.is_staff else "resident",
-                    text=inbound.text,
-                    payload=inbound.payload,
-                    external_id=inbound.external_id,
-                    status="received",
+                    user_id=inbound.user_id,
+                    is_staff=inbound.is_staff,
+                    message=message,
+                    claim_at=self.clock() if claim else None,
                 )
-                session.add(message)
-                await session.flush()
-                bind_conversation(conversation.id)
-                self.metrics.message_in(inbound.channel)
-                turn = None
-                if claim and conversation.mode != "human" and not await self._earlier_kept(session, message):
-                    lease = await claims.claim(session, message.id, "received", self.clock())
-                    turn = None if lease is None else (lease, *await self._turn_input(session, message))
-                return Stored(message.id, conversation.id, resident.id, conversation.mode), turn
         except IntegrityError:
             existing = await self._find_external(inbound.channel, inbound.external_id)
             if existing is None:
                 raise
             raise DuplicateMessage(existing) from None
+        bind_conversation(saved.conversation_id)
+        self.metrics.message_in(inbound.channel)
+        stored = Stored(saved.message_id, saved.conversation_id, saved.resident_id, saved.mode)
+        if saved.lease is None:
+            return stored, None
+        metadata = {"channel": inbound.channel, "message_id": saved.message_id, "kind": inbound.kind}
+        return stored, (saved.lease, rasa_text(inbound.text, saved.offered), metadata)
 
     async def _find_external(self, channel: str, external_id: str | None) -> int | None:
         if external_id is None:
@@ -152,42 +152,6 @@ class Router:
             query = select(Message.id).where(Message.channel == channel, Message.external_id == external_id)
             found: int | None = await session.scalar(query)
             return found
-
-    async def _resident(self, session: AsyncSession, inbound: Inbound) -> Resident:
-        resident = await session.scalar(
-            select(Resident).where(Resident.channel == inbound.channel, Resident.channel_user_id == inbound.user_id)
-        )
-        if resident is None:
-            # A first contact: insert in a savepoint so a concurrent first contact can win cleanly.
-            try:
-                async with session.begin_nested():
-                    resident = Resident(
-                        channel=inbound.channel, channel_user_id=inbound.user_id, is_staff=inbound.is_staff
-                    )
-                    session.add(resident)
-            except IntegrityError:
-                resident = (
-                    await session.scalars(
-                        select(Resident).where(
-                            Resident.channel == inbound.channel, Resident.channel_user_id == inbound.user_id
-                        )
-                    )
-                ).one()
-        resident.last_seen_at = utcnow()
-        return resident
-
-    async def _conversation(self, session: AsyncSession, resident: Resident) -> Conversation:
-        conversation = await session.scalar(
-            select(Conversation)
-            .where(Conversation.resident_id == resident.id)
-            .order_by(Conversation.created_at.desc(), Conversation.id)
-            .limit(1)
-        )
-        if conversation is None:
-            conversation = Conversation(resident_id=resident.id, channel=resident.channel)
-            session.add(conversation)
-            await session.flush()
-        return conversation
 
     async def process(self, message_id: int) -> list[Reply]:
         """Decide bot or human for a stored message and carry it out (older kept messages of it go first)."""
