@@ -107,11 +107,16 @@ def test_the_boot_script_appends_the_secret_from_the_environment(tmp_path: Path,
         "from rasa.utils.tensorflow.models import RasaModel\n"
         "from rasa.core.actions.action import RemoteAction\n"
         "from rasa.shared.core.events import Event\n"
+        "from rasa.shared.core.slots import Slot\n"
+        "from rasa.utils.endpoints import EndpointConfig\n"
+        "from rasa.core.tracker_store import SQLTrackerStore\n"
         "def main():\n"
         "    served = getattr(RasaModel.load, '_serving_load', False)\n"
         "    checked = getattr(RemoteAction._validate_action_result, '_one_validator', False)\n"
         "    table = getattr(Event.resolve_by_type, '_table', False)\n"
-        "    print(json.dumps([sys.argv, 'RASA_JWT_SECRET' in os.environ, served, checked, table]))\n",
+        "    later = [getattr(Slot, '_plain_copy', False), getattr(EndpointConfig.session, '_kept_alive', False),\n"
+        "             getattr(SQLTrackerStore.save, '_core_statements', False)]\n"
+        "    print(json.dumps([sys.argv, 'RASA_JWT_SECRET' in os.environ, served, checked, table, later]))\n",
         "tensorflow/__init__.py": "",
         "rasa/utils/__init__.py": "",
         "rasa/utils/tensorflow/__init__.py": "",
@@ -127,7 +132,22 @@ def test_the_boot_script_appends_the_secret_from_the_environment(tmp_path: Path,
         "rasa/shared/constants.py": "DOCS_BASE_URL = 'https://rasa.com/docs/rasa'\n",
         "rasa/shared/core/__init__.py": "",
         "rasa/shared/core/events.py": "class Event:\n    @staticmethod\n"
-        "    def resolve_by_type(type_name, default=None):\n        pass\n",
+        "    def resolve_by_type(type_name, default=None):\n        pass\n"
+        "class SessionStarted(Event):\n    type_name = 'session_started'\n",
+        "rasa/shared/core/slots.py": "class Slot:\n    pass\n",
+        "rasa/shared/core/trackers.py": "class DialogueStateTracker:\n    pass\n",
+        "rasa/shared/nlu/__init__.py": "",
+        "rasa/shared/nlu/constants.py": "INTENT_NAME_KEY = 'name'\n",
+        "rasa/core/constants.py": "DEFAULT_REQUEST_TIMEOUT = 300\n",
+        "rasa/core/run.py": "async def close_resources(app, loop):\n    pass\n",
+        "rasa/utils/endpoints.py": "class EndpointConfig:\n    def session(self):\n        pass\n",
+        "rasa/core/tracker_store.py": "import sqlalchemy as sa\n"
+        "class SQLTrackerStore:\n    class SQLEvent:\n"
+        "        __table__ = sa.Table('events', sa.MetaData(), sa.Column('id', sa.Integer, primary_key=True),\n"
+        "            *(sa.Column(n, sa.String) for n in ('sender_id', 'type_name', 'intent_name', 'action_name')),\n"
+        "            sa.Column('timestamp', sa.Float), sa.Column('data', sa.Text))\n"
+        "    async def _retrieve(self, sender_id, fetch_all):\n        pass\n"
+        "    async def save(self, tracker):\n        pass\n",
         "rasa/shared/utils/__init__.py": "",
         "rasa/shared/utils/common.py": "def all_subclasses(cls):\n    return []\n",
         "jsonschema/__init__.py": "from jsonschema import exceptions\n",
@@ -143,12 +163,13 @@ def test_the_boot_script_appends_the_secret_from_the_environment(tmp_path: Path,
     out = subprocess.run(
         [sys.executable, str(RASA_BOOT), "run", "-p", "1"], env=env, capture_output=True, text=True, check=True
     )
-    argv, leaked, served, checked, table = json.loads(out.stdout)
+    argv, leaked, served, checked, table, later = json.loads(out.stdout)
     assert argv == ["rasa", "run", "-p", "1", f"--jwt-secret={secret}"]
     assert leaked is False  # popped: Rasa's own children never see it
     assert served is True  # DIET loads without tracing its training step (docs/BENCHMARKS.md, "Serving load")
     assert checked is True  # action answers validated without re-checking the schema (bot/boot/action_results.py)
     assert table is True  # event classes found by name in a table (bot/boot/event_types.py)
+    assert later == [True, True, True]  # slot_copy, keepalive, tracker_sql installed too
 
 
 def test_the_boot_script_refuses_an_empty_secret(tmp_path: Path) -> None:
