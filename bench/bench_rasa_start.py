@@ -24,12 +24,10 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sharedcourt.cli.procs import ROOT as PROJECT  # noqa: E402
-from sharedcourt.cli.procs import free_port, rasa_env, rasa_run_cmd  # noqa: E402
-from sharedcourt.settings import Settings  # noqa: E402
+from sharedcourt.cli.procs import ROOT, free_port, rasa_env, rasa_run_cmd
+from sharedcourt.settings import Settings
 
 GREETING = "你好"
 
@@ -52,7 +50,7 @@ def start_once(model: Path) -> dict[str, float]:
         started = time.monotonic()
         proc = subprocess.Popen(
             rasa_run_cmd(settings, model),
-            cwd=PROJECT,
+            cwd=ROOT,
             env={**rasa_env(settings), "RASA_JWT_SECRET": settings.rasa_jwt_secret},
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -77,6 +77,13 @@ Relay = Callable[[int], Awaitable[None]]
 Step = Literal["empty", "stop", "answered", "relayed", "skipped"]
 
 
+def turn_input(
+    text: str, offered: tuple[Button, ...], channel: str, message_id: int, kind: str
+) -> tuple[str, dict[str, Any]]:
+    """The text Rasa gets for a message (a chosen button is its payload) and the turn's metadata."""
+    return rasa_text(text, offered), {"channel": channel, "message_id": message_id, "kind": kind}
+
+
 class Router:
     """Stores every inbound message, then answers it through Rasa or hands it to the person holding it."""
 
@@ -142,8 +149,8 @@ class Router:
         stored = Stored(saved.message_id, saved.conversation_id, saved.resident_id, saved.mode)
         if saved.lease is None:
             return stored, None
-        metadata = {"channel": inbound.channel, "message_id": saved.message_id, "kind": inbound.kind}
-        return stored, (saved.lease, rasa_text(inbound.text, saved.offered), metadata)
+        text, metadata = turn_input(inbound.text, saved.offered, inbound.channel, saved.message_id, inbound.kind)
+        return stored, (saved.lease, text, metadata)
 
     async def _find_external(self, channel: str, external_id: str | None) -> int | None:
         if external_id is None:
@@ -196,8 +203,7 @@ class Router:
     async def _turn_input(self, session: AsyncSession, message: Message) -> tuple[str, dict[str, Any]]:
         """The text Rasa gets for a stored message (a chosen button is its payload) and the turn's metadata."""
         offered = await self._offered_buttons(session, message.conversation_id, message.id)
-        metadata = {"channel": message.channel, "message_id": message.id, "kind": message.kind}
-        return rasa_text(message.text, offered), metadata
+        return turn_input(message.text, offered, message.channel, message.id, message.kind)
 
     async def _offered_buttons(self, session: AsyncSession, conversation_id: str, before_id: int) -> tuple[Button, ...]:
         last_out = await session.scalar(
